@@ -1,0 +1,36 @@
+# One command to run the bot, one to run the tests; each sets up what it needs first.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed  ## set up and run the bot (reads .env)
+	$(BIN)/python -m bot
+
+test: $(VENV)/.installed-test  ## set up and run the test suite
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed-test  ## ruff and mypy
+	$(BIN)/ruff check bot tests
+	$(BIN)/ruff format --check bot tests
+	$(BIN)/mypy bot
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff format bot tests
+	$(BIN)/ruff check --fix bot tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

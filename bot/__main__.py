@@ -1,0 +1,54 @@
+"""`python -m bot [run]`: load the settings, set up logging, run. Wiring only."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from bot.config import ConfigError, load_settings
+from bot.logs import configure_logging, get_logger
+
+EXIT_CONFIG = 2
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument("command", nargs="?", default="run", choices=["run"])
+    return parser.parse_args(argv)
+
+
+async def _run_until_signalled() -> int:
+    from bot.telegram.runner import StartupError, serve
+
+    settings = load_settings(require_telegram=True)
+    configure_logging(level=settings.log_level, fmt=settings.log_format,
+                      secrets=settings.secrets())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await serve(settings, stop)
+    except StartupError as exc:
+        get_logger(__name__).error("startup_failed", reason=str(exc))
+        print(f"Could not start: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    _parse(sys.argv[1:] if argv is None else argv)
+    try:
+        return asyncio.run(_run_until_signalled())
+    except ConfigError as exc:
+        print("The configuration has problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        print("See .env.example for every setting.", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

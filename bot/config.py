@@ -1,0 +1,194 @@
+"""The one settings object: read from the environment (and `.env`) once, validated, frozen.
+
+Every configuration problem is reported together, in plain words, before anything starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from dotenv import load_dotenv
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a helpful assistant chatting in Telegram. Answer clearly and concisely; "
+    "use Markdown sparingly (short paragraphs, lists and code blocks read well on a phone). "
+    "In group chats, messages are prefixed with the speaker's name."
+)
+
+
+@dataclass(frozen=True)
+class Price:
+    """A model's price in US dollars per one million tokens."""
+
+    input_per_m: float
+    output_per_m: float
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; `problems` lists every reason in plain words."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything the bot can be told, by its environment variable name (case-insensitive)."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_base_url: str | None = None
+
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_models: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    openai_timeout: float = Field(default=60.0, gt=0)
+    openai_max_retries: int = Field(default=3, ge=0, le=10)
+    openai_retry_max_seconds: float = Field(default=30.0, gt=0)
+    app_url: str | None = None
+    app_name: str | None = None
+
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    max_history_messages: int = Field(default=20, ge=1, le=10_000)
+    max_context_tokens: int = Field(default=8_000, ge=256)
+    max_output_tokens: int = Field(default=1_000, ge=16)
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    model_prices: Annotated[dict[str, Price], NoDecode] = Field(default_factory=dict)
+
+    database_url: str = "sqlite:///data/bot.db"
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    @field_validator("openai_models", mode="before")
+    @classmethod
+    def _models_csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _normalise_case(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("model_prices", mode="before")
+    @classmethod
+    def _parse_prices(cls, value: object) -> object:
+        """`MODEL_PRICES=gpt-4o-mini=0.15/0.60,gpt-4o=2.5/10` (USD per 1M input/output tokens)."""
+        if not isinstance(value, str):
+            return value
+        prices: dict[str, Price] = {}
+        for item in _split_csv(value):  # type: ignore[union-attr]
+            name, sep, pair = str(item).rpartition("=")
+            inp, slash, out = pair.partition("/")
+            try:
+                if not (sep and slash and name.strip()):
+                    raise ValueError
+                prices[name.strip()] = Price(float(inp), float(out))
+            except ValueError:
+                raise ValueError(
+                    f"'{item}' is not of the form model=input_price/output_price"
+                ) from None
+        return prices
+
+    @field_validator("openai_base_url", "telegram_base_url", "app_url", mode="before")
+    @classmethod
+    def _url(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if not value.startswith(("http://", "https://")):
+                raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _sqlite_url(cls, value: str) -> str:
+        if not value.startswith("sqlite:///") or len(value) <= len("sqlite:///"):
+            raise ValueError("must look like sqlite:///path/to/file.db")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Settings:
+        if self.max_output_tokens >= self.max_context_tokens:
+            raise ValueError("MAX_OUTPUT_TOKENS must be smaller than MAX_CONTEXT_TOKENS")
+        if self.openai_model not in self.openai_models:
+            # The default model is always a valid choice for /model.
+            object.__setattr__(self, "openai_models", [self.openai_model, *self.openai_models])
+        return self
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file named by DATABASE_URL (relative paths are relative to the cwd)."""
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    def secrets(self) -> list[str]:
+        """Every secret value, so logging can redact them wherever they appear."""
+        return [
+            s.get_secret_value()
+            for s in (self.telegram_bot_token, self.openai_api_key)
+            if s is not None and s.get_secret_value()
+        ]
+
+
+_SECRET_FIELDS = {"telegram_bot_token", "openai_api_key"}
+
+
+def _describe(error: dict[str, object]) -> str:
+    loc = [str(part) for part in error.get("loc", ()) if part != "__root__"]
+    name = loc[0].upper() if loc else ""
+    message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+    shown = "" if not loc or loc[0] in _SECRET_FIELDS else f" (got {error.get('input')!r})"
+    return f"{name}: {message}{shown}" if name else message
+
+
+def load_settings(*, require_telegram: bool = True, env_file: str | None = ".env") -> Settings:
+    """Read `.env` (without overriding the real environment) and validate everything at once."""
+    if env_file and Path(env_file).is_file():
+        load_dotenv(env_file, override=False)
+    problems: list[str] = []
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = [_describe(dict(err)) for err in exc.errors()]
+        raise ConfigError(problems) from None
+    if require_telegram and settings.telegram_bot_token is None:
+        problems.append("TELEGRAM_BOT_TOKEN: is required (ask @BotFather for one)")
+    if settings.openai_api_key is None and settings.openai_base_url is None:
+        problems.append(
+            "OPENAI_API_KEY: is required for OpenAI's API "
+            "(or set OPENAI_BASE_URL to a local server that needs no key)"
+        )
+    if problems:
+        raise ConfigError(problems)
+    return settings
+

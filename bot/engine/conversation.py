@@ -1,0 +1,199 @@
+"""A turn's life, independent of any chat channel.
+
+store the user's message -> build the context -> call the model -> store the answer ->
+the channel delivers it -> mark it answered (or failed, with a short message for the user).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from bot.config import Settings
+from bot.engine import errors
+from bot.engine.context import Limits, Message, build_messages, estimate_tokens, history_window
+from bot.engine.llm import Completion, LLMClient, OnDelta
+from bot.engine.ordering import ChatLocks
+from bot.engine.pricing import cost_usd
+from bot.logs import get_logger
+from bot.storage.base import ChatStats, NewTurn, Storage, Turn, Usage
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A generated answer, stored, waiting to be delivered by the channel."""
+
+    turn: Turn
+    text: str
+    usage: Usage
+    completion: Completion
+
+
+@dataclass(frozen=True)
+class StatsView:
+    """What /stats shows for a chat."""
+
+    stats: ChatStats
+    model: str
+    priced: bool  # whether a price is configured for the chat's model
+
+
+class Conversation:
+    """The channel-agnostic engine: every channel talks to the model through this."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        llm: LLMClient,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.storage = storage
+        self.llm = llm
+        self.settings = settings
+        self.locks = ChatLocks()
+        self._clock = clock
+        self._limits = Limits(
+            max_messages=settings.max_history_messages,
+            max_prompt_tokens=settings.max_context_tokens - settings.max_output_tokens,
+        )
+
+    @property
+    def models(self) -> list[str]:
+        return list(self.settings.openai_models)
+
+    async def model_for(self, chat_id: str) -> str:
+        chosen = await self.storage.chat_model(chat_id)
+        return chosen if chosen in self.settings.openai_models else self.settings.openai_model
+
+    async def set_model(self, chat_id: str, name: str) -> str:
+        """Switch a chat to one of the configured models; raises UnknownModel otherwise."""
+        wanted = name.strip()
+        match = next((m for m in self.models if m.lower() == wanted.lower()), None)
+        if match is None:
+            raise errors.UnknownModel(wanted, self.models)
+        await self.storage.set_chat_model(chat_id, match)
+        log.info("model_switched", chat_key=chat_id, model=match)
+        return match
+
+    async def clear(self, chat_id: str) -> int:
+        removed = await self.storage.clear_chat(chat_id)
+        log.info("history_cleared", chat_key=chat_id, turns=removed)
+        return removed
+
+    async def stats(self, chat_id: str) -> StatsView:
+        model = await self.model_for(chat_id)
+        priced = cost_usd(self.settings.model_prices, model, 0, 0) is not None
+        return StatsView(await self.storage.chat_stats(chat_id), model, priced)
+
+    async def submit(self, new: NewTurn) -> Turn | None:
+        """Store a user's message before anything else happens; None for a re-delivery."""
+        turn = await self.storage.add_turn(new, now=self._clock())
+        if turn is None:
+            log.info("duplicate_message_ignored", source_key=new.source_key)
+        return turn
+
+    async def generate(self, turn: Turn, on_delta: OnDelta | None = None) -> Reply:
+        """Ask the model for the turn's answer and store it (not yet delivered).
+
+        On failure the turn is marked failed, the outcome is logged, and the `ModelError`
+        propagates so the channel can show its `user_message`.
+        """
+        started = time.monotonic()
+        model = await self.model_for(turn.chat_id)
+        try:
+            messages = await self._messages(turn, self._limits)
+            try:
+                completion = await self._complete(messages, model, on_delta)
+            except errors.ContextTooLong:
+                log.info("context_trimmed_harder", model=model)
+                harder = Limits(
+                    max_messages=max(1, self._limits.max_messages // 4),
+                    max_prompt_tokens=self._limits.max_prompt_tokens // 2,
+                )
+                messages = await self._messages(turn, harder)
+                completion = await self._complete(messages, model, on_delta)
+        except errors.ModelError as exc:
+            await self.failed(turn, exc, model=model, latency_s=time.monotonic() - started)
+            raise
+        usage = self._usage(model, messages, completion)
+        await self.storage.save_answer(turn.id, completion.text, usage, now=self._clock())
+        return Reply(replace(turn, answer=completion.text, model=model), completion.text, usage,
+                     completion)
+
+    async def _messages(self, turn: Turn, limits: Limits) -> list[Message]:
+        history = await self.storage.recent_turns(turn.chat_id, history_window(limits))
+        return build_messages(self.settings.system_prompt, history, turn, limits)
+
+    async def _complete(self, messages: list[Message], model: str, on_delta: OnDelta | None
+                        ) -> Completion:
+        completion = await self.llm.complete(
+            messages,
+            model=model,
+            max_tokens=self.settings.max_output_tokens,
+            temperature=self.settings.temperature,
+            on_delta=on_delta,
+        )
+        if not completion.text.strip():
+            raise errors.EmptyAnswer()
+        return completion
+
+    def _usage(self, model: str, messages: list[Message], completion: Completion) -> Usage:
+        if completion.usage is not None:
+            prompt, output, estimated = (
+                completion.usage.prompt_tokens, completion.usage.completion_tokens, False
+            )
+        else:
+            prompt = sum(estimate_tokens(m["content"]) + 4 for m in messages)
+            output, estimated = estimate_tokens(completion.text), True
+        return Usage(
+            model=model,
+            prompt_tokens=prompt,
+            completion_tokens=output,
+            cost_usd=cost_usd(self.settings.model_prices, model, prompt, output),
+            estimated=estimated,
+        )
+
+    async def delivered(self, reply: Reply) -> None:
+        """The channel showed the answer: the turn joins the chat's history."""
+        await self.storage.mark_answered(reply.turn.id, now=self._clock())
+        c = reply.completion
+        log.info(
+            "reply_finished",
+            outcome="answered",
+            chat_key=reply.turn.chat_id,
+            turn_id=reply.turn.id,
+            model=reply.usage.model,
+            latency_ms=round(c.latency_s * 1000, 1),
+            ttft_ms=None if c.ttft_s is None else round(c.ttft_s * 1000, 1),
+            prompt_tokens=reply.usage.prompt_tokens,
+            completion_tokens=reply.usage.completion_tokens,
+            usage_estimated=reply.usage.estimated,
+            cost_usd=reply.usage.cost_usd,
+            attempts=c.attempts,
+        )
+
+    async def failed(
+        self,
+        turn: Turn,
+        error: errors.BotError,
+        *,
+        model: str | None = None,
+        latency_s: float | None = None,
+    ) -> None:
+        """The turn could not be answered; it stays out of the model's context for good."""
+        await self.storage.mark_failed(turn.id, error.error_type, now=self._clock())
+        log.warning(
+            "reply_finished",
+            outcome="failed",
+            chat_key=turn.chat_id,
+            turn_id=turn.id,
+            model=model,
+            latency_ms=None if latency_s is None else round(latency_s * 1000, 1),
+            error_type=error.error_type,
+            attempts=error.attempts if isinstance(error, errors.ModelError) else None,
+        )

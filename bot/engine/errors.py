@@ -1,0 +1,105 @@
+"""Our own error types. SDK errors are translated into these at the edge (llm.py).
+
+Each carries a stable `error_type` for logs and metrics and a short, human `user_message`;
+the exception text itself never reaches a user.
+"""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    error_type = "internal"
+    user_message = "Something went wrong on my side. Please try again."
+
+
+class ModelError(BotError):
+    """The model could not produce an answer."""
+
+    error_type = "model_error"
+    user_message = "The model could not answer just now. Please try again."
+    attempts: int | None = None  # how many requests were made before giving up
+
+
+class ModelBusy(ModelError):
+    """Rate limited by the provider, still after retrying."""
+
+    error_type = "rate_limited"
+    user_message = "The model is busy right now, please try again in a minute."
+
+
+class ModelUnavailable(ModelError):
+    """The provider answered 5xx or could not be reached, still after retrying."""
+
+    error_type = "unavailable"
+    user_message = "I can't reach the model right now. Please try again in a few minutes."
+
+
+class ModelTimeout(ModelUnavailable):
+    """The provider took too long, still after retrying."""
+
+    error_type = "timeout"
+    user_message = "The model took too long to answer. Please try again."
+
+
+class ModelAuthError(ModelError):
+    """401/403: the key is wrong or lacks access. Retrying cannot help."""
+
+    error_type = "auth"
+    user_message = (
+        "The bot can't use the model: its access was refused. The bot's operator needs to "
+        "check the API key."
+    )
+
+
+class ModelNotFound(ModelError):
+    """404: the model name is unknown to the provider."""
+
+    error_type = "model_not_found"
+    user_message = "That model isn't available from the provider. Pick another one with /model."
+
+
+class ContextTooLong(ModelError):
+    """The conversation does not fit the model's context, even after trimming harder."""
+
+    error_type = "context_length"
+    user_message = (
+        "This conversation has grown too long for the model. Send /clear to start afresh."
+    )
+
+
+class ModelRejected(ModelError):
+    """Any other 4xx: the request was refused as it was."""
+
+    error_type = "bad_request"
+    user_message = "The model refused that message. Try rephrasing it."
+
+
+class StreamInterrupted(ModelError):
+    """The answer broke off mid-way; `partial` holds the text received before the cut."""
+
+    error_type = "stream_interrupted"
+    user_message = "The answer was cut off mid-way. Please try again."
+
+    def __init__(self, partial: str) -> None:
+        super().__init__("stream interrupted")
+        self.partial = partial
+
+
+class UnknownModel(BotError):
+    """A user asked for a model that is not in the configured list."""
+
+    error_type = "unknown_model"
+
+    def __init__(self, name: str, choices: list[str]) -> None:
+        super().__init__(name)
+        self.name = name
+        self.choices = choices
+
+
+class EmptyAnswer(ModelError):
+    """The model finished without writing anything."""
+
+    error_type = "empty_answer"
+    user_message = "The model returned an empty answer. Please try again or rephrase."

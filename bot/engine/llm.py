@@ -1,0 +1,280 @@
+"""The OpenAI-compatible client: streaming, retries, and translation into our error types.
+
+Retries are ours (tenacity), not the SDK's, so that each attempt is logged and counted, the
+total time is bounded, and a stream that has already shown text is never silently restarted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx2
+import openai
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_exponential_jitter,
+)
+
+from bot.engine import errors
+from bot.logs import get_logger
+
+log = get_logger(__name__)
+
+OnDelta = Callable[[str], Awaitable[None]]
+
+_CONTEXT_MARKERS = (
+    "context_length",
+    "context length",
+    "maximum context",
+    "context window",
+    "exceed_context_size",
+    "exceeds the available context",
+    "too many tokens",
+    "prompt is too long",
+    "reduce the length",
+)
+
+
+@dataclass(frozen=True)
+class TokenCount:
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A finished answer and how it went."""
+
+    text: str
+    usage: TokenCount | None  # None when the provider reported no usage
+    attempts: int
+    latency_s: float
+    ttft_s: float | None  # time to the first token of the successful attempt
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int = 3
+    max_seconds: float = 30.0
+    initial_wait: float = 0.5
+    max_wait: float = 8.0
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """Seconds the provider asked us to wait (Retry-After / retry-after-ms), if it said."""
+    response = getattr(exc, "response", None)
+    if response is None:
+        return None
+    headers = response.headers
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return float(ms) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def is_context_error(exc: BaseException) -> bool:
+    if not isinstance(exc, openai.BadRequestError):
+        return False
+    body = exc.body if isinstance(exc.body, dict) else {}
+    text = f"{exc.code or ''} {body.get('type', '')} {exc.message}".lower()
+    return any(marker in text for marker in _CONTEXT_MARKERS)
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(
+        exc,
+        openai.RateLimitError
+        | openai.InternalServerError  # every 5xx
+        | openai.APIConnectionError  # timeouts included
+        | httpx2.TransportError,  # a connection dropped while a stream is read
+    )
+
+
+def translate(exc: BaseException) -> errors.ModelError:
+    """Our error type for an SDK failure (after retries gave up)."""
+    if isinstance(exc, openai.RateLimitError):
+        return errors.ModelBusy()
+    if isinstance(exc, openai.APITimeoutError):
+        return errors.ModelTimeout()
+    if isinstance(exc, openai.APIConnectionError | openai.InternalServerError | httpx2.HTTPError):
+        return errors.ModelUnavailable()
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        return errors.ModelAuthError()
+    if isinstance(exc, openai.NotFoundError):
+        return errors.ModelNotFound()
+    if is_context_error(exc):
+        return errors.ContextTooLong()
+    if isinstance(exc, openai.APIStatusError) and exc.status_code >= 500:
+        return errors.ModelUnavailable()
+    if isinstance(exc, openai.APIStatusError):
+        return errors.ModelRejected()
+    return errors.ModelError()
+
+
+class LLMClient:
+    """Streams chat completions from one OpenAI-compatible endpoint."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str | None,
+        timeout: float,
+        retry: RetryPolicy,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self._client = openai.AsyncOpenAI(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=0,
+            default_headers=headers or None,
+        )
+        self._retry = retry
+        self._stream_options = True  # dropped for good once a provider rejects it
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    def _wait(self, state: RetryCallState) -> float:
+        backoff = wait_exponential_jitter(
+            initial=self._retry.initial_wait, max=self._retry.max_wait
+        )(state)
+        exc = state.outcome.exception() if state.outcome else None
+        asked = _retry_after(exc) if exc else None
+        return max(backoff, asked) if asked is not None else backoff
+
+    async def complete(
+        self,
+        messages: Sequence[dict[str, str]],
+        *,
+        model: str,
+        max_tokens: int,
+        temperature: float,
+        on_delta: OnDelta | None = None,
+    ) -> Completion:
+        """Stream one answer, retrying passing failures that happen before any text arrived.
+
+        Raises a `ModelError`; `StreamInterrupted` carries the text received before a cut.
+        """
+        started = time.monotonic()
+        shown: list[str] = []
+
+        def retryable(exc: BaseException) -> bool:
+            return _transient(exc) and not shown
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "model_retry",
+                model=model,
+                attempt=state.attempt_number,
+                wait_s=round(state.upcoming_sleep, 2),
+                error_type=translate(exc).error_type if exc else None,
+            )
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._retry.max_retries + 1)
+            | stop_before_delay(self._retry.max_seconds),
+            wait=self._wait,
+            retry=retry_if_exception(retryable),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        attempts = 0
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number
+                    attempt_started = time.monotonic()
+                    text, usage, first = await self._stream_once(
+                        messages, model, max_tokens, temperature, on_delta, shown
+                    )
+                    return Completion(
+                        text=text,
+                        usage=usage,
+                        attempts=attempts,
+                        latency_s=time.monotonic() - started,
+                        ttft_s=None if first is None else first - attempt_started,
+                    )
+        except errors.ModelError:
+            raise
+        except (openai.OpenAIError, httpx2.HTTPError) as exc:
+            error = errors.StreamInterrupted("".join(shown)) if shown else translate(exc)
+            error.attempts = attempts
+            raise error from exc
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    async def _stream_once(
+        self,
+        messages: Sequence[dict[str, str]],
+        model: str,
+        max_tokens: int,
+        temperature: float,
+        on_delta: OnDelta | None,
+        shown: list[str],
+    ) -> tuple[str, TokenCount | None, float | None]:
+        kwargs: dict[str, Any] = {
+            "model": model,
+            "messages": list(messages),
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "stream": True,
+        }
+        if self._stream_options:
+            kwargs["stream_options"] = {"include_usage": True}
+        try:
+            stream = await self._client.chat.completions.create(**kwargs)
+        except openai.BadRequestError as exc:
+            if not (self._stream_options and "stream_options" in str(exc.message)):
+                raise
+            log.info("stream_options_unsupported", model=model)
+            self._stream_options = False
+            kwargs.pop("stream_options")
+            stream = await self._client.chat.completions.create(**kwargs)
+        usage: TokenCount | None = None
+        first: float | None = None
+        parts: list[str] = []
+        async with stream:
+            async for chunk in stream:
+                if chunk.usage is not None:
+                    usage = TokenCount(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                for choice in chunk.choices:
+                    delta = choice.delta.content if choice.delta else None
+                    if not delta:
+                        continue
+                    if first is None:
+                        first = time.monotonic()
+                    parts.append(delta)
+                    shown.append(delta)
+                    if on_delta is not None:
+                        await on_delta(delta)
+        return "".join(parts), usage, first
+
+
+async def aclose_quietly(client: LLMClient) -> None:
+    """Close the client, never raising during shutdown."""
+    try:
+        await client.close()
+    except (OSError, asyncio.CancelledError, RuntimeError):
+        log.debug("llm_close_failed", exc_info=True)

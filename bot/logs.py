@@ -1,0 +1,122 @@
+"""Logging: structlog everywhere, JSON lines by default, secrets redacted from every line.
+
+Third-party libraries log through the standard library; their records pass through the same
+processors (so they are JSON too and get the same redaction). httpx logs every request URL,
+and Telegram URLs carry the bot token, so those loggers are turned down as well.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+from urllib.parse import quote
+
+import structlog
+from structlog.typing import EventDict, Processor
+
+REDACTED = "[REDACTED]"
+_NOISY_LOGGERS = ("httpx", "httpx2", "httpcore", "openai", "telegram.ext.Updater", "aiosqlite")
+
+
+class SecretRedactor:
+    """A processor that replaces every known secret, wherever it appears, in every value."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        variants = {v for s in secrets if len(s) >= 4 for v in (s, quote(s, safe=""))}
+        self._secrets = sorted(set(self._secrets) | variants, key=len, reverse=True)
+
+    def _clean(self, value: Any) -> Any:
+        if isinstance(value, str):
+            for secret in self._secrets:
+                if secret in value:
+                    value = value.replace(secret, REDACTED)
+            return value
+        if isinstance(value, dict):
+            return {k: self._clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self._clean(v) for v in value)
+        if isinstance(value, BaseException | bytes):
+            return self._clean(str(value) if isinstance(value, BaseException) else repr(value))
+        return value
+
+    def __call__(self, _logger: Any, _name: str, event_dict: EventDict) -> EventDict:
+        if not self._secrets:
+            return event_dict
+        return {key: self._clean(value) for key, value in event_dict.items()}
+
+
+redactor = SecretRedactor()
+
+
+def _drop_color_message(_logger: Any, _name: str, event_dict: EventDict) -> EventDict:
+    event_dict.pop("color_message", None)
+    return event_dict
+
+
+def _shared_processors() -> list[Processor]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _drop_color_message,
+    ]
+
+
+def configure_logging(
+    *, level: str = "INFO", fmt: str = "json", secrets: Iterable[str] = (), stream: Any = None
+) -> None:
+    """Set up structlog and the standard library so that every line is rendered the same way."""
+    redactor.add(secrets)
+    renderer: Processor
+    if fmt == "console":
+        renderer = structlog.dev.ConsoleRenderer(colors=False)
+    else:
+        renderer = structlog.processors.JSONRenderer()
+    final: list[Processor] = [
+        structlog.processors.format_exc_info,
+        redactor,
+        renderer,
+    ]
+    structlog.configure(
+        processors=[
+            *_shared_processors(),
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_shared_processors(),
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final],
+    )
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def bind(**values: Any) -> None:
+    """Bind values (update_id, chat_id, ...) to every log line of the current task."""
+    structlog.contextvars.bind_contextvars(**values)
+
+
+def context_snapshot() -> MutableMapping[str, Any]:
+    """The values bound to the current task, for passing them on to another task."""
+    return structlog.contextvars.get_contextvars()
+
+
+get_logger = structlog.stdlib.get_logger

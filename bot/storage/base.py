@@ -1,0 +1,103 @@
+"""The storage interface the engine depends on, and the plain data it returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+class TurnState(StrEnum):
+    """A turn's life: pending (stored, not answered) -> generated -> answered, or failed."""
+
+    PENDING = "pending"
+    GENERATED = "generated"  # the answer is stored but not yet confirmed delivered
+    ANSWERED = "answered"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class NewTurn:
+    """A user's message as the engine accepts it."""
+
+    chat_id: str
+    user_text: str
+    source_key: str | None = None  # the channel's unique id of the message, for de-duplication
+    reply_to: str | None = None  # the channel's id of the user's message, to answer it
+    user_id: str | None = None
+    speaker: str | None = None  # shown to the model in group chats ("Alice: ...")
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One user message and, once it exists, the model's answer to it."""
+
+    id: int
+    chat_id: str
+    user_text: str
+    state: TurnState
+    created_at: float
+    source_key: str | None = None
+    reply_to: str | None = None
+    user_id: str | None = None
+    speaker: str | None = None
+    answer: str | None = None
+    model: str | None = None
+    error_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one model request cost."""
+
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None  # None when the model has no configured price
+    estimated: bool = False  # True when the provider reported no usage and we counted
+
+
+@dataclass(frozen=True)
+class ChatStats:
+    """The per-chat figures /stats shows."""
+
+    messages_in_memory: int
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    model: str | None  # the chat's chosen model, None for the default
+
+
+class Storage(Protocol):
+    """Everything the engine needs from a database; one implementation per backend."""
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def ping(self) -> None: ...
+
+    async def add_turn(self, turn: NewTurn, *, now: float) -> Turn | None:
+        """Store a pending turn; None when `source_key` was seen before (a re-delivery)."""
+        ...
+
+    async def recent_turns(self, chat_id: str, limit: int) -> list[Turn]:
+        """The newest `limit` answered turns of a chat, oldest first (an indexed read)."""
+        ...
+
+    async def save_answer(self, turn_id: int, answer: str, usage: Usage, *, now: float) -> None:
+        """Store the answer and its usage (turn -> generated, chat counters) atomically."""
+        ...
+
+    async def mark_answered(self, turn_id: int, *, now: float) -> None: ...
+    async def mark_failed(self, turn_id: int, error_type: str, *, now: float) -> None: ...
+    async def unfinished_turns(self) -> list[Turn]:
+        """Turns left pending or generated (by a crash), oldest first."""
+        ...
+
+    async def clear_chat(self, chat_id: str) -> int:
+        """Forget a chat's conversation (not its settings); returns how many turns went."""
+        ...
+
+    async def chat_model(self, chat_id: str) -> str | None: ...
+    async def set_chat_model(self, chat_id: str, model: str | None) -> None: ...
+    async def chat_stats(self, chat_id: str) -> ChatStats: ...

@@ -1,0 +1,29 @@
+"""What the handlers need, injected through the application's bot_data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.ext import Application, CallbackContext
+
+from bot.config import Settings
+from bot.engine.conversation import Conversation
+
+_KEY = "services"
+
+
+@dataclass(frozen=True)
+class Services:
+    conversation: Conversation
+    settings: Settings
+
+
+def install(application: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+    application.bot_data[_KEY] = services
+
+
+def services(context: CallbackContext[Any, Any, Any, Any]) -> Services:
+    found = context.bot_data[_KEY]
+    assert isinstance(found, Services)
+    return found

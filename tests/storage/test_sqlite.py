@@ -1,0 +1,130 @@
+"""SQLite storage on a real file: migrations, de-duplication, atomic turns, clearing."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.storage.base import NewTurn, TurnState, Usage
+from bot.storage.sqlite import SQLiteStorage, _migrations
+
+
+@pytest.fixture
+async def storage(tmp_path: Path) -> AsyncIterator[SQLiteStorage]:
+    store = SQLiteStorage(tmp_path / "sub" / "bot.db")
+    await store.open()
+    yield store
+    await store.close()
+
+
+async def answered(store: SQLiteStorage, chat: str, text: str, key: str | None = None) -> int:
+    turn = await store.add_turn(NewTurn(chat, text, source_key=key), now=1.0)
+    assert turn is not None
+    await store.save_answer(turn.id, f"re: {text}", Usage("m", 10, 5, 0.5), now=2.0)
+    await store.mark_answered(turn.id, now=3.0)
+    return turn.id
+
+
+class TestSchema:
+    async def test_new_file_gets_latest_schema_in_wal_mode(self, storage: SQLiteStorage) -> None:
+        """A new database is created with its folder, at the newest version, in WAL mode."""
+        assert storage.path.exists()
+        assert await storage.schema_version() == _migrations()[-1][0]
+        async with storage.db.execute("PRAGMA journal_mode") as cursor:
+            assert (await cursor.fetchone()) == ("wal",)
+
+    async def test_reopening_keeps_data(self, tmp_path: Path) -> None:
+        """Closing and reopening (a restart) keeps every turn and does not re-run migrations."""
+        store = SQLiteStorage(tmp_path / "bot.db")
+        await store.open()
+        await answered(store, "c", "hello")
+        await store.close()
+        await store.open()
+        turns = await store.recent_turns("c", 10)
+        await store.close()
+        assert [t.user_text for t in turns] == ["hello"]
+
+    async def test_upgrade_from_an_older_version_keeps_data(self, tmp_path: Path) -> None:
+        """A file at an older schema version is upgraded in place without losing rows."""
+        path = tmp_path / "old.db"
+        first = _migrations()[0]
+        with sqlite3.connect(path) as db:
+            db.executescript(first[1])
+            db.execute(f"PRAGMA user_version = {first[0]}")
+            db.execute(
+                "INSERT INTO turns (chat_id, user_text, answer, state, created_at, updated_at)"
+                " VALUES ('c', 'old question', 'old answer', 'answered', 1, 1)"
+            )
+        store = SQLiteStorage(path)
+        await store.open()
+        turns = await store.recent_turns("c", 10)
+        version = await store.schema_version()
+        await store.close()
+        assert [t.answer for t in turns] == ["old answer"]
+        assert version == _migrations()[-1][0]
+
+
+class TestTurns:
+    async def test_same_source_key_is_stored_once(self, storage: SQLiteStorage) -> None:
+        """A re-delivered message (same source key) is not stored a second time."""
+        first = await storage.add_turn(NewTurn("c", "hi", source_key="u1"), now=1.0)
+        again = await storage.add_turn(NewTurn("c", "hi", source_key="u1"), now=2.0)
+        assert first is not None and first.state is TurnState.PENDING
+        assert again is None
+
+    async def test_only_answered_turns_are_history(self, storage: SQLiteStorage) -> None:
+        """Pending, generated and failed turns never appear in the context window."""
+        await answered(storage, "c", "one")
+        pending = await storage.add_turn(NewTurn("c", "pending"), now=1.0)
+        failed = await storage.add_turn(NewTurn("c", "failed"), now=1.0)
+        generated = await storage.add_turn(NewTurn("c", "generated"), now=1.0)
+        assert pending and failed and generated
+        await storage.mark_failed(failed.id, "timeout", now=2.0)
+        await storage.save_answer(generated.id, "x", Usage("m", 1, 1, None), now=2.0)
+        assert [t.user_text for t in await storage.recent_turns("c", 10)] == ["one"]
+        unfinished = await storage.unfinished_turns()
+        assert [t.user_text for t in unfinished] == ["pending", "generated"]
+
+    async def test_recent_turns_are_the_newest_oldest_first(self, storage: SQLiteStorage) -> None:
+        """The window is the newest N turns, returned in conversation order."""
+        for n in range(5):
+            await answered(storage, "c", f"q{n}")
+        assert [t.user_text for t in await storage.recent_turns("c", 2)] == ["q3", "q4"]
+
+    async def test_answer_and_usage_are_counted(self, storage: SQLiteStorage) -> None:
+        """Saving an answer updates the chat's counters in the same transaction."""
+        await answered(storage, "c", "one")
+        await answered(storage, "c", "two")
+        stats = await storage.chat_stats("c")
+        assert (stats.messages_in_memory, stats.requests) == (4, 2)
+        assert (stats.prompt_tokens, stats.completion_tokens) == (20, 10)
+        assert stats.cost_usd == pytest.approx(1.0)
+
+    async def test_clear_forgets_one_chat_only(self, storage: SQLiteStorage) -> None:
+        """Clearing a chat removes its history, keeps other chats and its counters."""
+        await answered(storage, "a", "mine")
+        await answered(storage, "b", "yours")
+        assert await storage.clear_chat("a") == 1
+        assert await storage.recent_turns("a", 10) == []
+        assert [t.user_text for t in await storage.recent_turns("b", 10)] == ["yours"]
+        assert (await storage.chat_stats("a")).requests == 1
+
+    async def test_chat_model_is_remembered(self, storage: SQLiteStorage) -> None:
+        """A chat's chosen model is stored and survives clearing its history."""
+        assert await storage.chat_model("c") is None
+        await storage.set_chat_model("c", "big")
+        await storage.clear_chat("c")
+        assert await storage.chat_model("c") == "big"
+
+    async def test_context_read_uses_the_index(self, storage: SQLiteStorage) -> None:
+        """The window query is an index search, never a scan of the whole table."""
+        async with storage.db.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM turns INDEXED BY turns_answered_by_chat"
+            " WHERE chat_id = 'c' AND state = 'answered' ORDER BY id DESC LIMIT 5"
+        ) as cursor:
+            plan = " ".join(str(row[-1]) for row in await cursor.fetchall())
+        assert "USING" in plan and "INDEX turns_answered_by_chat" in plan
+        assert "TEMP B-TREE" not in plan
