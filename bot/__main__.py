@@ -9,6 +9,7 @@ import sys
 
 from bot.config import ConfigError, load_settings
 from bot.logs import configure_logging, get_logger
+from bot.telegram.runner import StartupError, serve
 
 EXIT_CONFIG = 2
 
@@ -20,11 +21,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 
 async def _run_until_signalled() -> int:
-    from bot.telegram.runner import StartupError, serve
-
     settings = load_settings(require_telegram=True)
-    configure_logging(level=settings.log_level, fmt=settings.log_format,
-                      secrets=settings.secrets())
+    configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -17,6 +17,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SYSTEM_PROMPT = (
@@ -46,6 +47,18 @@ def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+def _parse_price(item: str) -> tuple[str, Price]:
+    name, sep, pair = item.rpartition("=")
+    inp, slash, out = pair.partition("/")
+    try:
+        price = Price(float(inp), float(out))
+    except ValueError:
+        price = None
+    if not (sep and slash and name.strip()) or price is None:
+        raise ValueError(f"'{item}' is not of the form model=input_price/output_price")
+    return name.strip(), price
 
 
 class Settings(BaseSettings):
@@ -105,19 +118,8 @@ class Settings(BaseSettings):
         """`MODEL_PRICES=gpt-4o-mini=0.15/0.60,gpt-4o=2.5/10` (USD per 1M input/output tokens)."""
         if not isinstance(value, str):
             return value
-        prices: dict[str, Price] = {}
-        for item in _split_csv(value):  # type: ignore[union-attr]
-            name, sep, pair = str(item).rpartition("=")
-            inp, slash, out = pair.partition("/")
-            try:
-                if not (sep and slash and name.strip()):
-                    raise ValueError
-                prices[name.strip()] = Price(float(inp), float(out))
-            except ValueError:
-                raise ValueError(
-                    f"'{item}' is not of the form model=input_price/output_price"
-                ) from None
-        return prices
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        return dict(_parse_price(item) for item in items)
 
     @field_validator("openai_base_url", "telegram_base_url", "app_url", mode="before")
     @classmethod
@@ -153,18 +155,22 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value, so logging can redact them wherever they appear."""
-        return [
+        found = [
             s.get_secret_value()
             for s in (self.telegram_bot_token, self.openai_api_key)
             if s is not None and s.get_secret_value()
         ]
+        if self.telegram_bot_token is not None:
+            # The part after "123456:" is the secret half of a bot token.
+            found.append(self.telegram_bot_token.get_secret_value().partition(":")[2])
+        return [s for s in found if s]
 
 
 _SECRET_FIELDS = {"telegram_bot_token", "openai_api_key"}
 
 
-def _describe(error: dict[str, object]) -> str:
-    loc = [str(part) for part in error.get("loc", ()) if part != "__root__"]
+def _describe(error: ErrorDetails) -> str:
+    loc = [str(part) for part in error["loc"] if part != "__root__"]
     name = loc[0].upper() if loc else ""
     message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
     shown = "" if not loc or loc[0] in _SECRET_FIELDS else f" (got {error.get('input')!r})"
@@ -179,7 +185,7 @@ def load_settings(*, require_telegram: bool = True, env_file: str | None = ".env
     try:
         settings = Settings()
     except ValidationError as exc:
-        problems = [_describe(dict(err)) for err in exc.errors()]
+        problems = [_describe(err) for err in exc.errors()]
         raise ConfigError(problems) from None
     if require_telegram and settings.telegram_bot_token is None:
         problems.append("TELEGRAM_BOT_TOKEN: is required (ask @BotFather for one)")
@@ -191,4 +197,3 @@ def load_settings(*, require_telegram: bool = True, env_file: str | None = ".env
     if problems:
         raise ConfigError(problems)
     return settings
-

@@ -122,15 +122,17 @@ class Conversation:
             raise
         usage = self._usage(model, messages, completion)
         await self.storage.save_answer(turn.id, completion.text, usage, now=self._clock())
-        return Reply(replace(turn, answer=completion.text, model=model), completion.text, usage,
-                     completion)
+        return Reply(
+            replace(turn, answer=completion.text, model=model), completion.text, usage, completion
+        )
 
     async def _messages(self, turn: Turn, limits: Limits) -> list[Message]:
         history = await self.storage.recent_turns(turn.chat_id, history_window(limits))
         return build_messages(self.settings.system_prompt, history, turn, limits)
 
-    async def _complete(self, messages: list[Message], model: str, on_delta: OnDelta | None
-                        ) -> Completion:
+    async def _complete(
+        self, messages: list[Message], model: str, on_delta: OnDelta | None
+    ) -> Completion:
         completion = await self.llm.complete(
             messages,
             model=model,
@@ -145,7 +147,9 @@ class Conversation:
     def _usage(self, model: str, messages: list[Message], completion: Completion) -> Usage:
         if completion.usage is not None:
             prompt, output, estimated = (
-                completion.usage.prompt_tokens, completion.usage.completion_tokens, False
+                completion.usage.prompt_tokens,
+                completion.usage.completion_tokens,
+                False,
             )
         else:
             prompt = sum(estimate_tokens(m["content"]) + 4 for m in messages)

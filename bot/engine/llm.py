@@ -110,24 +110,27 @@ def _transient(exc: BaseException) -> bool:
     )
 
 
+# SDK exception -> our error, first match wins (a timeout is also a connection error).
+_TRANSLATION: list[tuple[tuple[type[BaseException], ...], type[errors.ModelError]]] = [
+    ((openai.RateLimitError,), errors.ModelBusy),
+    ((openai.APITimeoutError,), errors.ModelTimeout),
+    (
+        (openai.APIConnectionError, openai.InternalServerError, httpx2.HTTPError),
+        errors.ModelUnavailable,
+    ),
+    ((openai.AuthenticationError, openai.PermissionDeniedError), errors.ModelAuthError),
+    ((openai.NotFoundError,), errors.ModelNotFound),
+    ((openai.APIStatusError,), errors.ModelRejected),
+]
+
+
 def translate(exc: BaseException) -> errors.ModelError:
     """Our error type for an SDK failure (after retries gave up)."""
-    if isinstance(exc, openai.RateLimitError):
-        return errors.ModelBusy()
-    if isinstance(exc, openai.APITimeoutError):
-        return errors.ModelTimeout()
-    if isinstance(exc, openai.APIConnectionError | openai.InternalServerError | httpx2.HTTPError):
-        return errors.ModelUnavailable()
-    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        return errors.ModelAuthError()
-    if isinstance(exc, openai.NotFoundError):
-        return errors.ModelNotFound()
     if is_context_error(exc):
         return errors.ContextTooLong()
-    if isinstance(exc, openai.APIStatusError) and exc.status_code >= 500:
-        return errors.ModelUnavailable()
-    if isinstance(exc, openai.APIStatusError):
-        return errors.ModelRejected()
+    for kinds, ours in _TRANSLATION:
+        if isinstance(exc, kinds):
+            return ours()
     return errors.ModelError()
 
 
@@ -208,7 +211,12 @@ class LLMClient:
                     attempts = attempt.retry_state.attempt_number
                     attempt_started = time.monotonic()
                     text, usage, first = await self._stream_once(
-                        messages, model, max_tokens, temperature, on_delta, shown
+                        messages,
+                        model=model,
+                        max_tokens=max_tokens,
+                        temperature=temperature,
+                        on_delta=on_delta,
+                        shown=shown,
                     )
                     return Completion(
                         text=text,
@@ -228,6 +236,7 @@ class LLMClient:
     async def _stream_once(
         self,
         messages: Sequence[dict[str, str]],
+        *,
         model: str,
         max_tokens: int,
         temperature: float,

@@ -132,7 +132,9 @@ class SQLiteStorage:
         return [_turn(row) for row in reversed(list(rows))]
 
     async def save_answer(self, turn_id: int, answer: str, usage: Usage, *, now: float) -> None:
-        async with self.db.execute("SELECT chat_id, user_id FROM turns WHERE id = ?", (turn_id,)) as c:
+        async with self.db.execute(
+            "SELECT chat_id, user_id FROM turns WHERE id = ?", (turn_id,)
+        ) as c:
             row = await c.fetchone()
         if row is None:
             return  # the chat was cleared while the answer was being written

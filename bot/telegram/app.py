@@ -64,7 +64,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         text = error.user_message if isinstance(error, BotError) else BotError.user_message
         try:
             await context.bot.send_message(update.effective_chat.id, text)
-        except Exception:  # noqa: BLE001 - the error path must never raise again
+        except Exception:  # the error path must never raise again
             log.warning("error_reply_failed", exc_info=True)
 
 

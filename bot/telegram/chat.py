@@ -81,8 +81,20 @@ async def on_non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 def _kind(message: Message) -> str:
-    for kind in ("photo", "sticker", "voice", "audio", "video", "video_note", "document",
-                 "animation", "location", "contact", "poll", "dice"):
+    for kind in (
+        "photo",
+        "sticker",
+        "voice",
+        "audio",
+        "video",
+        "video_note",
+        "document",
+        "animation",
+        "location",
+        "contact",
+        "poll",
+        "dice",
+    ):
         if getattr(message, kind, None):
             return kind
     return "other"

@@ -40,9 +40,7 @@ def _wait(state: RetryCallState) -> float:
 
 def _passing(exc: BaseException) -> bool:
     """Flood control and network trouble pass; a BadRequest (a NetworkError subclass) won't."""
-    return isinstance(exc, RetryAfter | TimedOut | NetworkError) and not isinstance(
-        exc, BadRequest
-    )
+    return isinstance(exc, RetryAfter | TimedOut | NetworkError) and not isinstance(exc, BadRequest)
 
 
 def _before_sleep(state: RetryCallState) -> None:

@@ -12,8 +12,9 @@ from bot.engine.context import (
 from bot.storage.base import Turn, TurnState
 
 
-def turn(n: int, text: str = "question", answer: str | None = "answer", speaker: str | None = None
-         ) -> Turn:
+def turn(
+    n: int, text: str = "question", answer: str | None = "answer", speaker: str | None = None
+) -> Turn:
     return Turn(
         id=n,
         chat_id="c",
@@ -34,8 +35,14 @@ class TestBuildMessages:
     def test_system_first_then_history_then_current(self) -> None:
         """The request is the system prompt, the turns oldest first, then the new message."""
         messages = build_messages("SYS", HISTORY[-2:], CURRENT, ROOMY)
-        assert [m["role"] for m in messages] == ["system", "user", "assistant", "user",
-                                                  "assistant", "user"]
+        assert [m["role"] for m in messages] == [
+            "system",
+            "user",
+            "assistant",
+            "user",
+            "assistant",
+            "user",
+        ]
         assert messages[0]["content"] == "SYS"
         assert messages[1]["content"] == "question 9"
         assert messages[-1]["content"] == "question 11"
@@ -44,7 +51,11 @@ class TestBuildMessages:
         """With room for 5 messages, the newest two turns and the new message are sent."""
         messages = build_messages("SYS", HISTORY, CURRENT, Limits(5, 100_000))
         assert [m["content"] for m in messages[1:]] == [
-            "question 9", "answer 9", "question 10", "answer 10", "question 11"
+            "question 9",
+            "answer 9",
+            "question 10",
+            "answer 10",
+            "question 11",
         ]
 
     def test_even_limit_never_splits_a_turn(self) -> None:
@@ -62,7 +73,10 @@ class TestBuildMessages:
         budget = message_tokens(system) + message_tokens(new) + 2 * pair_cost
         messages = build_messages("SYS", HISTORY, CURRENT, Limits(1000, budget))
         assert [m["content"] for m in messages[1:-1]] == [
-            "question 9", "answer 9", "question 10", "answer 10"
+            "question 9",
+            "answer 9",
+            "question 10",
+            "answer 10",
         ]
 
     def test_system_and_current_survive_any_budget(self) -> None:
