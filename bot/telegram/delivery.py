@@ -19,7 +19,7 @@ from tenacity import (
 )
 
 from bot.logs import get_logger
-from bot.telegram.render import plain_parts, render
+from bot.telegram.render import RenderedPart, plain_parts, render
 
 log = get_logger(__name__)
 
@@ -95,7 +95,8 @@ async def send_answer(
 ) -> list[Message]:
     """Send a model's answer as one or more formatted messages, in order, nothing dropped."""
     sent: list[Message] = []
-    for index, part in enumerate(render(markdown)):
+    parts = render(markdown) or [RenderedPart(text) for text in plain_parts(markdown)]
+    for index, part in enumerate(parts):
         quote = reply_to if index == 0 else None
         try:
             sent.append(
