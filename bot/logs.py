@@ -17,7 +17,15 @@ import structlog
 from structlog.typing import EventDict, Processor
 
 REDACTED = "[REDACTED]"
-_NOISY_LOGGERS = ("httpx", "httpx2", "httpcore", "openai", "telegram.ext.Updater", "aiosqlite")
+_NOISY_LOGGERS = (
+    "httpx",
+    "httpx2",
+    "httpcore",
+    "httpcore2",
+    "openai",
+    "telegram.ext.Updater",
+    "aiosqlite",
+)
 
 
 class SecretRedactor:

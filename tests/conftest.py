@@ -40,6 +40,16 @@ class LogCapture:
     def named(self, event: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e.get("event") == event]
 
+    async def wait_for(
+        self, event: str, count: int = 1, timeout: float = 10
+    ) -> list[dict[str, Any]]:
+        """Wait until `event` was logged `count` times (it may follow the visible answer)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(found := self.named(event)) < count:
+            assert asyncio.get_running_loop().time() < deadline, f"{event} was not logged"
+            await asyncio.sleep(0.01)
+        return found
+
 
 @pytest.fixture
 def logs() -> Iterator[LogCapture]:

@@ -120,6 +120,10 @@ class Conversation:
         except errors.ModelError as exc:
             await self.failed(turn, exc, model=model, latency_s=time.monotonic() - started)
             raise
+        except Exception:
+            # A bug of ours: the turn must not stay pending (and be retried forever).
+            await self.failed(turn, errors.BotError(), model=model)
+            raise
         usage = self._usage(model, messages, completion)
         await self.storage.save_answer(turn.id, completion.text, usage, now=self._clock())
         return Reply(

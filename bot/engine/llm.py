@@ -161,7 +161,7 @@ class LLMClient:
 
     def _wait(self, state: RetryCallState) -> float:
         backoff = wait_exponential_jitter(
-            initial=self._retry.initial_wait, max=self._retry.max_wait
+            multiplier=self._retry.initial_wait, max=self._retry.max_wait
         )(state)
         exc = state.outcome.exception() if state.outcome else None
         asked = _retry_after(exc) if exc else None

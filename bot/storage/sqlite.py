@@ -7,7 +7,10 @@ costs far less than fsync-ing every message on a small server's disk.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -55,6 +58,21 @@ class SQLiteStorage:
         self.path = path
         self._busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
+        # One connection serves every chat; a write that interleaved with another task's open
+        # transaction would silently join it, so writes take turns.
+        self._write = asyncio.Lock()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Run the block's statements atomically: all of them commit, or none."""
+        async with self._write:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -101,21 +119,24 @@ class SQLiteStorage:
 
     async def add_turn(self, turn: NewTurn, *, now: float) -> Turn | None:
         try:
-            async with self.db.execute(
-                "INSERT INTO turns (chat_id, source_key, reply_to, user_id, speaker, user_text,"
-                " state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)"
-                f" RETURNING {_TURN_COLUMNS}",
-                (
-                    turn.chat_id,
-                    turn.source_key,
-                    turn.reply_to,
-                    turn.user_id,
-                    turn.speaker,
-                    turn.user_text,
-                    now,
-                    now,
-                ),
-            ) as cursor:
+            async with (
+                self._write,
+                self.db.execute(
+                    "INSERT INTO turns (chat_id, source_key, reply_to, user_id, speaker, user_text,"
+                    " state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)"
+                    f" RETURNING {_TURN_COLUMNS}",
+                    (
+                        turn.chat_id,
+                        turn.source_key,
+                        turn.reply_to,
+                        turn.user_id,
+                        turn.speaker,
+                        turn.user_text,
+                        now,
+                        now,
+                    ),
+                ) as cursor,
+            ):
                 row = await cursor.fetchone()
         except sqlite3.IntegrityError:
             return None  # the same source_key was stored before: a re-delivered message
@@ -139,18 +160,13 @@ class SQLiteStorage:
         if row is None:
             return  # the chat was cleared while the answer was being written
         chat_id, user_id = row
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
-            await self.db.execute(
+        async with self._transaction() as db:
+            await db.execute(
                 "UPDATE turns SET answer = ?, model = ?, state = 'generated', updated_at = ?"
                 " WHERE id = ?",
                 (answer, usage.model, now, turn_id),
             )
             await self._record_usage(chat_id, user_id, turn_id, usage, now)
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
 
     async def _record_usage(
         self, chat_id: str, user_id: str | None, turn_id: int | None, usage: Usage, now: float
@@ -180,13 +196,17 @@ class SQLiteStorage:
             (chat_id, usage.prompt_tokens, usage.completion_tokens, usage.cost_usd or 0.0),
         )
 
+    async def _write_one(self, sql: str, params: tuple[object, ...]) -> int:
+        async with self._write, self.db.execute(sql, params) as cursor:
+            return cursor.rowcount
+
     async def mark_answered(self, turn_id: int, *, now: float) -> None:
-        await self.db.execute(
+        await self._write_one(
             "UPDATE turns SET state = 'answered', updated_at = ? WHERE id = ?", (now, turn_id)
         )
 
     async def mark_failed(self, turn_id: int, error_type: str, *, now: float) -> None:
-        await self.db.execute(
+        await self._write_one(
             "UPDATE turns SET state = 'failed', error_type = ?, updated_at = ? WHERE id = ?",
             (error_type, now, turn_id),
         )
@@ -201,10 +221,9 @@ class SQLiteStorage:
 
     async def clear_chat(self, chat_id: str) -> int:
         # Unfinished turns stay: a message that is still being answered is not history yet.
-        cursor = await self.db.execute(
+        return await self._write_one(
             "DELETE FROM turns WHERE chat_id = ? AND state IN ('answered', 'failed')", (chat_id,)
         )
-        return cursor.rowcount
 
     async def chat_model(self, chat_id: str) -> str | None:
         async with self.db.execute("SELECT model FROM chats WHERE chat_id = ?", (chat_id,)) as c:
@@ -212,7 +231,7 @@ class SQLiteStorage:
         return row[0] if row else None
 
     async def set_chat_model(self, chat_id: str, model: str | None) -> None:
-        await self.db.execute(
+        await self._write_one(
             "INSERT INTO chats (chat_id, model) VALUES (?, ?)"
             " ON CONFLICT (chat_id) DO UPDATE SET model = excluded.model",
             (chat_id, model),

@@ -35,7 +35,7 @@ def _wait(state: RetryCallState) -> float:
     exc = state.outcome.exception() if state.outcome else None
     if isinstance(exc, RetryAfter):
         return retry_after_seconds(exc) + 0.1
-    return wait_exponential_jitter(initial=0.5, max=10)(state)
+    return wait_exponential_jitter(multiplier=0.5, max=10)(state)
 
 
 def _passing(exc: BaseException) -> bool:

@@ -145,8 +145,7 @@ class TestPrivateChat:
         """One reply_finished event per answer, with model, latency, ttft, tokens, attempts."""
         bot.telegram.send_private_text(PRIVATE, "log me")
         await answer_in(bot, PRIVATE)
-        await asyncio.sleep(0.05)
-        [event] = logs.named("reply_finished")
+        [event] = await logs.wait_for("reply_finished")
         assert event["outcome"] == "answered"
         assert event["model"] == "gpt-test"
         assert event["attempts"] == 1

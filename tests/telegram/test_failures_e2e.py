@@ -25,8 +25,9 @@ async def ask(bot: RunningBot, text: str = "question", count: int = 1) -> str:
     return await answer_in(bot, PRIVATE, count, timeout=20)
 
 
-def failure(logs: LogCapture) -> dict[str, object]:
-    [event] = [e for e in logs.named("reply_finished") if e["outcome"] == "failed"]
+async def failure(logs: LogCapture) -> dict[str, object]:
+    [event] = await logs.wait_for("reply_finished")
+    assert event["outcome"] == "failed"
     return event
 
 
@@ -39,7 +40,7 @@ class TestPassingFailuresAreRetried:
         assert len(bot.model.requests) == 2
         [retry] = logs.named("model_retry")
         assert retry["attempt"] == 1
-        [done] = logs.named("reply_finished")
+        [done] = await logs.wait_for("reply_finished")
         assert done["outcome"] == "answered" and done["attempts"] == 2
         assert stored_turns(bot) == [("question", "answered", None)]
 
@@ -58,7 +59,7 @@ class TestPassingFailuresAreRetried:
         bot.model.script(*[Error(429, "rate limited", headers={"retry-after": "0"})] * 3)
         assert await ask(bot) == errors.ModelBusy.user_message
         assert len(bot.model.requests) == 3
-        event = failure(logs)
+        event = await failure(logs)
         assert event["error_type"] == "rate_limited" and event["attempts"] == 3
         assert stored_turns(bot) == [("question", "failed", "rate_limited")]
 
@@ -67,7 +68,7 @@ class TestPassingFailuresAreRetried:
         await bot.restart(OPENAI_MAX_RETRIES="1")
         bot.model.script(Error(503, "overloaded"), Error(503, "overloaded"))
         assert await ask(bot) == errors.ModelUnavailable.user_message
-        assert failure(logs)["error_type"] == "unavailable"
+        assert (await failure(logs))["error_type"] == "unavailable"
         assert stored_turns(bot) == [("question", "failed", "unavailable")]
 
     async def test_timeout(self, bot: RunningBot, logs: LogCapture) -> None:
@@ -76,7 +77,7 @@ class TestPassingFailuresAreRetried:
         bot.model.script(Hang(3), Hang(3))
         assert await ask(bot) == errors.ModelTimeout.user_message
         assert len(bot.model.requests) == 2
-        assert failure(logs)["error_type"] == "timeout"
+        assert (await failure(logs))["error_type"] == "timeout"
         assert stored_turns(bot) == [("question", "failed", "timeout")]
 
     async def test_connection_refused(self, bot: RunningBot, logs: LogCapture) -> None:
@@ -85,7 +86,7 @@ class TestPassingFailuresAreRetried:
             OPENAI_BASE_URL=f"http://127.0.0.1:{unused_port()}/v1", OPENAI_MAX_RETRIES="1"
         )
         assert await ask(bot) == errors.ModelUnavailable.user_message
-        assert failure(logs)["error_type"] == "unavailable"
+        assert (await failure(logs))["error_type"] == "unavailable"
         assert stored_turns(bot) == [("question", "failed", "unavailable")]
 
 
@@ -113,7 +114,7 @@ class TestPermanentFailuresAreNot:
         assert await ask(bot) == user_message
         assert len(bot.model.requests) == 1
         assert logs.named("model_retry") == []
-        assert failure(logs)["error_type"] == error_type
+        assert (await failure(logs))["error_type"] == error_type
         assert stored_turns(bot) == [("question", "failed", error_type)]
 
     async def test_failed_turn_stays_out_of_the_context(self, bot: RunningBot) -> None:
@@ -148,7 +149,7 @@ class TestContextLength:
         text = await ask(bot)
         assert text == errors.ContextTooLong.user_message and "/clear" in text
         assert len(bot.model.requests) == 2
-        assert failure(logs)["error_type"] == "context_length"
+        assert (await failure(logs))["error_type"] == "context_length"
 
     async def test_llama_cpp_style_context_error(self, bot: RunningBot) -> None:
         """llama.cpp's exceed_context_size_error is recognised as a context-length error."""
@@ -168,7 +169,7 @@ class TestProviderQuirks:
         """A provider that ignores stream_options still works; tokens are estimated."""
         bot.model.stream_options_mode = "ignore"
         assert await ask(bot) == "echo: question"
-        [done] = logs.named("reply_finished")
+        [done] = await logs.wait_for("reply_finished")
         assert done["usage_estimated"] is True and done["completion_tokens"] > 0
 
     async def test_stream_options_rejected(self, bot: RunningBot, logs: LogCapture) -> None:
@@ -185,14 +186,14 @@ class TestProviderQuirks:
         """An answer that breaks off mid-way gets the "cut off" message; nothing half-stored."""
         bot.model.script(CutStream("this answer will be cut somewhere", after_chunks=2))
         assert await ask(bot) == errors.StreamInterrupted.user_message
-        assert failure(logs)["error_type"] == "stream_interrupted"
+        assert (await failure(logs))["error_type"] == "stream_interrupted"
         assert stored_turns(bot) == [("question", "failed", "stream_interrupted")]
 
     async def test_empty_answer(self, bot: RunningBot, logs: LogCapture) -> None:
         """A model that answers nothing gets a short message, not an empty Telegram message."""
         bot.model.script(Reply(""))
         assert await ask(bot) == errors.EmptyAnswer.user_message
-        assert failure(logs)["error_type"] == "empty_answer"
+        assert (await failure(logs))["error_type"] == "empty_answer"
 
     async def test_app_headers_sent_when_set(self, bot: RunningBot) -> None:
         """APP_URL and APP_NAME go out as HTTP-Referer and X-Title (as OpenRouter asks)."""
