@@ -5,6 +5,7 @@ Every configuration problem is reported together, in plain words, before anythin
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -66,7 +67,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
 
-    telegram_bot_token: SecretStr | None = None
+    telegram_bot_token: SecretStr | None = None  # required by `run`; see load_settings
     telegram_base_url: str | None = None
 
     openai_api_key: SecretStr | None = None
@@ -181,19 +182,30 @@ def load_settings(*, require_telegram: bool = True, env_file: str | None = ".env
     """Read `.env` (without overriding the real environment) and validate everything at once."""
     if env_file and Path(env_file).is_file():
         load_dotenv(env_file, override=False)
-    problems: list[str] = []
+    problems = _missing(require_telegram=require_telegram)
     try:
         settings = Settings()
     except ValidationError as exc:
-        problems = [_describe(err) for err in exc.errors()]
-        raise ConfigError(problems) from None
-    if require_telegram and settings.telegram_bot_token is None:
+        raise ConfigError(problems + [_describe(err) for err in exc.errors()]) from None
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def _is_set(name: str) -> bool:
+    # Settings are matched case-insensitively, so the check is too.
+    return any(key.upper() == name and value.strip() for key, value in os.environ.items())
+
+
+def _missing(*, require_telegram: bool) -> list[str]:
+    """Required values that are absent (checked on the raw environment, so that they are
+    reported together with any invalid values)."""
+    problems = []
+    if require_telegram and not _is_set("TELEGRAM_BOT_TOKEN"):
         problems.append("TELEGRAM_BOT_TOKEN: is required (ask @BotFather for one)")
-    if settings.openai_api_key is None and settings.openai_base_url is None:
+    if not (_is_set("OPENAI_API_KEY") or _is_set("OPENAI_BASE_URL")):
         problems.append(
             "OPENAI_API_KEY: is required for OpenAI's API "
             "(or set OPENAI_BASE_URL to a local server that needs no key)"
         )
-    if problems:
-        raise ConfigError(problems)
-    return settings
+    return problems

@@ -53,7 +53,14 @@ class TestStartupValidation:
         )
         assert result.returncode == 2
         err = result.stderr
-        for name in ("OPENAI_BASE_URL", "MAX_HISTORY_MESSAGES", "TEMPERATURE", "LOG_FORMAT"):
+        names = (
+            "TELEGRAM_BOT_TOKEN",
+            "OPENAI_BASE_URL",
+            "MAX_HISTORY_MESSAGES",
+            "TEMPERATURE",
+            "LOG_FORMAT",
+        )
+        for name in names:
             assert name in err
         assert "Traceback" not in err
 
