@@ -89,15 +89,18 @@ class TestPrivateChat:
 
     async def test_slow_chat_does_not_delay_another(self, bot: RunningBot) -> None:
         """One chat waiting on a slow model call does not hold up a second chat."""
-        from tests.fakes.openai import Reply
+        from tests.fakes.openai import Block, Reply
 
-        bot.model.script(Reply("slow", ttft=3.0))
+        release = asyncio.Event()
+        bot.model.script(Block(release, then=Reply("slow")))
         bot.telegram.send_private_text(3001, "slow one")
         await bot.model.wait_for_requests(1)
         bot.telegram.send_private_text(3002, "fast one")
-        assert await answer_in(bot, 3002, timeout=2.5) == "echo: fast one"
+        # The first chat's model call is still held open while the second chat is answered.
+        assert await answer_in(bot, 3002) == "echo: fast one"
         assert bot.telegram.messages(3001) == []
-        assert await answer_in(bot, 3001, timeout=5) == "slow"
+        release.set()
+        assert await answer_in(bot, 3001) == "slow"
 
     async def test_history_survives_a_restart(self, bot: RunningBot) -> None:
         """After a restart over the same database the bot still remembers the chat."""
