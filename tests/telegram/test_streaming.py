@@ -6,7 +6,8 @@ import pytest
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.telegram.render import RenderedPart
-from bot.telegram.streaming import Mode, StreamState, next_step, part_key
+from bot.telegram.stream_steps import Mode, next_step, part_key
+from bot.telegram.streaming import StreamState
 
 A, B, C = RenderedPart("part a"), RenderedPart("part b"), RenderedPart("part c")
 A2 = RenderedPart("part a, longer")

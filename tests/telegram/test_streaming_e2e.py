@@ -27,6 +27,10 @@ def slow(text: str, chunks: int = 20, delay: float = 0.05) -> Reply:
     return Reply(text, chunks=chunks, chunk_delay=delay)
 
 
+def typing_calls(bot: RunningBot) -> int:
+    return len(bot.telegram.calls_of("sendChatAction", PRIVATE))
+
+
 async def finished(logs: LogCapture, count: int = 1) -> list[dict[str, object]]:
     """The stream_finished events, once `count` replies were delivered and recorded."""
     await logs.wait_for("reply_finished", count, timeout=30)
@@ -107,15 +111,14 @@ class TestPrivateDrafts:
         bot.model.script(Reply(LONG, chunks=5, ttft=0.5, hold=hold, hold_after=1))
         bot.telegram.send_private_text(PRIVATE, "think first")
         await bot.telegram.wait_for_call("sendMessageDraft", timeout=15)
-        shown_at = len(bot.telegram.calls)
-        await asyncio.sleep(0.5)  # several refresh periods with text on screen
+        before = typing_calls(bot)
+        await asyncio.sleep(0.5)  # one already on its way may still land
+        settled = typing_calls(bot)
+        await asyncio.sleep(0.5)  # five refresh periods with text on screen
+        assert typing_calls(bot) == settled
+        assert before >= 2
         hold.set()
         await answer_in(bot, PRIVATE, timeout=20)
-        before = bot.telegram.calls[:shown_at]
-        after = bot.telegram.calls[shown_at:]
-        assert len([c for c in before if c.method == "sendChatAction"]) >= 2
-        # At most one that was already on its way when the first draft was shown.
-        assert len([c for c in after if c.method == "sendChatAction"]) <= 1
 
 
 class TestGroupEdits:
@@ -162,6 +165,23 @@ class TestGroupEdits:
         assert done["outcome"] == "answered"
         assert len(bot.telegram.messages(GROUP)) == 1
         assert logs.named("handler_error") == []
+
+    async def test_deleted_message_gets_the_answer_anew(
+        self, bot: RunningBot, logs: LogCapture
+    ) -> None:
+        """If the streamed message is deleted meanwhile, the final answer is sent as a new one."""
+        hold = asyncio.Event()
+        bot.model.script(Reply(LONG, chunks=3, hold=hold, hold_after=1))
+        bot.telegram.send_group_text(GROUP, "@test_llm_bot go", user_id=7, first_name="Al")
+        await bot.telegram.wait_for_call("sendMessage", timeout=15)
+        [streamed] = bot.telegram.messages(GROUP)
+        bot.telegram.known_messages.pop((GROUP, streamed.message_id))
+        streamed.deleted = True  # as if an admin deleted it
+        hold.set()
+        [done] = await logs.wait_for("reply_finished", timeout=30)
+        assert done["outcome"] == "answered"
+        assert [m.text for m in bot.telegram.messages(GROUP)] == [LONG]
+        assert logs.named("final_edit_failed")
 
 
 class TestFloodControl:
