@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///data/bot.db"
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
 
+    # Streaming answers to Telegram (issue 3): drafts in private chats, edits in groups.
+    streaming: bool = True
+    stream_edit_interval: float = Field(default=1.0, ge=0.1, le=60.0)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
 

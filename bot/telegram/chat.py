@@ -8,11 +8,11 @@ from telegram.ext import ContextTypes
 from bot.engine import errors
 from bot.logs import get_logger
 from bot.storage.base import NewTurn, Turn
-from bot.telegram.delivery import send_answer, send_text
+from bot.telegram.delivery import send_text
 from bot.telegram.processor import chat_key
 from bot.telegram.services import Services, services
+from bot.telegram.streaming import answer_stream
 from bot.telegram.triggers import is_addressed, is_private, speaker_name, strip_mention
-from bot.telegram.typing_indicator import typing
 
 log = get_logger(__name__)
 
@@ -54,7 +54,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def answer_turn(bot: Bot, svc: Services, turn: Turn) -> None:
-    """Generate (showing "typing…") and deliver a stored turn's answer.
+    """Generate (showing "typing…", then the answer as it grows) and deliver a stored turn's answer.
 
     In groups the answer is a reply to the message that asked; in private chats it is not
     (quoting every message there is noise).
@@ -62,12 +62,12 @@ async def answer_turn(bot: Bot, svc: Services, turn: Turn) -> None:
     chat_id = telegram_chat_id(turn.chat_id)
     quote = int(turn.reply_to) if turn.reply_to and chat_id < 0 else None
     try:
-        async with typing(bot, chat_id):
-            reply = await svc.conversation.generate(turn)
+        async with answer_stream(bot, svc.settings, svc.streams, chat_id, reply_to=quote) as answer:
+            reply = await svc.conversation.generate(turn, on_delta=answer.on_delta)
     except errors.ModelError as exc:
         await send_text(bot, chat_id, exc.user_message, reply_to=quote)
         return
-    await send_answer(bot, chat_id, reply.text, reply_to=quote)
+    await answer.deliver(reply.text)
     await svc.conversation.delivered(reply)
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.ext import Application, CallbackContext
 
 from bot.config import Settings
 from bot.engine.conversation import Conversation
+from bot.telegram.streaming import StreamState
 
 _KEY = "services"
 
@@ -17,6 +18,7 @@ _KEY = "services"
 class Services:
     conversation: Conversation
     settings: Settings
+    streams: StreamState = field(default_factory=StreamState)  # shared by streamed replies
 
 
 def install(application: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:

@@ -31,13 +31,25 @@ async def _keep_typing(bot: Bot, chat_id: int, thread_id: int | None, every: flo
         await asyncio.sleep(wait)
 
 
+class Typing:
+    """A running "typing…" indicator; ``stop()`` ends it early (the answer became visible)."""
+
+    def __init__(self, task: asyncio.Task[None]) -> None:
+        self._task = task
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
 @asynccontextmanager
 async def typing(
-    bot: Bot, chat_id: int, *, thread_id: int | None = None, every: float = REFRESH_SECONDS
-) -> AsyncIterator[None]:
-    task = asyncio.create_task(_keep_typing(bot, chat_id, thread_id, every))
+    bot: Bot, chat_id: int, *, thread_id: int | None = None, every: float | None = None
+) -> AsyncIterator[Typing]:
+    """Show "typing…" until the block ends or the yielded handle is stopped."""
+    refresh = REFRESH_SECONDS if every is None else every
+    task = asyncio.create_task(_keep_typing(bot, chat_id, thread_id, refresh))
     try:
-        yield
+        yield Typing(task)
     finally:
         task.cancel()
         with suppress(asyncio.CancelledError):

@@ -15,6 +15,7 @@ class ChatRequest:
     body: dict[str, Any]
     headers: dict[str, str]
     at: float
+    first_token_at: float | None = None  # when the first content chunk was written
 
     @property
     def model(self) -> str:
@@ -43,6 +44,8 @@ class Reply:
     chunk_delay: float | None = None
     usage: bool = True
     finish_reason: str = "stop"
+    hold: asyncio.Event | None = None  # if set: after hold_after content chunks, wait for it
+    hold_after: int = 1
 
 
 @dataclass

@@ -242,6 +242,10 @@ class FakeOpenAI(FakeServer):
                 if index and not await self._sleep(delay):
                     return drop_connection(request)
                 await response.write(ids.chunk({"content": piece}, None, usage_key))
+                if chat.first_token_at is None:
+                    chat.first_token_at = time.monotonic()
+                if not await self._hold(reply, index + 1):
+                    return drop_connection(request)
             if cut_after is not None:
                 return drop_connection(request)
             await response.write(ids.chunk({}, reply.finish_reason, usage_key))
@@ -251,6 +255,12 @@ class FakeOpenAI(FakeServer):
         except ConnectionError:
             pass  # the client went away mid-stream; nothing left to send
         return response
+
+    async def _hold(self, reply: Reply, written: int) -> bool:
+        """After reply.hold_after content chunks, wait for reply.hold; False if stopped."""
+        if reply.hold is None or written != reply.hold_after:
+            return True
+        return await self._wait_or_stop(reply.hold.wait())
 
     async def _models(self, request: web.Request) -> web.Response:
         self._record(request, {}, self.other_requests)

@@ -21,6 +21,18 @@ async def answer_in(bot: RunningBot, chat_id: int, count: int = 1, timeout: floa
     return bot.telegram.messages(chat_id)[count - 1].text
 
 
+async def final_text_in(
+    bot: RunningBot, chat_id: int, count: int, expected: str, timeout: float = 10
+) -> None:
+    """Wait until the chat's `count`-th message shows `expected` (group answers are streamed
+    into a message that is edited until complete)."""
+    await answer_in(bot, chat_id, count, timeout)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (text := bot.telegram.messages(chat_id)[count - 1].text) != expected:
+        assert asyncio.get_running_loop().time() < deadline, f"final text never came: {text!r}"
+        await asyncio.sleep(0.01)
+
+
 def user_messages(request_messages: list[dict[str, str]]) -> list[str]:
     return [m["content"] for m in request_messages if m["role"] == "user"]
 
@@ -200,7 +212,7 @@ class TestGroups:
             first_name="Carol",
             reply_to_message=bot.telegram.message_dict(GROUP, mine.message_id),
         )
-        assert await answer_in(bot, GROUP, 2) == "echo: Carol: tell me more"
+        await final_text_in(bot, GROUP, 2, "echo: Carol: tell me more")
 
     async def test_group_command_is_answered(self, bot: RunningBot) -> None:
         """Commands work in groups without a mention, and /cmd@thisbot too."""
