@@ -9,6 +9,7 @@ from telegram.ext import Application, CallbackContext
 
 from bot.config import Settings
 from bot.engine.conversation import Conversation
+from bot.engine.gatekeeper import Gatekeeper
 
 _KEY = "services"
 
@@ -17,6 +18,7 @@ _KEY = "services"
 class Services:
     conversation: Conversation
     settings: Settings
+    gatekeeper: Gatekeeper
 
 
 def install(application: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
