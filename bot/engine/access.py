@@ -28,7 +28,7 @@ class AccessPolicy:
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admins
 
-    def allows(self, user_id: int | None, chat_id: int) -> bool:
+    def allows(self, user_id: int | None, chat_id: int | None) -> bool:
         """An allowed user may talk anywhere; in an allowed chat every member may talk."""
         return (
             self.is_open

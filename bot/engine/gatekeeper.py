@@ -42,7 +42,7 @@ class Refusal:
     details: Mapping[str, object] = field(default_factory=dict)
 
 
-def _not_allowed_text(user_id: int | None, chat_id: int, *, group: bool) -> str:
+def _not_allowed_text(user_id: int | None, chat_id: int | None, *, group: bool) -> str:
     if group:
         return (
             "Sorry, I'm not enabled for this group. The bot's owner can allow this group "
@@ -112,7 +112,7 @@ class Gatekeeper:
         return self.access.is_admin(user_id)
 
     def check_access(
-        self, user_id: int | None, chat_id: int, *, group: bool, addressed: bool
+        self, user_id: int | None, chat_id: int | None, *, group: bool, addressed: bool
     ) -> Refusal | None:
         """None if this user may use the bot in this chat.
 

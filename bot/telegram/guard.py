@@ -25,6 +25,8 @@ log = get_logger(__name__)
 GUARD_GROUP = -5
 
 ADMIN_COMMANDS = frozenset({"usage"})
+# Commands that ask the model, held to the rate limit and budgets like a message would be.
+MODEL_COMMANDS = frozenset({"retry"})
 # In groups these change what everyone gets, so only group admins and bot admins may use them.
 SETTINGS_COMMANDS = frozenset({"clear", "model", "persona"})
 SHOW_WITHOUT_ARGUMENTS = frozenset({"model", "persona"})  # without arguments they only show
@@ -41,7 +43,9 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         refusal = Refusal("guard_failed", BotError.user_message)
     if refusal is None:
         return
-    log.info("update_refused", reason=refusal.reason, told=refusal.tell, **refusal.details)
+    # Silent repeats log at debug level: a flood of them must not flood the log either.
+    emit = log.info if refusal.tell else log.debug
+    emit("update_refused", reason=refusal.reason, told=refusal.tell, **refusal.details)
     await _tell(update, refusal)
     raise ApplicationHandlerStop
 
@@ -50,8 +54,8 @@ async def _decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Refusal
     gate = services(context).gatekeeper
     if update.callback_query is not None:
         return await _check_button(update.callback_query, update.effective_chat, context, gate)
-    if update.message is not None:
-        return await _check_message(update.message, context, gate)
+    if update.effective_message is not None:  # new, edited, channel posts alike
+        return await _check_message(update.effective_message, context, gate)
     return None  # the bot's own membership changes and the like
 
 
@@ -73,7 +77,8 @@ async def _check_message(
         allowed = not gate.group_settings_admins_only or gate.is_admin(user_id)
         if not allowed and not await _is_chat_admin(context, message, user):
             return gate.chat_admins_only()
-    if command is None and addressed and message.text is not None:
+    asks_model = command in MODEL_COMMANDS or (command is None and message.text is not None)
+    if asks_model and addressed:
         return await gate.check_message(user_id, chat.id)
     return None
 
@@ -84,12 +89,11 @@ async def _check_button(
     context: ContextTypes.DEFAULT_TYPE,
     gate: Gatekeeper,
 ) -> Refusal | None:
-    if chat is None:
-        return None
     user_id = query.from_user.id
-    group = chat.type != Chat.PRIVATE
-    refusal = gate.check_access(user_id, chat.id, group=group, addressed=True)
-    if refusal is not None:
+    group = chat is not None and chat.type != Chat.PRIVATE
+    chat_id = chat.id if chat is not None else None  # None: a button of an inline message
+    refusal = gate.check_access(user_id, chat_id, group=group, addressed=True)
+    if refusal is not None or chat is None:
         return refusal
     restricted = group and (query.data or "").startswith(SETTINGS_BUTTONS)
     if restricted and gate.group_settings_admins_only and not gate.is_admin(user_id):
@@ -143,8 +147,8 @@ async def _tell(update: Update, refusal: Refusal) -> None:
         if update.callback_query is not None:
             # Always answered, so the button stops spinning; a toast holds at most 200 chars.
             await update.callback_query.answer(refusal.message[:200] if refusal.tell else None)
-        elif update.message is not None and refusal.tell:
-            group = update.message.chat.type != Chat.PRIVATE
-            await update.message.reply_text(refusal.message, do_quote=group)
+        elif (message := update.effective_message) is not None and refusal.tell:
+            group = message.chat.type != Chat.PRIVATE
+            await message.reply_text(refusal.message, do_quote=group)
     except TelegramError as exc:
         log.warning("refusal_not_sent", reason=refusal.reason, error=type(exc).__name__)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from bot.engine.gatekeeper import ADMINS_ONLY, CHAT_ADMINS_ONLY
+import pytest
+
+from bot.engine.errors import BotError
+from bot.engine.gatekeeper import ADMINS_ONLY, CHAT_ADMINS_ONLY, Gatekeeper
 from tests.conftest import LogCapture, RunningBot
 from tests.telegram.env import bot_env  # noqa: F401 - applies each class's ENV
 from tests.telegram.test_chat_e2e import GROUP, PRIVATE, answer_in
@@ -178,6 +181,26 @@ class TestGroupSettings:
         assert "already empty" in await answer_in(bot, GROUP)
         assert bot.telegram.calls_of("getChatMember") == []
 
+    async def test_anonymous_group_admin_may(self, bot: RunningBot) -> None:
+        """An admin writing anonymously (as the group itself) may change settings."""
+        group = {"id": GROUP, "type": "supergroup", "title": "Test Group"}
+        anonymous = {
+            "id": 1087968824,
+            "is_bot": True,
+            "first_name": "Group",
+            "username": "GroupAnonymousBot",
+        }
+        text = "/model gpt-other"
+        bot.telegram.push_message(
+            group,
+            anonymous,
+            text=text,
+            sender_chat=group,
+            entities=[{"type": "bot_command", "offset": 0, "length": len("/model")}],
+        )
+        assert "switched to gpt-other" in await answer_in(bot, GROUP)
+        assert bot.telegram.calls_of("getChatMember") == []
+
     async def test_picker_button_needs_a_group_admin(self, bot: RunningBot) -> None:
         """A member pressing the group's model picker is refused; an admin's press switches."""
         bot.telegram.set_chat_admins(GROUP, [BOB])
@@ -201,3 +224,21 @@ class TestGroupSettingsOpen:
         bot.telegram.send_group_text(GROUP, "/model gpt-other", user_id=ALICE)
         assert "switched to gpt-other" in await answer_in(bot, GROUP)
         assert bot.telegram.calls_of("getChatMember") == []
+
+
+class TestFailClosed:
+    async def test_a_broken_check_refuses(
+        self, bot: RunningBot, logs: LogCapture, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """If a check itself fails, the message is refused with a short note, not let through."""
+
+        async def broken(*_args: object) -> None:
+            raise RuntimeError("database is locked")
+
+        monkeypatch.setattr(Gatekeeper, "check_message", broken)
+        bot.telegram.send_private_text(PRIVATE, "hello")
+        assert await answer_in(bot, PRIVATE) == BotError.user_message
+        assert bot.model.requests == []
+        [event] = await refusals(logs, 1)
+        assert event["reason"] == "guard_failed"
+        assert logs.named("guard_failed")

@@ -52,6 +52,17 @@ class TestRateLimit:
         await asyncio.sleep(2.5)  # the window moves past the first two messages
         assert await ask(bot, PRIVATE, "again", 4) == "echo: again"
 
+    async def test_commands_that_ask_the_model_count(
+        self, bot: RunningBot, logs: LogCapture
+    ) -> None:
+        """/retry asks the model again, so it is held to the limit; /stats is not."""
+        for text in ("a", "b", "/stats", "/retry"):
+            bot.telegram.send_private_text(PRIVATE, text)
+        [event] = await logs.wait_for("update_refused", timeout=20)
+        assert event["reason"] == "rate_limited"
+        assert "Requests: 2" in (await answer_in(bot, PRIVATE, 3, timeout=20))
+        assert len(bot.model.requests) == 2
+
     async def test_per_user_and_admins_exempt(self, bot: RunningBot) -> None:
         """One user's limit does not hold back another; admins are not limited."""
         for n in range(3):
@@ -97,11 +108,16 @@ class TestMonthlyCostBudget:
         "MODEL_PRICES": "gpt-test=1000000/1000000",
     }
 
-    async def test_says_the_date_it_resets(self, bot: RunningBot) -> None:
-        """The monthly limit names the first of next month and resets then."""
+    async def test_says_the_date_it_resets(self, bot: RunningBot, logs: LogCapture) -> None:
+        """The monthly limit names the first of next month and resets then.
+
+        Models without a price are named at start-up: a cost budget cannot see them.
+        """
         clock = FakeClock(utc(2024, 12, 10, 12, 0))
         bot.clock = clock
         await bot.restart()
+        unpriced = logs.named("cost_budget_without_price")[-1]
+        assert unpriced["models"] == ["gpt-other", "big-model"]
         await ask(bot, PRIVATE, "pricey", 1)
         assert await ask(bot, PRIVATE, "more", 2) == (
             "You've used up your monthly allowance of $0.50. "
