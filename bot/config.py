@@ -87,6 +87,23 @@ class Settings(BaseSettings):
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     model_prices: Annotated[dict[str, Price], NoDecode] = Field(default_factory=dict)
 
+    # --- Access, limits, budgets, fallback model (issue 5) ---
+    allowed_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    allowed_chat_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    admin_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    group_settings_admins_only: bool = True
+    rate_limit_messages: int = Field(default=20, ge=0)  # 0: no rate limit
+    rate_limit_window_seconds: int = Field(default=60, ge=1)
+    user_daily_token_limit: int | None = Field(default=None, ge=1)
+    user_monthly_token_limit: int | None = Field(default=None, ge=1)
+    user_daily_cost_limit: float | None = Field(default=None, gt=0)
+    user_monthly_cost_limit: float | None = Field(default=None, gt=0)
+    global_monthly_cost_limit: float | None = Field(default=None, gt=0)
+    fallback_model: str | None = None
+    fallback_base_url: str | None = None
+    fallback_api_key: SecretStr | None = None
+    # --- end of issue 5 ---
+
     database_url: str = "sqlite:///data/bot.db"
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
 
@@ -101,6 +118,32 @@ class Settings(BaseSettings):
     @classmethod
     def _models_csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before")
+    @classmethod
+    def _ids_csv(cls, value: object) -> object:
+        """Numeric ids, comma-separated (usernames can change hands; ids cannot)."""
+        if not isinstance(value, str):
+            return value
+        items = _split_csv(value)
+        assert isinstance(items, list)
+        bad = [item for item in items if not item.lstrip("-").isdigit()]
+        if bad:
+            raise ValueError(f"must be numeric ids separated by commas; not an id: {bad[0]!r}")
+        return frozenset(int(item) for item in items)
+
+    @field_validator(
+        "user_daily_token_limit",
+        "user_monthly_token_limit",
+        "user_daily_cost_limit",
+        "user_monthly_cost_limit",
+        "global_monthly_cost_limit",
+        "fallback_model",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -126,7 +169,9 @@ class Settings(BaseSettings):
         items = [item.strip() for item in value.split(",") if item.strip()]
         return dict(_parse_price(item) for item in items)
 
-    @field_validator("openai_base_url", "telegram_base_url", "app_url", mode="before")
+    @field_validator(
+        "openai_base_url", "telegram_base_url", "app_url", "fallback_base_url", mode="before"
+    )
     @classmethod
     def _url(cls, value: object) -> object:
         if isinstance(value, str):
@@ -148,6 +193,8 @@ class Settings(BaseSettings):
     def _coherent(self) -> Settings:
         if self.max_output_tokens >= self.max_context_tokens:
             raise ValueError("MAX_OUTPUT_TOKENS must be smaller than MAX_CONTEXT_TOKENS")
+        if (self.fallback_base_url or self.fallback_api_key) and not self.fallback_model:
+            raise ValueError("FALLBACK_BASE_URL and FALLBACK_API_KEY need FALLBACK_MODEL as well")
         if self.openai_model not in self.openai_models:
             # The default model is always a valid choice for /model.
             object.__setattr__(self, "openai_models", [self.openai_model, *self.openai_models])
@@ -162,7 +209,7 @@ class Settings(BaseSettings):
         """Every secret value, so logging can redact them wherever they appear."""
         found = [
             s.get_secret_value()
-            for s in (self.telegram_bot_token, self.openai_api_key)
+            for s in (self.telegram_bot_token, self.openai_api_key, self.fallback_api_key)
             if s is not None and s.get_secret_value()
         ]
         if self.telegram_bot_token is not None:
@@ -171,7 +218,7 @@ class Settings(BaseSettings):
         return [s for s in found if s]
 
 
-_SECRET_FIELDS = {"telegram_bot_token", "openai_api_key"}
+_SECRET_FIELDS = {"telegram_bot_token", "openai_api_key", "fallback_api_key"}
 
 
 def _describe(error: ErrorDetails) -> str:

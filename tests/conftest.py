@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,7 @@ class RunningBot:
     monkeypatch: pytest.MonkeyPatch
     task: asyncio.Task[None] | None = None
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+    clock: Callable[[], float] = time.time  # Unix time as the bot sees it (tests may fake it)
 
     @property
     def settings(self) -> Settings:
@@ -116,7 +118,7 @@ class RunningBot:
             self.monkeypatch.setenv(name, value)
         self.stop_event = asyncio.Event()
         polls = len(self.telegram.calls_of("getUpdates"))
-        self.task = asyncio.create_task(serve(self.settings, self.stop_event))
+        self.task = asyncio.create_task(serve(self.settings, self.stop_event, clock=self.clock))
         deadline = asyncio.get_running_loop().time() + 10
         while len(self.telegram.calls_of("getUpdates")) <= polls:
             if self.task.done():

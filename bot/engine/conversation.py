@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from bot.config import Settings
 from bot.engine import errors
 from bot.engine.context import Limits, Message, build_messages, estimate_tokens, history_window
-from bot.engine.llm import Completion, LLMClient, OnDelta
+from bot.engine.llm import ChatModel, Completion, OnDelta
 from bot.engine.ordering import ChatLocks
 from bot.engine.pricing import cost_usd
 from bot.logs import get_logger
@@ -47,7 +47,7 @@ class Conversation:
     def __init__(
         self,
         storage: Storage,
-        llm: LLMClient,
+        llm: ChatModel,
         settings: Settings,
         *,
         clock: Callable[[], float] = time.time,
@@ -124,7 +124,7 @@ class Conversation:
             # A bug of ours: the turn must not stay pending (and be retried forever).
             await self.failed(turn, errors.BotError(), model=model)
             raise
-        usage = self._usage(model, messages, completion)
+        usage = self._usage(completion.model or model, messages, completion)
         await self.storage.save_answer(turn.id, completion.text, usage, now=self._clock())
         return Reply(
             replace(turn, answer=completion.text, model=model), completion.text, usage, completion

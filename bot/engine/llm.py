@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx2
 import openai
@@ -59,6 +59,7 @@ class Completion:
     attempts: int
     latency_s: float
     ttft_s: float | None  # time to the first token of the successful attempt
+    model: str = ""  # the model that answered (a fallback model, if one stepped in)
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,22 @@ def translate(exc: BaseException) -> errors.ModelError:
         if isinstance(exc, kinds):
             return ours()
     return errors.ModelError()
+
+
+class ChatModel(Protocol):
+    """What the engine needs from a model client (LLMClient, or a fallback pair of them)."""
+
+    async def complete(
+        self,
+        messages: Sequence[dict[str, str]],
+        *,
+        model: str,
+        max_tokens: int,
+        temperature: float,
+        on_delta: OnDelta | None = None,
+    ) -> Completion: ...
+
+    async def close(self) -> None: ...
 
 
 class LLMClient:
@@ -224,6 +241,7 @@ class LLMClient:
                         attempts=attempts,
                         latency_s=time.monotonic() - started,
                         ttft_s=None if first is None else first - attempt_started,
+                        model=model,
                     )
         except errors.ModelError:
             raise

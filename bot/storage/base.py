@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Literal, Protocol
 
 
 class TurnState(StrEnum):
@@ -69,6 +69,30 @@ class ChatStats:
     model: str | None  # the chat's chosen model, None for the default
 
 
+@dataclass(frozen=True)
+class UsageTotals:
+    """Model requests added up over some period."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0  # priced requests only
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """One user's or one chat's usage: today, this month, all time."""
+
+    key: str  # a user id or a chat id, as stored
+    today: UsageTotals
+    month: UsageTotals
+    all_time: UsageTotals
+
+
 class Storage(Protocol):
     """Everything the engine needs from a database; one implementation per backend."""
 
@@ -101,3 +125,14 @@ class Storage(Protocol):
     async def chat_model(self, chat_id: str) -> str | None: ...
     async def set_chat_model(self, chat_id: str, model: str | None) -> None: ...
     async def chat_stats(self, chat_id: str) -> ChatStats: ...
+
+    # Accounting (issue 5): read from the usage table, which survives /clear.
+    async def usage_totals(self, *, since: float, user_id: str | None = None) -> UsageTotals:
+        """Everyone's usage (or one user's) from `since` on."""
+        ...
+
+    async def usage_by(
+        self, column: Literal["user_id", "chat_id"], *, day: float, month: float, limit: int
+    ) -> list[UsageRow]:
+        """Usage per user or per chat since `day`, since `month` and ever; the costliest first."""
+        ...

@@ -13,11 +13,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiosqlite
 
-from bot.storage.base import ChatStats, NewTurn, Turn, TurnState, Usage
+from bot.storage.base import (
+    ChatStats,
+    NewTurn,
+    Turn,
+    TurnState,
+    Usage,
+    UsageRow,
+    UsageTotals,
+)
 
 _TURN_COLUMNS = (
     "id, chat_id, user_text, state, created_at, source_key, reply_to, user_id, speaker, "
@@ -260,3 +268,44 @@ class SQLiteStorage:
             cost_usd=cost,
             model=model,
         )
+
+    # -- accounting ---------------------------------------------------------------------------
+
+    async def usage_totals(self, *, since: float, user_id: str | None = None) -> UsageTotals:
+        params: tuple[object, ...]
+        where, params = "at >= ?", (since,)
+        if user_id is not None:  # read through the (user_id, at) index
+            where, params = "user_id = ? AND at >= ?", (user_id, since)
+        async with self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),"
+            f" COALESCE(SUM(cost_usd), 0) FROM usage WHERE {where}",
+            params,
+        ) as cursor:
+            row = await cursor.fetchone()
+        return UsageTotals(*row) if row else UsageTotals()
+
+    async def usage_by(
+        self, column: Literal["user_id", "chat_id"], *, day: float, month: float, limit: int
+    ) -> list[UsageRow]:
+        assert column in ("user_id", "chat_id")  # the column name is never user input
+        sums = ", ".join(
+            f"SUM(CASE WHEN at >= {bound} THEN {value} ELSE 0 END)"
+            for bound in (":day", ":month", "0")
+            for value in ("1", "prompt_tokens", "completion_tokens", "COALESCE(cost_usd, 0)")
+        )
+        async with self.db.execute(
+            f"SELECT {column}, {sums} FROM usage WHERE {column} IS NOT NULL GROUP BY {column}"
+            " ORDER BY SUM(COALESCE(cost_usd, 0)) DESC,"
+            " SUM(prompt_tokens + completion_tokens) DESC LIMIT :limit",
+            {"day": day, "month": month, "limit": limit},
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            UsageRow(
+                key=str(row[0]),
+                today=UsageTotals(*row[1:5]),
+                month=UsageTotals(*row[5:9]),
+                all_time=UsageTotals(*row[9:13]),
+            )
+            for row in rows
+        ]

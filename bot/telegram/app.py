@@ -20,7 +20,7 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.engine.errors import BotError
 from bot.logs import get_logger
-from bot.telegram import chat, commands
+from bot.telegram import admin, chat, commands, guard
 from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.services import Services, install
 
@@ -90,11 +90,13 @@ def build_application(
 
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(TypeHandler(Update, bind_update_context), group=CONTEXT_GROUP)
+    application.add_handler(TypeHandler(Update, guard.guard), group=guard.GUARD_GROUP)
     application.add_handler(CommandHandler("start", commands.start))
     application.add_handler(CommandHandler("help", commands.start))
     application.add_handler(CommandHandler("clear", commands.clear))
     application.add_handler(CommandHandler("stats", commands.stats))
     application.add_handler(CommandHandler("model", commands.model))
+    application.add_handler(CommandHandler("usage", admin.usage))
     application.add_handler(
         CallbackQueryHandler(commands.model_button, pattern=f"^{commands.MODEL_BUTTON_PREFIX}")
     )

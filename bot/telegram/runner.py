@@ -7,16 +7,20 @@ answers a bounded grace period and so tests can run the bot inside their own eve
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import time
+from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from typing import Any
 
+from pydantic import SecretStr
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
 from bot.config import Settings
 from bot.engine.conversation import Conversation
-from bot.engine.llm import LLMClient, RetryPolicy
+from bot.engine.fallback import FallbackModel
+from bot.engine.gatekeeper import Gatekeeper
+from bot.engine.llm import ChatModel, LLMClient, RetryPolicy
 from bot.logs import get_logger
 from bot.storage.sqlite import SQLiteStorage
 from bot.telegram.app import ALLOWED_UPDATES, build_application
@@ -31,17 +35,20 @@ class StartupError(Exception):
     """The bot could not start; the message says why in plain words."""
 
 
-def make_llm(settings: Settings) -> LLMClient:
+def make_llm(
+    settings: Settings, *, base_url: str | None = None, api_key: SecretStr | None = None
+) -> LLMClient:
+    """A client of the primary endpoint, or of another one (the fallback's) when given."""
     headers = {}
     if settings.app_url:
         headers["HTTP-Referer"] = settings.app_url
     if settings.app_name:
         headers["X-Title"] = settings.app_name
-    key = settings.openai_api_key
+    key = api_key or settings.openai_api_key
     return LLMClient(
         # Local servers (llama.cpp, Ollama, vLLM) accept any key; the SDK insists on one.
         api_key=key.get_secret_value() if key else "not-needed",
-        base_url=settings.openai_base_url,
+        base_url=base_url or settings.openai_base_url,
         timeout=settings.openai_timeout,
         retry=RetryPolicy(
             max_retries=settings.openai_max_retries, max_seconds=settings.openai_retry_max_seconds
@@ -50,17 +57,38 @@ def make_llm(settings: Settings) -> LLMClient:
     )
 
 
-async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    """Run the bot until `stop` is set, then stop taking updates and finish in-flight ones."""
+def make_model(settings: Settings) -> ChatModel:
+    """The primary model's client, behind a fallback when FALLBACK_MODEL is set."""
+    primary = make_llm(settings)
+    if not settings.fallback_model:
+        return primary
+    fallback = primary
+    if settings.fallback_base_url or settings.fallback_api_key:
+        fallback = make_llm(
+            settings, base_url=settings.fallback_base_url, api_key=settings.fallback_api_key
+        )
+    return FallbackModel(primary, fallback, settings.fallback_model)
+
+
+async def serve(
+    settings: Settings, stop: asyncio.Event, *, clock: Callable[[], float] = time.time
+) -> None:
+    """Run the bot until `stop` is set, then stop taking updates and finish in-flight ones.
+
+    `clock` (Unix time) dates stored messages and usage and decides budget periods.
+    """
     async with AsyncExitStack() as stack:
         storage = SQLiteStorage(settings.database_path)
         await storage.open()
         stack.push_async_callback(storage.close)
-        llm = make_llm(settings)
+        llm = make_model(settings)
         stack.push_async_callback(llm.close)
-        conversation = Conversation(storage, llm, settings)
+        conversation = Conversation(storage, llm, settings, clock=clock)
+        gatekeeper = Gatekeeper(storage, settings, clock=clock)
+        gatekeeper.announce()
         processor = PerChatUpdateProcessor(conversation.locks)
-        application = build_application(settings, Services(conversation, settings), processor)
+        services = Services(conversation, settings, gatekeeper)
+        application = build_application(settings, services, processor)
         try:
             await application.initialize()
         except InvalidToken as exc:

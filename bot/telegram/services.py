@@ -9,6 +9,7 @@ from telegram.ext import Application, CallbackContext
 
 from bot.config import Settings
 from bot.engine.conversation import Conversation
+from bot.engine.gatekeeper import Gatekeeper
 from bot.telegram.streaming import StreamState
 
 _KEY = "services"
@@ -18,6 +19,7 @@ _KEY = "services"
 class Services:
     conversation: Conversation
     settings: Settings
+    gatekeeper: Gatekeeper
     streams: StreamState = field(default_factory=StreamState)  # shared by streamed replies
 
 
