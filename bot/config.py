@@ -21,7 +21,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful assistant chatting in Telegram. Answer clearly and concisely; "
@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     @classmethod
     def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
-            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+            raise ValueError("must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
     @model_validator(mode="after")

@@ -8,6 +8,7 @@ database answers, 503 with the reason otherwise; `/metrics` is Prometheus' text 
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -83,7 +84,11 @@ class HealthServer:
 
     async def start(self) -> None:
         """Listen on HEALTH_LISTEN:HEALTH_PORT; raises OSError when the address is taken."""
-        self._server.listen(self.port, address=self.listen)
+        # Bound here rather than by tornado, whose bind_sockets leaks the socket on failure.
+        family = socket.AF_INET6 if ":" in self.listen else socket.AF_INET
+        sock = socket.create_server((self.listen, self.port), family=family)
+        sock.setblocking(False)
+        self._server.add_sockets([sock])
         log.info("health_server_started", listen=self.listen, port=self.port)
 
     async def stop(self) -> None:

@@ -27,12 +27,16 @@ def webhook_path(url: str) -> str:
 
 
 def webhook_secret(settings: Settings) -> tuple[str, str]:
-    """WEBHOOK_SECRET, or a strong one made for this run; and which of the two it is."""
+    """WEBHOOK_SECRET, or a strong one made for this run; and which of the two it is.
+
+    Either way it is redacted from every log line (python-telegram-bot logs its API calls).
+    """
     if settings.webhook_secret is not None:
-        return settings.webhook_secret.get_secret_value(), "configured"
-    secret = secrets.token_urlsafe(32)  # 256 bits, only characters Telegram allows
+        secret, origin = settings.webhook_secret.get_secret_value(), "configured"
+    else:
+        secret, origin = secrets.token_urlsafe(32), "generated"  # 256 bits, Telegram's alphabet
     redactor.add([secret])
-    return secret, "generated"
+    return secret, origin
 
 
 class Receiving:
