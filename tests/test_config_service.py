@@ -1,4 +1,4 @@
-"""Settings for running as a service: webhook, health server; checked at start-up, secrets hidden."""
+"""Settings for running as a service (webhook, health server): validated, secrets hidden."""
 
 from __future__ import annotations
 
