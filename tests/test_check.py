@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import sys
 from dataclasses import dataclass
@@ -10,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.check import check_model
+from bot.check import main as check_main
+from bot.config import load_settings
 from tests.conftest import API_KEY, TOKEN
 from tests.fakes.openai import FakeOpenAI, unused_port
 from tests.fakes.telegram import FakeTelegram
@@ -100,6 +104,10 @@ class TestCheck:
         assert "does not know the model 'gpt-typo'" in line(result.out, "model")
         assert "fix: set OPENAI_MODEL to a model it offers: gpt-other, gpt-test" in result.out
 
+
+class TestDiagnoses:
+    """The same checks in-process (the subprocess round trip is shown above): the base URL."""
+
     @pytest.mark.parametrize(
         ("base", "expected", "fix"),
         [
@@ -114,23 +122,29 @@ class TestCheck:
     async def test_wrong_base_url(
         self,
         bot_env: dict[str, str],
-        tmp_path: Path,
         model: FakeOpenAI,
+        monkeypatch: pytest.MonkeyPatch,
         base: str,
         expected: str,
         fix: str,
     ) -> None:
         """A base URL without /v1, or with nothing listening: said so, with what to change."""
         url = base.format(origin=model.origin, closed=unused_port())
-        result = await check(tmp_path, OPENAI_BASE_URL=url)
-        assert result.code == 1
-        assert expected in line(result.out, "model")
-        assert f"fix: {fix}" in result.out
+        monkeypatch.setenv("OPENAI_BASE_URL", url)
+        result = await check_model(load_settings(env_file=None))
+        assert not result.ok
+        assert expected in result.detail
+        assert result.fix.startswith(fix)
 
-    async def test_invalid_configuration(self, bot_env: dict[str, str], tmp_path: Path) -> None:
-        """Configuration problems are listed; nothing is contacted; exit 1."""
-        result = await check(tmp_path, TEMPERATURE="9", MAX_OUTPUT_TOKENS="0")
-        assert result.code == 1
-        assert "FAIL  configuration  TEMPERATURE" in result.out
-        assert "FAIL  configuration  MAX_OUTPUT_TOKENS" in result.out
-        assert "Telegram and the model were not checked." in result.out
+    def test_invalid_configuration(
+        self, bot_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        """Configuration problems are listed, each a failure; nothing is contacted; exit 1."""
+        monkeypatch.chdir(tmp_path)  # no .env of the developer's
+        monkeypatch.setenv("TEMPERATURE", "9")
+        monkeypatch.setenv("MAX_OUTPUT_TOKENS", "0")
+        out = io.StringIO()
+        assert check_main(out) == 1
+        assert "FAIL  configuration  TEMPERATURE" in out.getvalue()
+        assert "FAIL  configuration  MAX_OUTPUT_TOKENS" in out.getvalue()
+        assert "Telegram and the model were not checked." in out.getvalue()
