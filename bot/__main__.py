@@ -1,4 +1,4 @@
-"""`python -m bot [run]`: load the settings, set up logging, run. Wiring only."""
+"""`python -m bot [run|check]`: load the settings, set up logging, run. Wiring only."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import signal
 import sys
 
+from bot import check
 from bot.config import ConfigError, load_settings
 from bot.logs import configure_logging, get_logger
 from bot.telegram.runner import StartupError, serve
@@ -16,7 +17,7 @@ EXIT_CONFIG = 2
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    parser.add_argument("command", nargs="?", default="run", choices=["run"])
+    parser.add_argument("command", nargs="?", default="run", choices=["run", "check"])
     return parser.parse_args(argv)
 
 
@@ -37,7 +38,9 @@ async def _run_until_signalled() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    _parse(sys.argv[1:] if argv is None else argv)
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    if args.command == "check":
+        return check.main()
     try:
         return asyncio.run(_run_until_signalled())
     except ConfigError as exc:

@@ -6,6 +6,7 @@ Every configuration problem is reported together, in plain words, before anythin
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -20,6 +21,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful assistant chatting in Telegram. Answer clearly and concisely; "
@@ -113,6 +116,40 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
+
+    # --- Running as a service: webhook mode, /healthz and /metrics (issue 6) ---
+    webhook_url: str | None = None  # set: webhook mode; unset: polling
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None  # generated at start when unset
+    health_port: int = Field(default=8080, ge=0, le=65535)  # 0 turns the server off
+    health_listen: str = "127.0.0.1"
+
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _webhook_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip() or None
+            if value and not value.startswith(("https://", "http://")):
+                raise ValueError("must be the public https:// URL Telegram posts updates to")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _no_token_in_webhook_url(self) -> Settings:
+        url = self.webhook_url
+        if url and any(secret in url for secret in self.secrets()):
+            raise ValueError(
+                "WEBHOOK_URL must not contain the bot token or another secret: anyone who sees "
+                "the URL would have it (WEBHOOK_SECRET is what protects the webhook)"
+            )
+        return self
 
     @field_validator("openai_models", mode="before")
     @classmethod
@@ -209,7 +246,12 @@ class Settings(BaseSettings):
         """Every secret value, so logging can redact them wherever they appear."""
         found = [
             s.get_secret_value()
-            for s in (self.telegram_bot_token, self.openai_api_key, self.fallback_api_key)
+            for s in (
+                self.telegram_bot_token,
+                self.openai_api_key,
+                self.fallback_api_key,
+                self.webhook_secret,
+            )
             if s is not None and s.get_secret_value()
         ]
         if self.telegram_bot_token is not None:
@@ -218,7 +260,7 @@ class Settings(BaseSettings):
         return [s for s in found if s]
 
 
-_SECRET_FIELDS = {"telegram_bot_token", "openai_api_key", "fallback_api_key"}
+_SECRET_FIELDS = {"telegram_bot_token", "openai_api_key", "fallback_api_key", "webhook_secret"}
 
 
 def _describe(error: ErrorDetails) -> str:

@@ -24,6 +24,7 @@ _NOISY_LOGGERS = (
     "httpcore2",
     "openai",
     "telegram.ext.Updater",
+    "telegram.ext._utils.webhookhandler",  # logs every update's JSON (what people wrote) at DEBUG
     "aiosqlite",
 )
 

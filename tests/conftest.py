@@ -88,6 +88,7 @@ def bot_env(
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
         "SHUTDOWN_GRACE_SECONDS": "3",
         "LOG_LEVEL": "DEBUG",
+        "HEALTH_PORT": "0",  # tests that want /healthz pick a free port
     }
     for name in list(Settings.model_fields):
         monkeypatch.delenv(name.upper(), raising=False)

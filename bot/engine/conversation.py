@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from bot import metrics
 from bot.config import Settings
 from bot.engine import errors
 from bot.engine.context import Limits, Message, build_messages, estimate_tokens, history_window
@@ -125,6 +126,7 @@ class Conversation:
             await self.failed(turn, errors.BotError(), model=model)
             raise
         usage = self._usage(completion.model or model, messages, completion)
+        metrics.completion(completion, usage)
         await self.storage.save_answer(turn.id, completion.text, usage, now=self._clock())
         return Reply(
             replace(turn, answer=completion.text, model=model), completion.text, usage, completion
@@ -169,6 +171,7 @@ class Conversation:
     async def delivered(self, reply: Reply) -> None:
         """The channel showed the answer: the turn joins the chat's history."""
         await self.storage.mark_answered(reply.turn.id, now=self._clock())
+        metrics.ANSWERS.inc()
         c = reply.completion
         log.info(
             "reply_finished",
@@ -195,6 +198,7 @@ class Conversation:
     ) -> None:
         """The turn could not be answered; it stays out of the model's context for good."""
         await self.storage.mark_failed(turn.id, error.error_type, now=self._clock())
+        metrics.ERRORS.labels(type=error.error_type).inc()
         log.warning(
             "reply_finished",
             outcome="failed",

@@ -24,6 +24,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from bot import metrics
 from bot.engine import errors
 from bot.logs import get_logger
 
@@ -176,6 +177,13 @@ class LLMClient:
     async def close(self) -> None:
         await self._client.close()
 
+    async def models(self) -> list[str]:
+        """The model names the provider lists (GET /models); raises a `ModelError`."""
+        try:
+            return sorted([model.id async for model in self._client.models.list()])
+        except (openai.OpenAIError, httpx2.HTTPError) as exc:
+            raise translate(exc) from exc
+
     def _wait(self, state: RetryCallState) -> float:
         backoff = wait_exponential_jitter(
             multiplier=self._retry.initial_wait, max=self._retry.max_wait
@@ -212,6 +220,7 @@ class LLMClient:
                 wait_s=round(state.upcoming_sleep, 2),
                 error_type=translate(exc).error_type if exc else None,
             )
+            metrics.MODEL_RETRIES.labels(error_type=translate(exc).error_type if exc else "").inc()
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._retry.max_retries + 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import structlog
@@ -17,6 +18,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import metrics
 from bot.config import Settings
 from bot.engine.errors import BotError
 from bot.logs import get_logger
@@ -46,9 +48,12 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 
 async def bind_update_context(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Every log line while an update is handled carries its update_id, chat_id, user_id."""
+    """Every log line while an update is handled carries its update_id, chat_id, user_id, and a
+    correlation_id that is new for each handling (a re-delivered update gets a new one)."""
     structlog.contextvars.clear_contextvars()
+    metrics.UPDATES.labels(type=_update_type(update)).inc()
     structlog.contextvars.bind_contextvars(
+        correlation_id=secrets.token_hex(6),
         update_id=update.update_id,
         chat_id=update.effective_chat.id if update.effective_chat else None,
         user_id=update.effective_user.id if update.effective_user else None,
@@ -56,10 +61,15 @@ async def bind_update_context(update: Update, _context: ContextTypes.DEFAULT_TYP
     log.debug("update_received")
 
 
+def _update_type(update: Update) -> str:
+    return next((kind for kind in ALLOWED_UPDATES if getattr(update, kind, None)), "other")
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the failure with its traceback; tell the user something short, never the error."""
     error = context.error
     log.error("handler_error", error_type=type(error).__name__, exc_info=error)
+    metrics.ERRORS.labels(type=type(error).__name__).inc()
     if isinstance(update, Update) and update.effective_chat is not None:
         text = error.user_message if isinstance(error, BotError) else BotError.user_message
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Bot, Message, Update
 from telegram.ext import ContextTypes
 
+from bot import metrics
 from bot.engine import errors
 from bot.logs import get_logger
 from bot.storage.base import NewTurn, Turn
@@ -53,6 +54,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await answer_turn(context.bot, services(context), turn)
 
 
+@metrics.in_flight
 async def answer_turn(bot: Bot, svc: Services, turn: Turn) -> None:
     """Generate (showing "typing…", then the answer as it grows) and deliver a stored turn's answer.
 

@@ -20,6 +20,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from bot import metrics
 from bot.logs import get_logger
 from bot.telegram.render import RenderedPart, plain_parts, render
 
@@ -53,6 +54,10 @@ def _before_sleep(state: RetryCallState) -> None:
         attempt=state.attempt_number,
         wait_s=round(state.upcoming_sleep, 2),
         error=type(exc).__name__,
+    )
+    flood = isinstance(exc, RetryAfter)
+    metrics.telegram_retry(
+        error=type(exc).__name__, wait_s=state.upcoming_sleep, flood_control=flood
     )
 
 

@@ -1,4 +1,4 @@
-"""Running the Telegram channel: open resources, poll, and shut down gracefully.
+"""Running the Telegram channel: open resources, receive updates, and shut down gracefully.
 
 The lifecycle is written out (rather than `run_polling`) so that shutdown can give in-flight
 answers a bounded grace period and so tests can run the bot inside their own event loop.
@@ -21,11 +21,13 @@ from bot.engine.conversation import Conversation
 from bot.engine.fallback import FallbackModel
 from bot.engine.gatekeeper import Gatekeeper
 from bot.engine.llm import ChatModel, LLMClient, RetryPolicy
+from bot.health import HealthServer, Probe, readiness
 from bot.logs import get_logger
 from bot.storage.sqlite import SQLiteStorage
-from bot.telegram.app import ALLOWED_UPDATES, build_application
+from bot.telegram.app import build_application
 from bot.telegram.commands import COMMANDS
 from bot.telegram.processor import PerChatUpdateProcessor
+from bot.telegram.receiving import AnyApplication, Receiving
 from bot.telegram.services import Services
 
 log = get_logger(__name__)
@@ -89,6 +91,8 @@ async def serve(
         processor = PerChatUpdateProcessor(conversation.locks)
         services = Services(conversation, settings, gatekeeper)
         application = build_application(settings, services, processor)
+        receiving = Receiving(application)
+        await _start_health(stack, settings, readiness(receiving.problem, storage))
         try:
             await application.initialize()
         except InvalidToken as exc:
@@ -98,19 +102,48 @@ async def serve(
         stack.push_async_callback(application.shutdown)
         await _set_commands(application.bot)
         await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        how = await _start_receiving(application, receiving, settings)
         log.info(
-            "bot_started",
-            username=application.bot.username,
-            model=settings.openai_model,
-            mode="polling",
+            "bot_started", username=application.bot.username, model=settings.openai_model, **how
         )
         await stop.wait()
         log.info("bot_stopping", in_flight=processor.in_flight)
-        await application.updater.stop()
+        await receiving.stop()
         await _stop_within_grace(application.stop(), processor, settings.shutdown_grace_seconds)
     log.info("bot_stopped")
+
+
+async def _start_health(stack: AsyncExitStack, settings: Settings, probe: Probe) -> None:
+    """Serve /healthz and /metrics on HEALTH_LISTEN:HEALTH_PORT (0: not at all)."""
+    if settings.health_port == 0:
+        return
+    server = HealthServer(settings.health_listen, settings.health_port, probe)
+    try:
+        await server.start()
+    except OSError as exc:
+        raise StartupError(
+            f"Cannot serve /healthz on {settings.health_listen}:{settings.health_port} "
+            f"({exc.strerror or exc}): set HEALTH_PORT to a free port, or 0 to turn it off."
+        ) from exc
+    stack.push_async_callback(server.stop)
+
+
+async def _start_receiving(
+    application: AnyApplication, receiving: Receiving, settings: Settings
+) -> dict[str, Any]:
+    """Start polling or the webhook; on failure stop the application and say why."""
+    try:
+        return await receiving.start(settings)
+    except TelegramError as exc:
+        await application.stop()
+        what = "set the webhook" if settings.webhook_url else "start polling"
+        raise StartupError(f"Telegram refused to {what}: {exc.message}") from exc
+    except OSError as exc:
+        await application.stop()
+        raise StartupError(
+            f"Cannot listen for the webhook on {settings.webhook_listen}:"
+            f"{settings.webhook_port} ({exc.strerror or exc})."
+        ) from exc
 
 
 async def _set_commands(bot: Bot) -> None:

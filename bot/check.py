@@ -1,0 +1,161 @@
+"""`python -m bot check`: can the bot run with this configuration?
+
+Validates the settings, asks Telegram who the bot is (getMe), and makes a one-token request to
+the model; prints one line per check and, for each failure, what to change. Exit code 0 when
+everything passed, 1 otherwise. Secrets are never printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass
+from typing import TextIO
+
+from telegram import Bot
+from telegram.error import InvalidToken, NetworkError, TelegramError
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.engine import errors
+from bot.logs import configure_logging
+from bot.telegram.runner import make_llm
+
+TELEGRAM_API = "https://api.telegram.org"
+OPENAI_API = "https://api.openai.com/v1"
+SHOWN_MODELS = 8
+
+
+@dataclass(frozen=True)
+class Result:
+    """One check's outcome; a failure says what to change."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+async def check_telegram(settings: Settings) -> Result:
+    """getMe with the configured token and base URL."""
+    token = settings.telegram_bot_token
+    assert token is not None
+    where = settings.telegram_base_url or TELEGRAM_API
+    bot = Bot(
+        token.get_secret_value(), base_url=settings.telegram_base_url or f"{TELEGRAM_API}/bot"
+    )
+    try:
+        async with bot:  # initialize() calls getMe
+            me = bot.bot
+    except InvalidToken:
+        fix = "copy the token again from @BotFather (/mybots -> your bot -> API Token)"
+        if settings.telegram_base_url:
+            fix += "; or TELEGRAM_BASE_URL is wrong (it must end in /bot: the token follows it)"
+        return Result("telegram", False, f"{where} rejected TELEGRAM_BOT_TOKEN", fix)
+    except NetworkError as exc:  # timeouts included
+        return Result(
+            "telegram",
+            False,
+            f"could not reach {where} ({type(exc).__name__})",
+            "check the network and TELEGRAM_BASE_URL (leave it unset for Telegram's own API)",
+        )
+    except TelegramError as exc:
+        return Result("telegram", False, f"Telegram answered: {exc.message}")
+    return Result("telegram", True, f"@{me.username} (id {me.id}) at {where}")
+
+
+async def check_model(settings: Settings) -> Result:
+    """A one-token request to OPENAI_MODEL, without retries."""
+    llm = make_llm(settings.model_copy(update={"openai_max_retries": 0}))
+    model, where = settings.openai_model, settings.openai_base_url or OPENAI_API
+    try:
+        await llm.complete(
+            [{"role": "user", "content": "Say OK."}], model=model, max_tokens=1, temperature=0
+        )
+    except (errors.ModelNotFound, errors.ModelRejected) as exc:
+        return await _diagnose_rejection(settings, exc)
+    except errors.ModelAuthError:
+        fix = "set OPENAI_API_KEY to a valid key for this provider"
+        return Result("model", False, f"{where} rejected OPENAI_API_KEY", fix)
+    except errors.ModelUnavailable as exc:  # connection refused, DNS, timeouts, 5xx
+        fix = (
+            "check OPENAI_BASE_URL and that the server runs (Ollama: http://127.0.0.1:11434/v1, "
+            "llama.cpp: http://127.0.0.1:8080/v1)"
+        )
+        return Result("model", False, f"could not reach {where} ({exc.error_type})", fix)
+    except errors.ModelBusy:
+        fix = "wait, or check the account's quota and billing"
+        return Result("model", False, f"{where} is rate-limiting this key", fix)
+    except errors.ModelError as exc:
+        return Result("model", False, f"the request to {model} failed ({exc.error_type})")
+    finally:
+        await llm.close()
+    return Result("model", True, f"{model} answered at {where}")
+
+
+async def _diagnose_rejection(settings: Settings, error: errors.ModelError) -> Result:
+    """A 404 or 400: an unknown model, or a base URL that is not an OpenAI-compatible API."""
+    model, where = settings.openai_model, settings.openai_base_url or OPENAI_API
+    llm = make_llm(settings.model_copy(update={"openai_max_retries": 0}))
+    try:
+        offered = await llm.models()
+    except errors.ModelError:
+        offered = None
+    finally:
+        await llm.close()
+    if offered is None and isinstance(error, errors.ModelNotFound):
+        fix = "OpenAI-compatible URLs usually end in /v1, e.g. https://openrouter.ai/api/v1"
+        return Result("model", False, f"{where} is not an OpenAI-compatible API (404)", fix)
+    if offered and model not in offered:
+        names = ", ".join(offered[:SHOWN_MODELS]) + (" …" if len(offered) > SHOWN_MODELS else "")
+        fix = f"set OPENAI_MODEL to a model it offers: {names}"
+        return Result("model", False, f"{where} does not know the model {model!r}", fix)
+    if isinstance(error, errors.ModelNotFound):
+        fix = "set OPENAI_MODEL to a model this provider offers"
+        return Result("model", False, f"{where} does not know the model {model!r}", fix)
+    return Result("model", False, f"{where} rejected the request to {model} ({error.error_type})")
+
+
+def _configuration(settings: Settings) -> Result:
+    mode = f"webhook at {settings.webhook_url}" if settings.webhook_url else "polling"
+    health = f"health on {settings.health_listen}:{settings.health_port}"
+    if settings.health_port == 0:
+        health = "health server off"
+    detail = f"{mode}; model {settings.openai_model}; {health}; database {settings.database_path}"
+    return Result("configuration", True, detail)
+
+
+async def run_checks(settings: Settings) -> list[Result]:
+    return [_configuration(settings), await check_telegram(settings), await check_model(settings)]
+
+
+def render(results: list[Result], out: TextIO) -> None:
+    width = max(len(r.name) for r in results)
+    for r in results:
+        print(f"  {'ok  ' if r.ok else 'FAIL'}  {r.name:<{width}}  {r.detail}", file=out)
+        if r.fix:
+            print(f"  {'':4}  {'':<{width}}  fix: {r.fix}", file=out)
+    failed = sum(not r.ok for r in results)
+    print(
+        f"\n{failed} of {len(results)} checks failed." if failed else "\nAll checks passed.",
+        file=out,
+    )
+
+
+def main(out: TextIO = sys.stdout) -> int:
+    """Run every check, print the report; 0 when all passed, 1 otherwise."""
+    try:
+        settings = load_settings(require_telegram=True)
+    except ConfigError as exc:
+        results = [
+            Result("configuration", False, problem, "set it in .env or the environment")
+            for problem in exc.problems
+        ]
+        render(results, out)
+        print("Telegram and the model were not checked.", file=out)
+        return 1
+    configure_logging(
+        level="WARNING", fmt=settings.log_format, secrets=settings.secrets(), stream=sys.stderr
+    )
+    results = asyncio.run(run_checks(settings))
+    render(results, out)
+    return 0 if all(r.ok for r in results) else 1

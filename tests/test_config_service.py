@@ -1,0 +1,77 @@
+"""Settings for running as a service (webhook, health server): validated, secrets hidden."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import ConfigError, Settings, load_settings
+
+TOKEN = "123456:AAE-service-token-SECRET"
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-k")
+    return monkeypatch
+
+
+def problems(env: pytest.MonkeyPatch, **values: str) -> list[str]:
+    for name, value in values.items():
+        env.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env_file=None)
+    return caught.value.problems
+
+
+class TestServiceSettings:
+    def test_defaults(self, env: pytest.MonkeyPatch) -> None:
+        """Polling; webhook server and health server on loopback; health on 8080."""
+        settings = load_settings(env_file=None)
+        assert settings.webhook_url is None and settings.webhook_secret is None
+        assert (settings.webhook_listen, settings.webhook_port) == ("127.0.0.1", 8443)
+        assert (settings.health_listen, settings.health_port) == ("127.0.0.1", 8080)
+
+    def test_webhook_settings_parse(self, env: pytest.MonkeyPatch) -> None:
+        """The contract names: WEBHOOK_URL/LISTEN/PORT/SECRET, HEALTH_PORT (0 = off)/LISTEN."""
+        for name, value in {
+            "WEBHOOK_URL": " https://bot.example.org/telegram ",
+            "WEBHOOK_LISTEN": "0.0.0.0",
+            "WEBHOOK_PORT": "9000",
+            "WEBHOOK_SECRET": "a-Long_enough-secret-0123",
+            "HEALTH_PORT": "0",
+            "HEALTH_LISTEN": "::1",
+        }.items():
+            env.setenv(name, value)
+        settings = load_settings(env_file=None)
+        assert settings.webhook_url == "https://bot.example.org/telegram"
+        assert (settings.webhook_listen, settings.webhook_port) == ("0.0.0.0", 9000)
+        assert settings.health_port == 0 and settings.health_listen == "::1"
+        assert "a-Long_enough-secret-0123" in settings.secrets()
+        assert "a-Long_enough-secret-0123" not in repr(settings)
+
+    @pytest.mark.parametrize("secret", ["short", "has spaces in it, not allowed", "ümlaut" * 4])
+    def test_bad_secret_is_explained_without_showing_it(
+        self, env: pytest.MonkeyPatch, secret: str
+    ) -> None:
+        """A WEBHOOK_SECRET Telegram would refuse (or too short to be safe): named, not shown."""
+        [problem] = problems(env, WEBHOOK_SECRET=secret)
+        assert problem.startswith("WEBHOOK_SECRET: must be 16 to 256 characters")
+        assert secret not in problem
+
+    def test_token_in_the_webhook_url_is_refused(self, env: pytest.MonkeyPatch) -> None:
+        """A WEBHOOK_URL that contains the bot token is refused, and the token is not echoed."""
+        [problem] = problems(env, WEBHOOK_URL=f"https://bot.example.org/{TOKEN}")
+        assert "WEBHOOK_URL must not contain the bot token" in problem
+        assert TOKEN not in problem and "service-token" not in problem
+
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [("WEBHOOK_URL", "bot.example.org/hook"), ("WEBHOOK_PORT", "0"), ("HEALTH_PORT", "70000")],
+    )
+    def test_invalid_values(self, env: pytest.MonkeyPatch, name: str, value: str) -> None:
+        """A URL without https://, a port out of range: named in the problem."""
+        [problem] = problems(env, **{name: value})
+        assert problem.startswith(f"{name}:")
