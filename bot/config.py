@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///data/bot.db"
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
 
+    # Reliability (issue 4): crash recovery and redelivery of unfinished turns.
+    pending_max_age_seconds: float = Field(default=3600.0, gt=0)
+    recovery_interval_seconds: float = Field(default=60.0, gt=0)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
 

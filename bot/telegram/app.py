@@ -6,10 +6,12 @@ from typing import Any
 
 import structlog
 from telegram import Update
+from telegram.error import Forbidden
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -18,9 +20,9 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.engine.errors import BotError
+from bot.engine import errors
 from bot.logs import get_logger
-from bot.telegram import chat, commands
+from bot.telegram import chat, commands, membership
 from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.services import Services, install
 
@@ -60,8 +62,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the failure with its traceback; tell the user something short, never the error."""
     error = context.error
     log.error("handler_error", error_type=type(error).__name__, exc_info=error)
+    if isinstance(error, Forbidden):
+        return  # the chat refuses the bot's messages: an apology would be refused too
     if isinstance(update, Update) and update.effective_chat is not None:
-        text = error.user_message if isinstance(error, BotError) else BotError.user_message
+        text = errors.user_message(error)
         try:
             await context.bot.send_message(update.effective_chat.id, text)
         except Exception:  # the error path must never raise again
@@ -95,6 +99,10 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(CommandHandler("clear", commands.clear))
     application.add_handler(CommandHandler("stats", commands.stats))
     application.add_handler(CommandHandler("model", commands.model))
+    application.add_handler(CommandHandler("retry", commands.retry))
+    application.add_handler(
+        ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
     application.add_handler(
         CallbackQueryHandler(commands.model_button, pattern=f"^{commands.MODEL_BUTTON_PREFIX}")
     )
