@@ -239,6 +239,11 @@ class Conversation:
         """Every turn not yet settled (after a crash, a shutdown or a failed delivery)."""
         return await self.storage.unfinished_turns()
 
+    async def ready_to_answer(self, turn: Turn) -> None:
+        """Raise StorageError unless the database takes writes (so the answer could be kept):
+        a turn is not sent to the model again while the disk is full."""
+        await self.storage.touch_turn(turn.id, now=self._clock())
+
     async def current(self, turn_id: int) -> Turn | None:
         """The turn as stored now."""
         return await self.storage.get_turn(turn_id)

@@ -112,8 +112,8 @@ class StorageUnavailable(BotError):
 
     error_type = "storage"
     user_message = (
-        "I can't save messages right now, so I can't answer this one. "
-        "Please send it again in a few minutes."
+        "I can't save messages right now (a storage problem on my side). "
+        "Please send yours again in a few minutes."
     )
 
 

@@ -107,6 +107,10 @@ class Storage(Protocol):
         """Store the answer and its usage (turn -> generated, chat counters) atomically."""
         ...
 
+    async def touch_turn(self, turn_id: int, *, now: float) -> None:
+        """A write that changes nothing but the turn's updated_at: proves writes succeed."""
+        ...
+
     async def mark_answered(self, turn_id: int, *, now: float) -> None:
         """The answer was delivered; the turn it `replaces`, if any, goes (atomically)."""
         ...

@@ -262,6 +262,10 @@ class SQLiteStorage:
             return cursor.rowcount
 
     @_translated
+    async def touch_turn(self, turn_id: int, *, now: float) -> None:
+        await self._write_one("UPDATE turns SET updated_at = ? WHERE id = ?", (now, turn_id))
+
+    @_translated
     async def mark_answered(self, turn_id: int, *, now: float) -> None:
         async with self._transaction() as db:
             await db.execute(

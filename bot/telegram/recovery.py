@@ -18,7 +18,7 @@ from telegram import Bot
 
 from bot.engine.recovery import Action, by_chat
 from bot.logs import get_logger
-from bot.storage.base import Turn
+from bot.storage.base import StorageError, Turn
 from bot.telegram import outcome
 from bot.telegram.chat import answer_turn
 from bot.telegram.services import Services
@@ -129,10 +129,14 @@ class Recovery:
             if action is Action.DELIVER:
                 await outcome.deliver_stored(self._bot, self._svc, turn)
             elif action is Action.ANSWER:
+                await conversation.ready_to_answer(turn)
                 async with outcome.settled(self._svc, turn):
                     await answer_turn(self._bot, self._svc, turn)
             elif action is Action.EXPIRE:
                 await outcome.expire(self._bot, self._svc, turn)
+        except StorageError as exc:
+            # The disk is full or locked: the turn stays as it is, the next sweep tries again.
+            log.warning("turn_recovery_postponed", turn_id=turn.id, error=str(exc))
         except Exception:
-            # One turn's trouble (a bug, the disk) must not keep the chat's other turns waiting.
+            # A bug must not keep the chat's other turns waiting.
             log.exception("turn_recovery_failed", turn_id=turn.id, chat_key=turn.chat_id)
