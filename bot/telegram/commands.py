@@ -7,6 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot.engine import errors
 from bot.engine.conversation import StatsView
+from bot.engine.text import clean_text
 from bot.telegram.chat import answer_turn
 from bot.telegram.outcome import settled
 from bot.telegram.processor import chat_key
@@ -101,7 +102,7 @@ async def model(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     conversation = services(context).conversation
     key = chat_key(chat.id)
-    wanted = " ".join(context.args or []).strip()
+    wanted = clean_text(" ".join(context.args or [])).strip()
     if not wanted:
         current = await conversation.model_for(key)
         await message.reply_text(

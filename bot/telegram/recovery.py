@@ -37,7 +37,6 @@ class Recovery:
         self._svc = svc
         self._slots = asyncio.Semaphore(concurrent_chats)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._busy: set[str] = set()  # chats with a recovery task queued or running
 
     async def resume(self) -> int:
         """Start finishing every unfinished turn; return once each chat's lock is held."""
@@ -46,8 +45,9 @@ class Recovery:
         return len(claims)
 
     async def sweep(self) -> int:
-        """One pass over the unfinished turns (chats already being finished are skipped)."""
-        return len(await self._spawn_chats())
+        """One pass over the unfinished turns of the chats nobody is busy with right now (a
+        busy chat's turns are being answered, or are left for the next pass)."""
+        return len(await self._spawn_chats(skip_busy=True))
 
     async def sweep_every(self, interval: float) -> None:
         """Sweep forever, `interval` seconds apart (cancel to stop)."""
@@ -73,18 +73,18 @@ class Recovery:
             task.cancel()
         return len(self._tasks)
 
-    async def _spawn_chats(self) -> list[asyncio.Event]:
-        turns = [
-            t
-            for t in await self._svc.conversation.unfinished()
-            if t.chat_id.startswith(CHANNEL_PREFIX)
-        ]
+    async def _spawn_chats(self, *, skip_busy: bool = False) -> list[asyncio.Event]:
+        conversation = self._svc.conversation
+        turns = [t for t in await conversation.unfinished() if t.chat_id.startswith(CHANNEL_PREFIX)]
         claims: list[asyncio.Event] = []
-        chats = {k: v for k, v in by_chat(turns).items() if k not in self._busy}
+        chats = {
+            chat_id: chat_turns
+            for chat_id, chat_turns in by_chat(turns).items()
+            if not (skip_busy and conversation.locks.busy(chat_id))
+        }
         for chat_id, chat_turns in chats.items():
             claimed = asyncio.Event()
-            self._busy.add(chat_id)
-            self._spawn(self._finish_chat(chat_id, [t.id for t in chat_turns], claimed), chat_id)
+            self._spawn(self._finish_chat(chat_id, [t.id for t in chat_turns], claimed))
             claims.append(claimed)
         if chats:
             log.info(
@@ -94,15 +94,10 @@ class Recovery:
             )
         return claims
 
-    def _spawn(self, work: Coroutine[Any, Any, None], chat_id: str) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
         self._tasks.add(task)
-
-        def done(finished: asyncio.Task[None]) -> None:
-            self._tasks.discard(finished)
-            self._busy.discard(chat_id)
-
-        task.add_done_callback(done)
+        task.add_done_callback(self._tasks.discard)
 
     async def _finish_chat(self, chat_id: str, turn_ids: list[int], claimed: asyncio.Event) -> None:
         async with self._svc.conversation.locks.hold(chat_id):

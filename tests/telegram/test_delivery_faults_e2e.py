@@ -105,3 +105,15 @@ class TestRefusedForGood:
         assert logs.named("telegram_send_retry") == []
         assert logs.named("handler_error") == []
         assert stored_turns(bot)[0][1:] == ("failed", "undeliverable")
+
+    async def test_blocked_command_reply_is_not_apologised_for(
+        self, bot: RunningBot, logs: LogCapture
+    ) -> None:
+        """A command's reply refused with 403 is logged; no apology is tried after it."""
+        bot.telegram.fail_next("sendMessage", 403, times=100, chat_id=PRIVATE)
+        bot.telegram.send_private_text(PRIVATE, "/start")
+        [error] = await logs.wait_for("handler_error")
+        assert error["error_type"] == "Forbidden"
+        await asyncio.sleep(0.3)
+        assert len(bot.telegram.calls_of("sendMessage", chat_id=PRIVATE)) == 1
+        assert logs.named("error_reply_failed") == []

@@ -135,8 +135,8 @@ class TestPeople:
         assert await answer_in(bot, GROUP) == "echo: Zoë: hello"
 
     async def test_many_chats_at_once(self, bot: RunningBot) -> None:
-        """Forty chats writing at once each get their own two answers, in order."""
-        chats = [5000 + n for n in range(40)]
+        """Thirty chats writing at once each get their own two answers, in order."""
+        chats = [5000 + n for n in range(30)]
         for round_ in range(2):
             for chat in chats:
                 bot.telegram.send_private_text(chat, f"chat {chat} says {round_}")
@@ -148,3 +148,20 @@ class TestPeople:
         for request in bot.model.requests:
             owners = {text.split()[1] for text in user_messages(request.messages)}
             assert len(owners) == 1
+
+
+class TestCommands:
+    async def test_malformed_model_argument(self, bot: RunningBot) -> None:
+        """/model with control characters and direction overrides is refused, cleaned."""
+        bot.telegram.send_private_text(PRIVATE, "/model \x00gpt\x1b[31m\u202etest")
+        text = await answer_in(bot, PRIVATE)
+        assert "Choose one of" in text
+        assert not any(c in text for c in "\x00\x1b")
+        assert bot.model.requests == []
+
+    async def test_retry_ignores_its_arguments(self, bot: RunningBot) -> None:
+        """/retry followed by anything still regenerates the last answer."""
+        bot.telegram.send_private_text(PRIVATE, "question")
+        await answer_in(bot, PRIVATE, 1)
+        bot.telegram.send_private_text(PRIVATE, "/retry " + "x" * 5000)
+        assert await answer_in(bot, PRIVATE, 2) == "echo: question"

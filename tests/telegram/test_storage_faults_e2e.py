@@ -47,8 +47,8 @@ class TestInProcess:
     async def test_locked_by_another_process(
         self, bot: RunningBot, logs: LogCapture, storages: list[SQLiteStorage]
     ) -> None:
-        """ "database is locked" (another process holds the write lock): the user is told; once
-        the lock is gone the next message is answered."""
+        """A database locked by another process: the user is told; once the lock is gone the
+        next message is answered."""
         await bot.restart()
         other = sqlite3.connect(database(bot), isolation_level=None)
         try:
@@ -60,6 +60,7 @@ class TestInProcess:
         [error] = logs.named("handler_error")
         assert error["error_type"] == "StorageError"
         assert await say(bot, "two", 2) == "echo: two"
+        await logs.wait_for("reply_finished")
         assert stored_turns(bot) == [("two", "answered", None)]
 
     async def test_read_only(
