@@ -60,6 +60,13 @@ class BotProcess:
                     found.append(event)
         return found
 
+    async def wait_for(self, name: str, count: int = 1, timeout: float = 30) -> None:
+        """Wait until the event `name` was logged `count` times."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.events(name)) < count:
+            assert asyncio.get_running_loop().time() < deadline, f"{name} was not logged"
+            await asyncio.sleep(0.02)
+
     async def kill(self) -> None:
         """SIGKILL: no clean-up of any kind, as in a crash or an OOM kill."""
         if self.process.returncode is None:

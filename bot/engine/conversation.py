@@ -18,7 +18,7 @@ from bot.engine.ordering import ChatLocks
 from bot.engine.pricing import cost_usd
 from bot.engine.recovery import Action, action_for
 from bot.logs import get_logger
-from bot.storage.base import ChatStats, NewTurn, Storage, Turn, Usage
+from bot.storage.base import ChatStats, NewTurn, Storage, StorageError, Turn, Usage
 
 log = get_logger(__name__)
 
@@ -58,6 +58,7 @@ class Conversation:
         self.settings = settings
         self.locks = ChatLocks()
         self._clock = clock
+        self._unrecorded: set[int] = set()  # turns delivered whose record the database refused
         self._limits = Limits(
             max_messages=settings.max_history_messages,
             max_prompt_tokens=settings.max_context_tokens - settings.max_output_tokens,
@@ -200,7 +201,7 @@ class Conversation:
 
     async def delivered(self, reply: Reply) -> None:
         """The channel showed the answer: the turn joins the chat's history."""
-        await self.storage.mark_answered(reply.turn.id, now=self._clock())
+        await self.record_delivery(reply.turn)
         c = reply.completion
         log.info(
             "reply_finished",
@@ -219,7 +220,7 @@ class Conversation:
 
     async def delivered_late(self, turn: Turn) -> None:
         """A stored answer (from before a crash or a failed delivery) has now been shown."""
-        await self.storage.mark_answered(turn.id, now=self._clock())
+        await self.record_delivery(turn)
         log.info(
             "reply_finished",
             outcome="answered",
@@ -228,6 +229,18 @@ class Conversation:
             model=turn.model,
             recovered=True,
         )
+
+    async def record_delivery(self, turn: Turn) -> None:
+        """Mark the turn answered. The user has the answer already, so a database that refuses
+        is not their problem: the turn is remembered and recorded by a later recovery sweep,
+        without sending the answer again."""
+        try:
+            await self.storage.mark_answered(turn.id, now=self._clock())
+        except StorageError as exc:
+            self._unrecorded.add(turn.id)
+            log.warning("delivery_unrecorded", turn_id=turn.id, error=str(exc))
+            return
+        self._unrecorded.discard(turn.id)
 
     async def undeliverable(self, turn: Turn) -> None:
         """The channel refused the turn's answer for good: fail it unless already settled."""
@@ -249,12 +262,17 @@ class Conversation:
         return await self.storage.get_turn(turn_id)
 
     def age(self, turn: Turn) -> float:
-        """Seconds since the turn's message was stored."""
+        """Seconds since the turn's message was sent."""
         return self._clock() - turn.created_at
 
     def recovery_action(self, turn: Turn) -> Action:
         """How an unfinished turn is to be finished now (see engine/recovery.py)."""
-        return action_for(turn, now=self._clock(), max_age=self.settings.pending_max_age_seconds)
+        return action_for(
+            turn,
+            now=self._clock(),
+            max_age=self.settings.pending_max_age_seconds,
+            delivered=turn.id in self._unrecorded,
+        )
 
     async def failed(
         self,

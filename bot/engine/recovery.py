@@ -17,16 +17,18 @@ class Action(StrEnum):
 
     ANSWER = "answer"  # pending and still fresh: ask the model now
     DELIVER = "deliver"  # the answer is stored: send it, without asking the model again
+    RECORD = "record"  # the answer was sent, only its record failed: record it, send nothing
     EXPIRE = "expire"  # pending for too long: say sorry instead of answering late
     NONE = "none"  # already settled (answered or failed): nothing to do
 
 
-def action_for(turn: Turn, *, now: float, max_age: float) -> Action:
+def action_for(turn: Turn, *, now: float, max_age: float, delivered: bool = False) -> Action:
     """An answer already written is always delivered, however late (it costs nothing more and
     it is what the user asked for); a message that still needs the model is answered only
-    while it is younger than `max_age` seconds."""
+    while it is younger than `max_age` seconds. `delivered`: the answer is known to have been
+    sent (only the database refused to record it)."""
     if turn.state is TurnState.GENERATED and turn.answer is not None:
-        return Action.DELIVER
+        return Action.RECORD if delivered else Action.DELIVER
     if turn.state is TurnState.PENDING or turn.state is TurnState.GENERATED:
         return Action.EXPIRE if now - turn.created_at > max_age else Action.ANSWER
     return Action.NONE

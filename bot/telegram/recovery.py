@@ -123,6 +123,8 @@ class Recovery:
         try:
             if action is Action.DELIVER:
                 await outcome.deliver_stored(self._bot, self._svc, turn)
+            elif action is Action.RECORD:
+                await conversation.record_delivery(turn)
             elif action is Action.ANSWER:
                 await conversation.ready_to_answer(turn)
                 async with outcome.settled(self._svc, turn):

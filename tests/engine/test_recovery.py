@@ -34,6 +34,11 @@ class TestActionFor:
         """An answer already written is delivered, without asking the model, at any age."""
         assert action(turn(TurnState.GENERATED, age=age, answer="a")) is Action.DELIVER
 
+    def test_delivered_but_unrecorded_is_only_recorded(self) -> None:
+        """An answer known to be sent (only its record failed) is recorded, not sent again."""
+        t = turn(TurnState.GENERATED, answer="a")
+        assert action_for(t, now=10_000.0, max_age=MAX_AGE, delivered=True) is Action.RECORD
+
     @pytest.mark.parametrize("state", [TurnState.ANSWERED, TurnState.FAILED])
     def test_settled_turns_are_left_alone(self, state: TurnState) -> None:
         """Answered and failed turns need nothing."""

@@ -17,6 +17,7 @@ from bot.telegram import runner
 from tests.botprocess import BotProcess, integrity
 from tests.conftest import LogCapture, RunningBot
 from tests.fakes.openai import Block
+from tests.fakes.telegram import ApiCall
 from tests.telegram.test_chat_e2e import PRIVATE, answer_in
 from tests.telegram.test_crash_recovery_e2e import database
 from tests.telegram.test_failures_e2e import stored_turns
@@ -70,6 +71,7 @@ class TestInProcess:
         works again as soon as writes are allowed."""
         await bot.restart()
         await say(bot, "one", 1)
+        await logs.wait_for("reply_finished")
         [storage] = storages
         await storage.db.execute("PRAGMA query_only = ON")  # SQLITE_READONLY on every write
         assert await say(bot, "two", 2) == STORAGE_MESSAGE
@@ -95,6 +97,7 @@ class TestFullDisk:
         process = await BotProcess.start(env, bot.telegram)
         try:
             assert await say(bot, "one", 1) == "echo: one"
+            await process.wait_for("reply_finished")
             limit_file_size(process.pid, 1)
             assert await say(bot, "two", 2) == STORAGE_MESSAGE
             # Stored just before the disk filled: its answer cannot be kept.
@@ -124,3 +127,31 @@ class TestFullDisk:
             "four",
         ]
         assert integrity(database(bot)) == "ok"
+
+
+class TestRecordRefusedAfterDelivery:
+    async def test_answer_not_sent_twice(
+        self, bot: RunningBot, logs: LogCapture, storages: list[SQLiteStorage]
+    ) -> None:
+        """The answer reached the user but the database refused to record it: no storage
+        message follows the answer, and once writes work the turn is recorded, not re-sent."""
+        await bot.restart(RECOVERY_INTERVAL_SECONDS="0.3")
+        [storage] = storages
+
+        async def refuse_writes(call: ApiCall) -> None:
+            if call.params.get("text") == "echo: question":
+                await storage.db.execute("PRAGMA query_only = ON")
+
+        bot.telegram.on_call("sendMessage", refuse_writes)
+        assert await say(bot, "question", 1) == "echo: question"
+        await logs.wait_for("delivery_unrecorded")
+        assert stored_turns(bot) == [("question", "generated", None)]
+        await storage.db.execute("PRAGMA query_only = OFF")
+        for _ in range(200):
+            if stored_turns(bot) == [("question", "answered", None)]:
+                break
+            await asyncio.sleep(0.05)
+        assert stored_turns(bot) == [("question", "answered", None)]
+        assert {e["action"] for e in logs.named("turn_recovering")} == {"record"}
+        assert [m.text for m in bot.telegram.messages(PRIVATE)] == ["echo: question"]
+        assert logs.named("handler_error") == []
