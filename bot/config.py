@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     # Streaming answers to Telegram (issue 3): drafts in private chats, edits in groups.
     streaming: bool = True
     stream_edit_interval: float = Field(default=1.0, ge=0.1, le=60.0)
+    # Reliability (issue 4): crash recovery and redelivery of unfinished turns.
+    pending_max_age_seconds: float = Field(default=3600.0, gt=0)
+    recovery_interval_seconds: float = Field(default=60.0, gt=0)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"

@@ -17,8 +17,9 @@ from bot.engine.context import Limits, Message, build_messages, estimate_tokens,
 from bot.engine.llm import ChatModel, Completion, OnDelta
 from bot.engine.ordering import ChatLocks
 from bot.engine.pricing import cost_usd
+from bot.engine.recovery import Action, action_for
 from bot.logs import get_logger
-from bot.storage.base import ChatStats, NewTurn, Storage, Turn, Usage
+from bot.storage.base import ChatStats, NewTurn, Storage, StorageError, Turn, Usage
 
 log = get_logger(__name__)
 
@@ -58,6 +59,7 @@ class Conversation:
         self.settings = settings
         self.locks = ChatLocks()
         self._clock = clock
+        self._unrecorded: set[int] = set()  # turns delivered whose record the database refused
         self._limits = Limits(
             max_messages=settings.max_history_messages,
             max_prompt_tokens=settings.max_context_tokens - settings.max_output_tokens,
@@ -98,6 +100,34 @@ class Conversation:
             log.info("duplicate_message_ignored", source_key=new.source_key)
         return turn
 
+    def too_old(self, turn: Turn) -> bool:
+        """Whether the turn's message waited too long (the bot was down) to be answered now."""
+        return self.recovery_action(turn) is Action.EXPIRE
+
+    async def retry(self, chat_id: str, source_key: str | None = None) -> Turn | None:
+        """Store the chat's last question again, as a turn that replaces the last answer.
+
+        Until the new answer is delivered the old one stays in the history (a failed retry
+        loses nothing); then it is replaced. None for a re-delivered command.
+        """
+        last = await self.storage.last_finished_turn(chat_id)
+        if last is None:
+            raise errors.NothingToRetry()
+        turn = await self.submit(
+            NewTurn(
+                chat_id=chat_id,
+                user_text=last.user_text,
+                source_key=source_key,
+                reply_to=last.reply_to,
+                user_id=last.user_id,
+                speaker=last.speaker,
+                replaces=last.id,
+            )
+        )
+        if turn is not None:
+            log.info("retry_requested", chat_key=chat_id, turn_id=turn.id, replaces=last.id)
+        return turn
+
     async def generate(self, turn: Turn, on_delta: OnDelta | None = None) -> Reply:
         """Ask the model for the turn's answer and store it (not yet delivered).
 
@@ -133,7 +163,10 @@ class Conversation:
         )
 
     async def _messages(self, turn: Turn, limits: Limits) -> list[Message]:
-        history = await self.storage.recent_turns(turn.chat_id, history_window(limits))
+        window = history_window(limits) + (1 if turn.replaces is not None else 0)
+        history = await self.storage.recent_turns(turn.chat_id, window)
+        # A retry is asked as if the answer it replaces had never been given.
+        history = [t for t in history if t.id != turn.replaces]
         return build_messages(self.settings.system_prompt, history, turn, limits)
 
     async def _complete(
@@ -170,7 +203,7 @@ class Conversation:
 
     async def delivered(self, reply: Reply) -> None:
         """The channel showed the answer: the turn joins the chat's history."""
-        await self.storage.mark_answered(reply.turn.id, now=self._clock())
+        await self.record_delivery(reply.turn)
         metrics.ANSWERS.inc()
         c = reply.completion
         log.info(
@@ -186,6 +219,62 @@ class Conversation:
             usage_estimated=reply.usage.estimated,
             cost_usd=reply.usage.cost_usd,
             attempts=c.attempts,
+        )
+
+    async def delivered_late(self, turn: Turn) -> None:
+        """A stored answer (from before a crash or a failed delivery) has now been shown."""
+        await self.record_delivery(turn)
+        log.info(
+            "reply_finished",
+            outcome="answered",
+            chat_key=turn.chat_id,
+            turn_id=turn.id,
+            model=turn.model,
+            recovered=True,
+        )
+
+    async def record_delivery(self, turn: Turn) -> None:
+        """Mark the turn answered. The user has the answer already, so a database that refuses
+        is not their problem: the turn is remembered and recorded by a later recovery sweep,
+        without sending the answer again."""
+        try:
+            await self.storage.mark_answered(turn.id, now=self._clock())
+        except StorageError as exc:
+            self._unrecorded.add(turn.id)
+            log.warning("delivery_unrecorded", turn_id=turn.id, error=str(exc))
+            return
+        self._unrecorded.discard(turn.id)
+
+    async def undeliverable(self, turn: Turn) -> None:
+        """The channel refused the turn's answer for good: fail it unless already settled."""
+        current = await self.storage.get_turn(turn.id)
+        if current is not None and current.unfinished:
+            await self.failed(current, errors.Undeliverable(), model=current.model)
+
+    async def unfinished(self) -> list[Turn]:
+        """Every turn not yet settled (after a crash, a shutdown or a failed delivery)."""
+        return await self.storage.unfinished_turns()
+
+    async def ready_to_answer(self, turn: Turn) -> None:
+        """Raise StorageError unless the database takes writes (so the answer could be kept):
+        a turn is not sent to the model again while the disk is full."""
+        await self.storage.touch_turn(turn.id, now=self._clock())
+
+    async def current(self, turn_id: int) -> Turn | None:
+        """The turn as stored now."""
+        return await self.storage.get_turn(turn_id)
+
+    def age(self, turn: Turn) -> float:
+        """Seconds since the turn's message was sent."""
+        return self._clock() - turn.created_at
+
+    def recovery_action(self, turn: Turn) -> Action:
+        """How an unfinished turn is to be finished now (see engine/recovery.py)."""
+        return action_for(
+            turn,
+            now=self._clock(),
+            max_age=self.settings.pending_max_age_seconds,
+            delivered=turn.id in self._unrecorded,
         )
 
     async def failed(

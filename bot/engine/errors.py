@@ -6,6 +6,8 @@ the exception text itself never reaches a user.
 
 from __future__ import annotations
 
+from bot.storage.base import StorageError
+
 
 class BotError(Exception):
     """Base of every error the engine raises on purpose."""
@@ -103,3 +105,45 @@ class EmptyAnswer(ModelError):
 
     error_type = "empty_answer"
     user_message = "The model returned an empty answer. Please try again or rephrase."
+
+
+class StorageUnavailable(BotError):
+    """The database could not store or read what was needed (locked, read-only, full disk)."""
+
+    error_type = "storage"
+    user_message = (
+        "I can't save messages right now (a storage problem on my side). "
+        "Please send yours again in a few minutes."
+    )
+
+
+class Expired(BotError):
+    """A message waited too long (the bot was down) to be answered now."""
+
+    error_type = "expired"
+    user_message = (
+        "Sorry, I couldn't answer this message in time (I was offline). "
+        "Please send it again if you still need an answer."
+    )
+
+
+class Undeliverable(BotError):
+    """The channel refused the answer for good (the bot was blocked or removed from the chat)."""
+
+    error_type = "undeliverable"
+
+
+class NothingToRetry(BotError):
+    """/retry in a chat that has no answer to regenerate."""
+
+    error_type = "nothing_to_retry"
+    user_message = "There's nothing to retry yet: ask me something first."
+
+
+def user_message(error: BaseException | None) -> str:
+    """The short text a user sees for any error; never the error's own text."""
+    if isinstance(error, BotError):
+        return error.user_message
+    if isinstance(error, StorageError):
+        return StorageUnavailable.user_message
+    return BotError.user_message

@@ -31,5 +31,9 @@ class ChatLocks:
                 del self._users[chat_id]
                 del self._locks[chat_id]
 
+    def busy(self, chat_id: str) -> bool:
+        """Whether someone holds or waits for the chat's lock right now."""
+        return chat_id in self._locks
+
     def __len__(self) -> int:
         return len(self._locks)

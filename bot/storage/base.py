@@ -7,6 +7,14 @@ from enum import StrEnum
 from typing import Literal, Protocol
 
 
+class StorageError(Exception):
+    """The database refused an operation (locked, read-only, full, failing disk).
+
+    Raised instead of the driver's own errors, so that callers need not know the backend.
+    The bot keeps running: the next operation tries again.
+    """
+
+
 class TurnState(StrEnum):
     """A turn's life: pending (stored, not answered) -> generated -> answered, or failed."""
 
@@ -26,6 +34,8 @@ class NewTurn:
     reply_to: str | None = None  # the channel's id of the user's message, to answer it
     user_id: str | None = None
     speaker: str | None = None  # shown to the model in group chats ("Alice: ...")
+    replaces: int | None = None  # the turn this one regenerates (/retry)
+    sent_at: float | None = None  # when the user sent it (stored as created_at; default: now)
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,7 @@ class Turn:
     chat_id: str
     user_text: str
     state: TurnState
-    created_at: float
+    created_at: float  # when the user sent the message (or, if unknown, when it was stored)
     source_key: str | None = None
     reply_to: str | None = None
     user_id: str | None = None
@@ -44,6 +54,12 @@ class Turn:
     answer: str | None = None
     model: str | None = None
     error_type: str | None = None
+    replaces: int | None = None  # the turn this one regenerates; deleted once this is answered
+
+    @property
+    def unfinished(self) -> bool:
+        """Stored but not yet settled: it still needs an answer, or its answer a delivery."""
+        return self.state in (TurnState.PENDING, TurnState.GENERATED)
 
 
 @dataclass(frozen=True)
@@ -94,7 +110,10 @@ class UsageRow:
 
 
 class Storage(Protocol):
-    """Everything the engine needs from a database; one implementation per backend."""
+    """Everything the engine needs from a database; one implementation per backend.
+
+    Every method raises `StorageError` when the database cannot do what was asked.
+    """
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...
@@ -112,10 +131,25 @@ class Storage(Protocol):
         """Store the answer and its usage (turn -> generated, chat counters) atomically."""
         ...
 
-    async def mark_answered(self, turn_id: int, *, now: float) -> None: ...
-    async def mark_failed(self, turn_id: int, error_type: str, *, now: float) -> None: ...
+    async def touch_turn(self, turn_id: int, *, now: float) -> None:
+        """A write that changes nothing but the turn's updated_at: proves writes succeed."""
+        ...
+
+    async def mark_answered(self, turn_id: int, *, now: float) -> None:
+        """The answer was delivered; the turn it `replaces`, if any, goes (atomically)."""
+        ...
+
+    async def mark_failed(self, turn_id: int, error_type: str, *, now: float) -> None:
+        """An unfinished turn failed for good; a turn already settled is left as it is."""
+        ...
+
     async def unfinished_turns(self) -> list[Turn]:
         """Turns left pending or generated (by a crash), oldest first."""
+        ...
+
+    async def get_turn(self, turn_id: int) -> Turn | None: ...
+    async def last_finished_turn(self, chat_id: str) -> Turn | None:
+        """The chat's newest answered or failed turn (what /retry regenerates)."""
         ...
 
     async def clear_chat(self, chat_id: str) -> int:

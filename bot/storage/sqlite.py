@@ -3,23 +3,29 @@
 Durability: WAL with synchronous=NORMAL. A process crash (even kill -9) never loses a committed
 transaction and never corrupts the file; only a power cut can lose the last few commits, which
 costs far less than fsync-ing every message on a small server's disk.
+
+Failures: every driver error leaves as `StorageError`. A write that fails (locked, read-only,
+full or failing disk) is rolled back whole, and the connection stays usable, so the next
+operation succeeds as soon as the disk does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager, suppress
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import aiosqlite
 
 from bot.storage.base import (
     ChatStats,
     NewTurn,
+    StorageError,
     Turn,
     TurnState,
     Usage,
@@ -27,10 +33,28 @@ from bot.storage.base import (
     UsageTotals,
 )
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 _TURN_COLUMNS = (
     "id, chat_id, user_text, state, created_at, source_key, reply_to, user_id, speaker, "
-    "answer, model, error_type"
+    "answer, model, error_type, replaces"
 )
+
+
+def _translated(
+    method: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
+    """The driver's errors leave as StorageError (the message names the operation)."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise StorageError(f"{method.__name__}: {exc}") from exc
+
+    return wrapper
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -56,6 +80,7 @@ def _turn(row: sqlite3.Row | tuple[Any, ...]) -> Turn:
         answer=row[9],
         model=row[10],
         error_type=row[11],
+        replaces=row[12],
     )
 
 
@@ -77,10 +102,21 @@ class SQLiteStorage:
             await self.db.execute("BEGIN IMMEDIATE")
             try:
                 yield self.db
+                await self.db.execute("COMMIT")
             except BaseException:
-                await self.db.execute("ROLLBACK")
+                await self._rollback()
                 raise
-            await self.db.execute("COMMIT")
+
+    async def _rollback(self) -> None:
+        """End a failed transaction, whatever state it is in.
+
+        SQLite rolls back by itself after some failures (a full or failing disk during
+        COMMIT); after others (a failed statement, "database is locked" at COMMIT) the
+        transaction stays open and would swallow every later write if left so.
+        """
+        if self.db.in_transaction:
+            with suppress(sqlite3.Error):
+                await self.db.execute("ROLLBACK")
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -88,6 +124,7 @@ class SQLiteStorage:
             raise RuntimeError("storage is not open")
         return self._db
 
+    @_translated
     async def open(self) -> None:
         """Open (creating the folder and file if needed) and bring the schema up to date."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,6 +148,7 @@ class SQLiteStorage:
                 f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
             )
 
+    @_translated
     async def schema_version(self) -> int:
         async with self.db.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()
@@ -121,17 +159,20 @@ class SQLiteStorage:
             await self._db.close()
             self._db = None
 
+    @_translated
     async def ping(self) -> None:
         async with self.db.execute("SELECT 1") as cursor:
             await cursor.fetchone()
 
+    @_translated
     async def add_turn(self, turn: NewTurn, *, now: float) -> Turn | None:
         try:
             async with (
                 self._write,
                 self.db.execute(
                     "INSERT INTO turns (chat_id, source_key, reply_to, user_id, speaker, user_text,"
-                    " state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)"
+                    " replaces, state, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)"
                     f" RETURNING {_TURN_COLUMNS}",
                     (
                         turn.chat_id,
@@ -140,7 +181,8 @@ class SQLiteStorage:
                         turn.user_id,
                         turn.speaker,
                         turn.user_text,
-                        now,
+                        turn.replaces,
+                        now if turn.sent_at is None else turn.sent_at,
                         now,
                     ),
                 ) as cursor,
@@ -151,6 +193,25 @@ class SQLiteStorage:
         assert row is not None
         return _turn(row)
 
+    @_translated
+    async def get_turn(self, turn_id: int) -> Turn | None:
+        async with self.db.execute(
+            f"SELECT {_TURN_COLUMNS} FROM turns WHERE id = ?", (turn_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else _turn(row)
+
+    @_translated
+    async def last_finished_turn(self, chat_id: str) -> Turn | None:
+        async with self.db.execute(
+            f"SELECT {_TURN_COLUMNS} FROM turns INDEXED BY turns_by_chat"
+            " WHERE chat_id = ? AND state IN ('answered', 'failed') ORDER BY id DESC LIMIT 1",
+            (chat_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else _turn(row)
+
+    @_translated
     async def recent_turns(self, chat_id: str, limit: int) -> list[Turn]:
         async with self.db.execute(
             f"SELECT {_TURN_COLUMNS} FROM turns INDEXED BY turns_answered_by_chat"
@@ -160,6 +221,7 @@ class SQLiteStorage:
             rows = await cursor.fetchall()
         return [_turn(row) for row in reversed(list(rows))]
 
+    @_translated
     async def save_answer(self, turn_id: int, answer: str, usage: Usage, *, now: float) -> None:
         async with self.db.execute(
             "SELECT chat_id, user_id FROM turns WHERE id = ?", (turn_id,)
@@ -208,17 +270,32 @@ class SQLiteStorage:
         async with self._write, self.db.execute(sql, params) as cursor:
             return cursor.rowcount
 
-    async def mark_answered(self, turn_id: int, *, now: float) -> None:
-        await self._write_one(
-            "UPDATE turns SET state = 'answered', updated_at = ? WHERE id = ?", (now, turn_id)
-        )
+    @_translated
+    async def touch_turn(self, turn_id: int, *, now: float) -> None:
+        await self._write_one("UPDATE turns SET updated_at = ? WHERE id = ?", (now, turn_id))
 
+    @_translated
+    async def mark_answered(self, turn_id: int, *, now: float) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE turns SET state = 'answered', updated_at = ? WHERE id = ?", (now, turn_id)
+            )
+            # A /retry's answer takes the place of the one it regenerates.
+            await db.execute(
+                "DELETE FROM turns WHERE id = (SELECT replaces FROM turns WHERE id = ?)"
+                " AND state IN ('answered', 'failed')",
+                (turn_id,),
+            )
+
+    @_translated
     async def mark_failed(self, turn_id: int, error_type: str, *, now: float) -> None:
         await self._write_one(
-            "UPDATE turns SET state = 'failed', error_type = ?, updated_at = ? WHERE id = ?",
+            "UPDATE turns SET state = 'failed', error_type = ?, updated_at = ?"
+            " WHERE id = ? AND state IN ('pending', 'generated')",
             (error_type, now, turn_id),
         )
 
+    @_translated
     async def unfinished_turns(self) -> list[Turn]:
         async with self.db.execute(
             f"SELECT {_TURN_COLUMNS} FROM turns INDEXED BY turns_unfinished"
@@ -227,17 +304,20 @@ class SQLiteStorage:
             rows = await cursor.fetchall()
         return [_turn(row) for row in rows]
 
+    @_translated
     async def clear_chat(self, chat_id: str) -> int:
         # Unfinished turns stay: a message that is still being answered is not history yet.
         return await self._write_one(
             "DELETE FROM turns WHERE chat_id = ? AND state IN ('answered', 'failed')", (chat_id,)
         )
 
+    @_translated
     async def chat_model(self, chat_id: str) -> str | None:
         async with self.db.execute("SELECT model FROM chats WHERE chat_id = ?", (chat_id,)) as c:
             row = await c.fetchone()
         return row[0] if row else None
 
+    @_translated
     async def set_chat_model(self, chat_id: str, model: str | None) -> None:
         await self._write_one(
             "INSERT INTO chats (chat_id, model) VALUES (?, ?)"
@@ -245,6 +325,7 @@ class SQLiteStorage:
             (chat_id, model),
         )
 
+    @_translated
     async def chat_stats(self, chat_id: str) -> ChatStats:
         async with self.db.execute(
             "SELECT COUNT(*) FROM turns INDEXED BY turns_answered_by_chat"

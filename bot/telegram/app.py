@@ -7,10 +7,12 @@ from typing import Any
 
 import structlog
 from telegram import Update
+from telegram.error import Forbidden
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -20,9 +22,9 @@ from telegram.ext import (
 
 from bot import metrics
 from bot.config import Settings
-from bot.engine.errors import BotError
+from bot.engine import errors
 from bot.logs import get_logger
-from bot.telegram import admin, chat, commands, guard
+from bot.telegram import admin, chat, commands, guard, membership
 from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.services import Services, install
 
@@ -70,8 +72,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     error = context.error
     log.error("handler_error", error_type=type(error).__name__, exc_info=error)
     metrics.ERRORS.labels(type=type(error).__name__).inc()
+    if isinstance(error, Forbidden):
+        return  # the chat refuses the bot's messages: an apology would be refused too
     if isinstance(update, Update) and update.effective_chat is not None:
-        text = error.user_message if isinstance(error, BotError) else BotError.user_message
+        text = errors.user_message(error)
         try:
             await context.bot.send_message(update.effective_chat.id, text)
         except Exception:  # the error path must never raise again
@@ -107,6 +111,10 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(CommandHandler("stats", commands.stats))
     application.add_handler(CommandHandler("model", commands.model))
     application.add_handler(CommandHandler("usage", admin.usage))
+    application.add_handler(CommandHandler("retry", commands.retry))
+    application.add_handler(
+        ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
     application.add_handler(
         CallbackQueryHandler(commands.model_button, pattern=f"^{commands.MODEL_BUTTON_PREFIX}")
     )

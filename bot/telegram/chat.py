@@ -7,10 +7,12 @@ from telegram.ext import ContextTypes
 
 from bot import metrics
 from bot.engine import errors
+from bot.engine.text import clean_text
 from bot.logs import get_logger
 from bot.storage.base import NewTurn, Turn
 from bot.telegram.delivery import send_text
-from bot.telegram.processor import chat_key
+from bot.telegram.outcome import expire, settled
+from bot.telegram.processor import chat_key, telegram_chat_id
 from bot.telegram.services import Services, services
 from bot.telegram.streaming import answer_stream
 from bot.telegram.triggers import is_addressed, is_private, speaker_name, strip_mention
@@ -22,10 +24,6 @@ EMPTY_MENTION = "Yes? Write your question after mentioning me, or reply to one o
 EMPTY_TEXT = "That message has no text I can answer. Please write your question."
 
 
-def telegram_chat_id(key: str) -> int:
-    return int(key.removeprefix("tg:"))
-
-
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A text message: answered in private chats, and in groups when the bot is addressed."""
     message = update.effective_message
@@ -34,13 +32,15 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     me = context.bot.bot
     if not is_addressed(message, me):
         return
-    text = message.text.strip() if is_private(message) else strip_mention(message.text, me)
+    text = clean_text(message.text)
+    text = text.strip() if is_private(message) else strip_mention(text, me)
     if not text:
         reply = EMPTY_TEXT if is_private(message) else EMPTY_MENTION
         await message.reply_text(reply, do_quote=not is_private(message))
         return
+    svc = services(context)
     user = message.from_user
-    turn = await services(context).conversation.submit(
+    turn = await svc.conversation.submit(
         NewTurn(
             chat_id=chat_key(message.chat.id),
             user_text=text,
@@ -48,10 +48,17 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             reply_to=str(message.message_id),
             user_id=str(user.id) if user else None,
             speaker=None if is_private(message) else speaker_name(user),
+            sent_at=message.date.timestamp(),
         )
     )
-    if turn is not None:
-        await answer_turn(context.bot, services(context), turn)
+    if turn is None:
+        return
+    if svc.conversation.too_old(turn):
+        # Telegram kept it while the bot was down for long: too late to answer now.
+        await expire(context.bot, svc, turn)
+        return
+    async with settled(svc, turn):
+        await answer_turn(context.bot, svc, turn)
 
 
 @metrics.in_flight

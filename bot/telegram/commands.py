@@ -7,6 +7,9 @@ from telegram.ext import ContextTypes
 
 from bot.engine import errors
 from bot.engine.conversation import StatsView
+from bot.engine.text import clean_text
+from bot.telegram.chat import answer_turn
+from bot.telegram.outcome import settled
 from bot.telegram.processor import chat_key
 from bot.telegram.services import services
 
@@ -15,6 +18,7 @@ COMMANDS = [
     BotCommand("clear", "Forget this conversation"),
     BotCommand("stats", "Usage of this chat"),
     BotCommand("model", "Show or switch the model"),
+    BotCommand("retry", "Answer my last reply again, differently"),
 ]
 
 MODEL_BUTTON_PREFIX = "model:"
@@ -98,7 +102,7 @@ async def model(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     conversation = services(context).conversation
     key = chat_key(chat.id)
-    wanted = " ".join(context.args or []).strip()
+    wanted = clean_text(" ".join(context.args or [])).strip()
     if not wanted:
         current = await conversation.model_for(key)
         await message.reply_text(
@@ -131,6 +135,24 @@ async def model_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     chosen = await conversation.set_model(chat_key(chat.id), name)
     await query.answer(f"Switched to {chosen}")
     await query.edit_message_text(f"✅ Model switched to {chosen} for this chat.")
+
+
+async def retry(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A new answer to the chat's last question; it replaces the old answer in the history."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
+        return
+    svc = services(context)
+    try:
+        turn = await svc.conversation.retry(
+            chat_key(chat.id), source_key=f"tg:update:{update.update_id}"
+        )
+    except errors.NothingToRetry as exc:
+        await message.reply_text(exc.user_message)
+        return
+    if turn is not None:
+        async with settled(svc, turn):
+            await answer_turn(context.bot, svc, turn)
 
 
 async def unknown(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:

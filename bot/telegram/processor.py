@@ -17,6 +17,11 @@ def chat_key(chat_id: int) -> str:
     return f"tg:{chat_id}"
 
 
+def telegram_chat_id(key: str) -> int:
+    """The Telegram chat id of an engine chat key (the inverse of `chat_key`)."""
+    return int(key.removeprefix("tg:"))
+
+
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Each update holds its chat's lock for its whole handling, and is tracked for shutdown."""
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine
-from contextlib import AsyncExitStack
+from collections.abc import Callable, Coroutine, Sequence
+from contextlib import AsyncExitStack, suppress
 from typing import Any
 
 from pydantic import SecretStr
@@ -23,11 +23,13 @@ from bot.engine.gatekeeper import Gatekeeper
 from bot.engine.llm import ChatModel, LLMClient, RetryPolicy
 from bot.health import HealthServer, Probe, readiness
 from bot.logs import get_logger
+from bot.storage.base import StorageError
 from bot.storage.sqlite import SQLiteStorage
 from bot.telegram.app import build_application
 from bot.telegram.commands import COMMANDS
 from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.receiving import AnyApplication, Receiving
+from bot.telegram.recovery import Recovery
 from bot.telegram.services import Services
 
 log = get_logger(__name__)
@@ -81,16 +83,21 @@ async def serve(
     """
     async with AsyncExitStack() as stack:
         storage = SQLiteStorage(settings.database_path)
-        await storage.open()
         stack.push_async_callback(storage.close)
+        try:
+            await storage.open()
+        except StorageError as exc:
+            raise StartupError(
+                f"Could not open the database {settings.database_path}: {exc}"
+            ) from exc
         llm = make_model(settings)
         stack.push_async_callback(llm.close)
         conversation = Conversation(storage, llm, settings, clock=clock)
         gatekeeper = Gatekeeper(storage, settings, clock=clock)
         gatekeeper.announce()
         processor = PerChatUpdateProcessor(conversation.locks)
-        services = Services(conversation, settings, gatekeeper)
-        application = build_application(settings, services, processor)
+        svc = Services(conversation, settings, gatekeeper)
+        application = build_application(settings, svc, processor)
         receiving = Receiving(application)
         await _start_health(stack, settings, readiness(receiving.problem, storage))
         try:
@@ -101,15 +108,25 @@ async def serve(
             raise StartupError(f"Could not reach Telegram ({type(exc).__name__}).") from exc
         stack.push_async_callback(application.shutdown)
         await _set_commands(application.bot)
+        recovery = Recovery(application.bot, svc)
+        await _resume(recovery)
         await application.start()
         how = await _start_receiving(application, receiving, settings)
+        sweeper = asyncio.create_task(recovery.sweep_every(settings.recovery_interval_seconds))
         log.info(
             "bot_started", username=application.bot.username, model=settings.openai_model, **how
         )
         await stop.wait()
-        log.info("bot_stopping", in_flight=processor.in_flight)
+        sweeper.cancel()
+        with suppress(asyncio.CancelledError):
+            await sweeper
+        log.info("bot_stopping", in_flight=processor.in_flight + recovery.in_flight)
         await receiving.stop()
-        await _stop_within_grace(application.stop(), processor, settings.shutdown_grace_seconds)
+        await _stop_within_grace(
+            _stop_all(application.stop(), recovery.wait()),
+            [processor.cancel_in_flight, recovery.cancel],
+            settings.shutdown_grace_seconds,
+        )
     log.info("bot_stopped")
 
 
@@ -153,16 +170,29 @@ async def _set_commands(bot: Bot) -> None:
         log.warning("set_commands_failed", error=type(exc).__name__)
 
 
+async def _resume(recovery: Recovery) -> None:
+    """Start finishing what the last run left unfinished (never keeps the bot from starting)."""
+    try:
+        await recovery.resume()
+    except StorageError as exc:
+        log.exception("recovery_failed", error=str(exc))  # the periodic sweep tries again
+
+
+async def _stop_all(*stopping: Coroutine[Any, Any, None]) -> None:
+    await asyncio.gather(*stopping)
+
+
 async def _stop_within_grace(
-    stopping: Coroutine[Any, Any, None], processor: PerChatUpdateProcessor, grace: float
+    stopping: Coroutine[Any, Any, None], cancellers: Sequence[Callable[[], int]], grace: float
 ) -> None:
     """Let in-flight answers finish for `grace` seconds; cancel the rest.
 
-    A cancelled answer's turn stays pending in the database.
+    A cancelled answer's turn stays unfinished in the database and is finished at the next
+    start (see recovery.py).
     """
     task = asyncio.ensure_future(stopping)
     done, _ = await asyncio.wait({task}, timeout=grace)
     if not done:
-        cancelled = processor.cancel_in_flight()
+        cancelled = sum(cancel() for cancel in cancellers)
         log.warning("shutdown_grace_expired", cancelled=cancelled, grace_s=grace)
     await task

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from telegram import Bot
-from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.config import Settings
 from bot.engine.llm import OnDelta
@@ -147,6 +147,7 @@ class StreamingReply:
         self._text = ""
         self._live = True  # intermediate updates still wanted
         self._plain = False  # Telegram rejected our formatting: intermediate updates go plain
+        self._refused: Forbidden | None = None  # the chat refuses the bot: no point trying again
         self._wake = asyncio.Event()
         self._sender: asyncio.Task[None] | None = None
         self._in_call = False
@@ -192,6 +193,8 @@ class StreamingReply:
     async def deliver(self, text: str) -> None:
         """Make the chat show the whole answer, formatted, in parts within Telegram's limit."""
         await self.stop()
+        if self._refused is not None:
+            raise self._refused
         parts = render(text) or [RenderedPart(plain) for plain in plain_parts(text)]
         for index, part in enumerate(parts):
             if index < len(self._messages):
@@ -320,6 +323,8 @@ class StreamingReply:
             return
         log.warning("stream_update_failed", method=call.step.kind, error=exc.message)
         self._live = False
+        if isinstance(exc, Forbidden):
+            self._refused = exc
 
     # -- the final delivery -------------------------------------------------------------------
 

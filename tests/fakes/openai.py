@@ -133,6 +133,7 @@ class FakeOpenAI(FakeServer):
             self._record(request, {}, self.requests)
             return self._error(400, "We could not parse the JSON body of your request.")
         self._record(request, body, self.requests)
+        chat = self.requests[-1]  # not requests[-1] after the wait: others may arrive meanwhile
         if not self._authorized(request):
             return self._unauthorized()
         behaviour, waited = await self._wait_scripted(
@@ -140,7 +141,7 @@ class FakeOpenAI(FakeServer):
         )
         if not waited:
             return drop_connection(request)
-        return await self._answer(request, self.requests[-1], behaviour)
+        return await self._answer(request, chat, behaviour)
 
     async def _wait_scripted(
         self, behaviour: Behaviour | None

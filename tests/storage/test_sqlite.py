@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage.base import NewTurn, TurnState, Usage
+from bot.storage.base import NewTurn, StorageError, TurnState, Usage
 from bot.storage.sqlite import SQLiteStorage, _migrations
 
 
@@ -128,3 +128,72 @@ class TestTurns:
             plan = " ".join(str(row[-1]) for row in await cursor.fetchall())
         assert "USING" in plan and "INDEX turns_answered_by_chat" in plan
         assert "TEMP B-TREE" not in plan
+
+
+class TestReplacing:
+    async def test_answered_retry_takes_the_old_turns_place(self, storage: SQLiteStorage) -> None:
+        """When a /retry turn is answered, the turn it replaces leaves the history, atomically."""
+        old = await answered(storage, "c", "joke")
+        retry = await storage.add_turn(NewTurn("c", "joke", replaces=old), now=4.0)
+        assert retry is not None and retry.replaces == old
+        await storage.save_answer(retry.id, "better", Usage("m", 1, 1, None), now=5.0)
+        assert [t.answer for t in await storage.recent_turns("c", 10)] == ["re: joke"]
+        await storage.mark_answered(retry.id, now=6.0)
+        assert [t.answer for t in await storage.recent_turns("c", 10)] == ["better"]
+        assert await storage.get_turn(old) is None
+
+    async def test_last_finished_turn(self, storage: SQLiteStorage) -> None:
+        """The newest answered or failed turn of the chat; unfinished ones are skipped."""
+        assert await storage.last_finished_turn("c") is None
+        await answered(storage, "c", "one")
+        failed = await storage.add_turn(NewTurn("c", "two"), now=1.0)
+        assert failed is not None
+        await storage.mark_failed(failed.id, "timeout", now=2.0)
+        await storage.add_turn(NewTurn("c", "three"), now=3.0)
+        last = await storage.last_finished_turn("c")
+        assert last is not None and last.user_text == "two"
+
+    async def test_failing_a_settled_turn_changes_nothing(self, storage: SQLiteStorage) -> None:
+        """mark_failed on an answered turn leaves it answered (a late refusal loses nothing)."""
+        turn_id = await answered(storage, "c", "one")
+        await storage.mark_failed(turn_id, "undeliverable", now=9.0)
+        turn = await storage.get_turn(turn_id)
+        assert turn is not None and turn.state is TurnState.ANSWERED
+
+    async def test_sent_at_is_the_turns_age(self, storage: SQLiteStorage) -> None:
+        """A message's own send time is kept as created_at (what its age is measured from)."""
+        turn = await storage.add_turn(NewTurn("c", "hi", sent_at=100.0), now=500.0)
+        assert turn is not None and turn.created_at == 100.0
+
+
+class TestFailures:
+    async def test_locked_database_raises_storage_error(self, tmp_path: Path) -> None:
+        """Another process holding the write lock past the busy timeout: StorageError."""
+        store = SQLiteStorage(tmp_path / "bot.db", busy_timeout_ms=50)
+        await store.open()
+        other = sqlite3.connect(tmp_path / "bot.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(StorageError, match="database is locked"):
+                await store.add_turn(NewTurn("c", "hi"), now=1.0)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert await store.add_turn(NewTurn("c", "hi"), now=1.0) is not None
+        await store.close()
+
+    async def test_failed_transaction_leaves_the_connection_usable(
+        self, storage: SQLiteStorage
+    ) -> None:
+        """A write refused mid-transaction is rolled back whole; later writes work."""
+        turn = await storage.add_turn(NewTurn("c", "hi"), now=1.0)
+        assert turn is not None
+        await storage.db.execute("PRAGMA query_only = ON")
+        with pytest.raises(StorageError, match="readonly"):
+            await storage.save_answer(turn.id, "x", Usage("m", 1, 1, None), now=2.0)
+        assert not storage.db.in_transaction
+        await storage.db.execute("PRAGMA query_only = OFF")
+        await storage.save_answer(turn.id, "x", Usage("m", 1, 1, None), now=3.0)
+        stored = await storage.get_turn(turn.id)
+        assert stored is not None and stored.state is TurnState.GENERATED
+        assert (await storage.chat_stats("c")).requests == 1

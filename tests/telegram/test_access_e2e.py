@@ -127,13 +127,14 @@ class TestAdminCommands:
         assert await answer_in(bot, PRIVATE) == ADMINS_ONLY
         assert (await refusals(logs, 1))[0]["reason"] == "admins_only"
 
-    async def test_usage_per_user_and_chat(self, bot: RunningBot) -> None:
+    async def test_usage_per_user_and_chat(self, bot: RunningBot, logs: LogCapture) -> None:
         """/usage shows requests and tokens per user and per chat, today, this month, ever."""
         bot.telegram.send_private_text(PRIVATE, "one")
-        await answer_in(bot, PRIVATE)
+        await logs.wait_for("reply_finished")
         first = bot.model.last_usage
         bot.telegram.send_group_text(GROUP, "@test_llm_bot two", user_id=ALICE)
-        await answer_in(bot, GROUP)
+        # A group answer is visible (streamed) before it is recorded: wait for the record.
+        await logs.wait_for("reply_finished", 2)
         second = bot.model.last_usage
         assert first is not None and second is not None
         bot.telegram.send_private_text(ADMIN, "/usage")
