@@ -87,6 +87,9 @@ def bot_env(
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
         "SHUTDOWN_GRACE_SECONDS": "3",
         "LOG_LEVEL": "DEBUG",
+        # Summary calls would interleave with the requests other tests assert on; the
+        # summary's own tests turn it on.
+        "SUMMARY_ENABLED": "false",
     }
     for name in list(Settings.model_fields):
         monkeypatch.delenv(name.upper(), raising=False)

@@ -20,7 +20,7 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.engine.errors import BotError
 from bot.logs import get_logger
-from bot.telegram import chat, commands
+from bot.telegram import chat, commands, controls
 from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.services import Services, install
 
@@ -97,6 +97,12 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(CommandHandler("model", commands.model))
     application.add_handler(
         CallbackQueryHandler(commands.model_button, pattern=f"^{commands.MODEL_BUTTON_PREFIX}")
+    )
+    application.add_handler(CommandHandler("persona", controls.persona))
+    application.add_handler(CommandHandler("system", controls.system))
+    application.add_handler(CommandHandler("export", controls.export))
+    application.add_handler(
+        CallbackQueryHandler(controls.persona_button, pattern=f"^{controls.PERSONA_BUTTON_PREFIX}")
     )
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, commands.unknown)

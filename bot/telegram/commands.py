@@ -15,6 +15,9 @@ COMMANDS = [
     BotCommand("clear", "Forget this conversation"),
     BotCommand("stats", "Usage of this chat"),
     BotCommand("model", "Show or switch the model"),
+    BotCommand("persona", "Show or switch the persona"),
+    BotCommand("system", "Show or set this chat's system prompt"),
+    BotCommand("export", "Download this chat's history"),
 ]
 
 MODEL_BUTTON_PREFIX = "model:"

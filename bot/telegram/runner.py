@@ -59,6 +59,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         llm = make_llm(settings)
         stack.push_async_callback(llm.close)
         conversation = Conversation(storage, llm, settings)
+        stack.push_async_callback(conversation.close)  # before the client and storage close
         processor = PerChatUpdateProcessor(conversation.locks)
         application = build_application(settings, Services(conversation, settings), processor)
         try:
