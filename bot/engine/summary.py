@@ -175,11 +175,6 @@ class Summarizer:
         task.add_done_callback(lambda _: self._tasks.pop(chat_id, None))
         return True
 
-    async def wait_idle(self) -> None:
-        """Wait for the summaries in flight (for tests and shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
-
     async def close(self) -> None:
         """Cancel the summaries in flight (at shutdown): a summary is never worth waiting for."""
         tasks = list(self._tasks.values())
