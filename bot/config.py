@@ -22,6 +22,8 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.engine.personas import load_personas
+
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
 DEFAULT_SYSTEM_PROMPT = (
@@ -153,6 +155,26 @@ class Settings(BaseSettings):
                 "the URL would have it (WEBHOOK_SECRET is what protects the webhook)"
             )
         return self
+
+    # Conversation controls (issue 9): personas, the rolling summary.
+    personas_file: Path | None = None
+    summary_enabled: bool = True
+    summary_model: str | None = None
+    summary_min_turns: int = Field(default=4, ge=1, le=40)
+    summary_max_tokens: int = Field(default=400, ge=50, le=4_000)
+    summary_timeout: float = Field(default=120.0, gt=0)
+
+    @field_validator("personas_file", "summary_model", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return (value.strip() or None) if isinstance(value, str) else value
+
+    @field_validator("personas_file")
+    @classmethod
+    def _personas_readable(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            load_personas(value)  # a PersonaFileError (a ValueError) says what is wrong
+        return value
 
     @field_validator("openai_models", mode="before")
     @classmethod

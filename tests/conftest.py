@@ -89,6 +89,9 @@ def bot_env(
         "SHUTDOWN_GRACE_SECONDS": "3",
         "LOG_LEVEL": "DEBUG",
         "HEALTH_PORT": "0",  # tests that want /healthz pick a free port
+        # Summary calls would interleave with the requests other tests assert on; the
+        # summary's own tests turn it on.
+        "SUMMARY_ENABLED": "false",
     }
     for name in list(Settings.model_fields):
         monkeypatch.delenv(name.upper(), raising=False)

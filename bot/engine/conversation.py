@@ -13,11 +13,16 @@ from dataclasses import dataclass, replace
 from bot import metrics
 from bot.config import Settings
 from bot.engine import errors
-from bot.engine.context import Limits, Message, build_messages, estimate_tokens, history_window
+from bot.engine.context import Limits, Message, build_messages, history_window
+from bot.engine.export import ExportFile, Format, export_file
 from bot.engine.llm import ChatModel, Completion, OnDelta
 from bot.engine.ordering import ChatLocks
+from bot.engine.personas import PersonaBook, load_personas
 from bot.engine.pricing import cost_usd
+from bot.engine.profiles import ChatProfile, Profiles
 from bot.engine.recovery import Action, action_for
+from bot.engine.summary import Summarizer, unsummarised
+from bot.engine.tokens import TokenCounter, measure_usage
 from bot.logs import get_logger
 from bot.storage.base import ChatStats, NewTurn, Storage, StorageError, Turn, Usage
 
@@ -53,6 +58,7 @@ class Conversation:
         settings: Settings,
         *,
         clock: Callable[[], float] = time.time,
+        personas: PersonaBook | None = None,
     ) -> None:
         self.storage = storage
         self.llm = llm
@@ -64,14 +70,31 @@ class Conversation:
             max_messages=settings.max_history_messages,
             max_prompt_tokens=settings.max_context_tokens - settings.max_output_tokens,
         )
+        # Conversation controls (issue 9): personas, system prompts, summaries, token counting.
+        self.tokens = TokenCounter(storage, clock=clock)
+        self.profiles = Profiles(
+            storage, settings, personas or load_personas(settings.personas_file)
+        )
+        self.summaries = Summarizer(
+            storage,
+            llm,
+            settings=settings,
+            profiles=self.profiles,
+            tokens=self.tokens,
+            limits=self._limits,
+            clock=clock,
+        )
+
+    async def close(self) -> None:
+        """Stop background work (summaries in flight) before storage and client close."""
+        await self.summaries.close()
 
     @property
     def models(self) -> list[str]:
         return list(self.settings.openai_models)
 
     async def model_for(self, chat_id: str) -> str:
-        chosen = await self.storage.chat_model(chat_id)
-        return chosen if chosen in self.settings.openai_models else self.settings.openai_model
+        return (await self.profiles.resolve(chat_id)).model
 
     async def set_model(self, chat_id: str, name: str) -> str:
         """Switch a chat to one of the configured models; raises UnknownModel otherwise."""
@@ -87,6 +110,17 @@ class Conversation:
         removed = await self.storage.clear_chat(chat_id)
         log.info("history_cleared", chat_key=chat_id, turns=removed)
         return removed
+
+    async def export(self, chat_id: str, fmt: Format) -> ExportFile | None:
+        """The chat's stored history as a file; None when there is nothing to export."""
+        turns = await self.storage.answered_turns(chat_id)
+        summary = await self.summaries.current(chat_id)
+        if not turns and summary is None:
+            return None
+        profile = await self.profiles.resolve(chat_id)
+        file = export_file(fmt, chat_id, turns, profile=profile, summary=summary, now=self._clock())
+        log.info("history_exported", chat_key=chat_id, turns=file.turns, format=fmt)
+        return file
 
     async def stats(self, chat_id: str) -> StatsView:
         model = await self.model_for(chat_id)
@@ -135,19 +169,20 @@ class Conversation:
         propagates so the channel can show its `user_message`.
         """
         started = time.monotonic()
-        model = await self.model_for(turn.chat_id)
+        profile = await self.profiles.resolve(turn.chat_id)
+        model = profile.model
         try:
-            messages = await self._messages(turn, self._limits)
+            messages = await self._messages(turn, self._limits, profile)
             try:
-                completion = await self._complete(messages, model, on_delta)
+                completion = await self._complete(messages, profile, on_delta)
             except errors.ContextTooLong:
                 log.info("context_trimmed_harder", model=model)
                 harder = Limits(
                     max_messages=max(1, self._limits.max_messages // 4),
                     max_prompt_tokens=self._limits.max_prompt_tokens // 2,
                 )
-                messages = await self._messages(turn, harder)
-                completion = await self._complete(messages, model, on_delta)
+                messages = await self._messages(turn, harder, profile)
+                completion = await self._complete(messages, profile, on_delta)
         except errors.ModelError as exc:
             await self.failed(turn, exc, model=model, latency_s=time.monotonic() - started)
             raise
@@ -155,56 +190,56 @@ class Conversation:
             # A bug of ours: the turn must not stay pending (and be retried forever).
             await self.failed(turn, errors.BotError(), model=model)
             raise
-        usage = self._usage(completion.model or model, messages, completion)
+        model = completion.model or model  # the fallback's, when it answered
+        usage = await self._usage(model, messages, completion)
         metrics.completion(completion, usage)
         await self.storage.save_answer(turn.id, completion.text, usage, now=self._clock())
         return Reply(
             replace(turn, answer=completion.text, model=model), completion.text, usage, completion
         )
 
-    async def _messages(self, turn: Turn, limits: Limits) -> list[Message]:
+    async def _messages(self, turn: Turn, limits: Limits, profile: ChatProfile) -> list[Message]:
+        """The system prompt (never trimmed), the summary, the newest turns after it, `turn`."""
+        summary = await self.summaries.current(turn.chat_id)
         window = history_window(limits) + (1 if turn.replaces is not None else 0)
         history = await self.storage.recent_turns(turn.chat_id, window)
         # A retry is asked as if the answer it replaces had never been given.
         history = [t for t in history if t.id != turn.replaces]
-        return build_messages(self.settings.system_prompt, history, turn, limits)
+        return build_messages(
+            profile.system_prompt,
+            unsummarised(summary, history),
+            turn,
+            limits,
+            summary=summary.text if summary else None,
+            counter=await self.tokens.counter(profile.model),
+        )
 
     async def _complete(
-        self, messages: list[Message], model: str, on_delta: OnDelta | None
+        self, messages: list[Message], profile: ChatProfile, on_delta: OnDelta | None
     ) -> Completion:
         completion = await self.llm.complete(
             messages,
-            model=model,
+            model=profile.model,
             max_tokens=self.settings.max_output_tokens,
-            temperature=self.settings.temperature,
+            temperature=profile.temperature,
             on_delta=on_delta,
         )
         if not completion.text.strip():
             raise errors.EmptyAnswer()
         return completion
 
-    def _usage(self, model: str, messages: list[Message], completion: Completion) -> Usage:
+    async def _usage(self, model: str, messages: list[Message], completion: Completion) -> Usage:
+        """The provider's usage (which calibrates our estimates), or our calibrated estimate."""
         if completion.usage is not None:
-            prompt, output, estimated = (
-                completion.usage.prompt_tokens,
-                completion.usage.completion_tokens,
-                False,
-            )
-        else:
-            prompt = sum(estimate_tokens(m["content"]) + 4 for m in messages)
-            output, estimated = estimate_tokens(completion.text), True
-        return Usage(
-            model=model,
-            prompt_tokens=prompt,
-            completion_tokens=output,
-            cost_usd=cost_usd(self.settings.model_prices, model, prompt, output),
-            estimated=estimated,
-        )
+            await self.tokens.observe(model, messages, completion.usage.prompt_tokens)
+        counter = await self.tokens.counter(model)
+        return measure_usage(model, messages, completion, counter, self.settings.model_prices)
 
     async def delivered(self, reply: Reply) -> None:
         """The channel showed the answer: the turn joins the chat's history."""
         await self.record_delivery(reply.turn)
         metrics.ANSWERS.inc()
+        self.summaries.schedule(reply.turn.chat_id)  # in the background, after delivery
         c = reply.completion
         log.info(
             "reply_finished",

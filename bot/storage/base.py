@@ -109,6 +109,31 @@ class UsageRow:
     all_time: UsageTotals
 
 
+@dataclass(frozen=True)
+class ChatSettings:
+    """What a chat chose: a model (/model), a persona (/persona), a system prompt (/system)."""
+
+    model: str | None = None
+    persona: str | None = None
+    system_prompt: str | None = None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A chat's rolling summary: every answered turn up to `covers_to` folded into `text`."""
+
+    text: str
+    covers_to: int  # the id of the newest turn it covers
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How many UTF-8 bytes one token of a model stands for, learnt from `samples` requests."""
+
+    bytes_per_token: float
+    samples: int
+
+
 class Storage(Protocol):
     """Everything the engine needs from a database; one implementation per backend.
 
@@ -170,3 +195,35 @@ class Storage(Protocol):
     ) -> list[UsageRow]:
         """Usage per user or per chat since `day`, since `month` and ever; the costliest first."""
         ...
+
+    # Conversation controls (issue 9): personas, system prompts, summaries, token calibration.
+    async def chat_settings(self, chat_id: str) -> ChatSettings: ...
+    async def set_chat_persona(
+        self, chat_id: str, persona: str | None, *, keep_model: bool
+    ) -> None:
+        """Choose a persona (None: none) and drop any custom system prompt; unless
+        `keep_model`, also drop the chat's /model choice so the persona's model applies."""
+        ...
+
+    async def set_chat_system_prompt(self, chat_id: str, prompt: str | None) -> None: ...
+    async def answered_turns(self, chat_id: str) -> list[Turn]:
+        """Every answered turn of a chat, oldest first (for /export)."""
+        ...
+
+    async def chat_summary(self, chat_id: str) -> Summary | None: ...
+    async def save_summary(
+        self, chat_id: str, summary: Summary, *, previous: int | None, now: float
+    ) -> bool:
+        """Store a summary if the chat's summary still covers up to `previous` (None: there
+        was none) and the turn it now ends at is still stored; False when it was not saved
+        (a /clear happened meanwhile)."""
+        ...
+
+    async def record_usage(self, chat_id: str, usage: Usage, *, now: float) -> None:
+        """Account for a model request that belongs to no turn (a summary)."""
+        ...
+
+    async def token_calibrations(self) -> dict[str, Calibration]: ...
+    async def save_token_calibration(
+        self, model: str, calibration: Calibration, *, now: float
+    ) -> None: ...

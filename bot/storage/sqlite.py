@@ -23,9 +23,12 @@ from typing import Any, Literal, ParamSpec, TypeVar
 import aiosqlite
 
 from bot.storage.base import (
+    Calibration,
+    ChatSettings,
     ChatStats,
     NewTurn,
     StorageError,
+    Summary,
     Turn,
     TurnState,
     Usage,
@@ -307,9 +310,13 @@ class SQLiteStorage:
     @_translated
     async def clear_chat(self, chat_id: str) -> int:
         # Unfinished turns stay: a message that is still being answered is not history yet.
-        return await self._write_one(
-            "DELETE FROM turns WHERE chat_id = ? AND state IN ('answered', 'failed')", (chat_id,)
-        )
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM chat_summaries WHERE chat_id = ?", (chat_id,))
+            async with db.execute(
+                "DELETE FROM turns WHERE chat_id = ? AND state IN ('answered', 'failed')",
+                (chat_id,),
+            ) as cursor:
+                return cursor.rowcount
 
     @_translated
     async def chat_model(self, chat_id: str) -> str | None:
@@ -352,6 +359,7 @@ class SQLiteStorage:
 
     # -- accounting ---------------------------------------------------------------------------
 
+    @_translated
     async def usage_totals(self, *, since: float, user_id: str | None = None) -> UsageTotals:
         params: tuple[object, ...]
         where, params = "at >= ?", (since,)
@@ -365,6 +373,7 @@ class SQLiteStorage:
             row = await cursor.fetchone()
         return UsageTotals(*row) if row else UsageTotals()
 
+    @_translated
     async def usage_by(
         self, column: Literal["user_id", "chat_id"], *, day: float, month: float, limit: int
     ) -> list[UsageRow]:
@@ -390,3 +399,99 @@ class SQLiteStorage:
             )
             for row in rows
         ]
+
+    # -- conversation controls (issue 9) ---------------------------------------------------
+
+    @_translated
+    async def chat_settings(self, chat_id: str) -> ChatSettings:
+        async with self.db.execute(
+            "SELECT model, persona, system_prompt FROM chats WHERE chat_id = ?", (chat_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return ChatSettings(*row) if row else ChatSettings()
+
+    @_translated
+    async def set_chat_persona(
+        self, chat_id: str, persona: str | None, *, keep_model: bool
+    ) -> None:
+        model = "chats.model" if keep_model else "NULL"
+        await self._write_one(
+            "INSERT INTO chats (chat_id, persona) VALUES (?, ?) ON CONFLICT (chat_id) DO UPDATE"
+            f" SET persona = excluded.persona, system_prompt = NULL, model = {model}",
+            (chat_id, persona),
+        )
+
+    @_translated
+    async def set_chat_system_prompt(self, chat_id: str, prompt: str | None) -> None:
+        await self._write_one(
+            "INSERT INTO chats (chat_id, system_prompt) VALUES (?, ?)"
+            " ON CONFLICT (chat_id) DO UPDATE SET system_prompt = excluded.system_prompt",
+            (chat_id, prompt),
+        )
+
+    @_translated
+    async def answered_turns(self, chat_id: str) -> list[Turn]:
+        async with self.db.execute(
+            f"SELECT {_TURN_COLUMNS} FROM turns INDEXED BY turns_answered_by_chat"
+            " WHERE chat_id = ? AND state = 'answered' ORDER BY id",
+            (chat_id,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [_turn(row) for row in rows]
+
+    @_translated
+    async def chat_summary(self, chat_id: str) -> Summary | None:
+        async with self.db.execute(
+            "SELECT text, covers_to FROM chat_summaries WHERE chat_id = ?", (chat_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return Summary(row[0], row[1]) if row else None
+
+    @_translated
+    async def save_summary(
+        self, chat_id: str, summary: Summary, *, previous: int | None, now: float
+    ) -> bool:
+        async with self._transaction() as db:
+            async with db.execute(
+                "SELECT covers_to FROM chat_summaries WHERE chat_id = ?", (chat_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            async with db.execute(
+                "SELECT 1 FROM turns WHERE id = ? AND chat_id = ? AND state = 'answered'",
+                (summary.covers_to, chat_id),
+            ) as cursor:
+                still_stored = await cursor.fetchone() is not None
+            if (row[0] if row else None) != previous or not still_stored:
+                return False
+            await db.execute(
+                "INSERT INTO chat_summaries (chat_id, text, covers_to, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (chat_id) DO UPDATE SET text = excluded.text,"
+                " covers_to = excluded.covers_to, updated_at = excluded.updated_at",
+                (chat_id, summary.text, summary.covers_to, now),
+            )
+        return True
+
+    @_translated
+    async def record_usage(self, chat_id: str, usage: Usage, *, now: float) -> None:
+        async with self._transaction():
+            await self._record_usage(chat_id, None, None, usage, now)
+
+    @_translated
+    async def token_calibrations(self) -> dict[str, Calibration]:
+        async with self.db.execute(
+            "SELECT model, bytes_per_token, samples FROM token_calibration"
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return {row[0]: Calibration(row[1], row[2]) for row in rows}
+
+    @_translated
+    async def save_token_calibration(
+        self, model: str, calibration: Calibration, *, now: float
+    ) -> None:
+        await self._write_one(
+            "INSERT INTO token_calibration (model, bytes_per_token, samples, updated_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (model) DO UPDATE SET"
+            " bytes_per_token = excluded.bytes_per_token, samples = excluded.samples,"
+            " updated_at = excluded.updated_at",
+            (model, calibration.bytes_per_token, calibration.samples, now),
+        )

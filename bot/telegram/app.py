@@ -24,7 +24,7 @@ from bot import metrics
 from bot.config import Settings
 from bot.engine import errors
 from bot.logs import get_logger
-from bot.telegram import admin, chat, commands, guard, membership
+from bot.telegram import admin, chat, commands, controls, guard, membership
 from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.services import Services, install
 
@@ -117,6 +117,12 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     )
     application.add_handler(
         CallbackQueryHandler(commands.model_button, pattern=f"^{commands.MODEL_BUTTON_PREFIX}")
+    )
+    application.add_handler(CommandHandler("persona", controls.persona))
+    application.add_handler(CommandHandler("system", controls.system))
+    application.add_handler(CommandHandler("export", controls.export))
+    application.add_handler(
+        CallbackQueryHandler(controls.persona_button, pattern=f"^{controls.PERSONA_BUTTON_PREFIX}")
     )
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, commands.unknown)

@@ -19,6 +19,9 @@ COMMANDS = [
     BotCommand("stats", "Usage of this chat"),
     BotCommand("model", "Show or switch the model"),
     BotCommand("retry", "Answer my last reply again, differently"),
+    BotCommand("persona", "Show or switch the persona"),
+    BotCommand("system", "Show or set this chat's system prompt"),
+    BotCommand("export", "Download this chat's history"),
 ]
 
 MODEL_BUTTON_PREFIX = "model:"

@@ -28,8 +28,10 @@ ADMIN_COMMANDS = frozenset({"usage"})
 # Commands that ask the model, held to the rate limit and budgets like a message would be.
 MODEL_COMMANDS = frozenset({"retry"})
 # In groups these change what everyone gets, so only group admins and bot admins may use them.
-SETTINGS_COMMANDS = frozenset({"clear", "model", "persona"})
-SHOW_WITHOUT_ARGUMENTS = frozenset({"model", "persona"})  # without arguments they only show
+SETTINGS_COMMANDS = frozenset({"clear", "model", "persona", "system"})
+SHOW_WITHOUT_ARGUMENTS = frozenset(
+    {"model", "persona", "system"}
+)  # without arguments they only show
 SETTINGS_BUTTONS = ("model:", "persona:")  # callback_data prefixes of settings pickers
 CHAT_ADMIN_STATUSES = frozenset({ChatMember.ADMINISTRATOR, ChatMember.OWNER})
 

@@ -93,6 +93,7 @@ async def serve(
         llm = make_model(settings)
         stack.push_async_callback(llm.close)
         conversation = Conversation(storage, llm, settings, clock=clock)
+        stack.push_async_callback(conversation.close)  # before the client and storage close
         gatekeeper = Gatekeeper(storage, settings, clock=clock)
         gatekeeper.announce()
         processor = PerChatUpdateProcessor(conversation.locks)

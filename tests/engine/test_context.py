@@ -110,3 +110,35 @@ class TestEstimateTokens:
     def test_survives_lone_surrogates(self) -> None:
         """Text with an unpaired surrogate is still counted, not an error."""
         assert estimate_tokens("a\ud800b") >= 1
+
+
+class TestSystemPromptAndSummary:
+    def test_summary_follows_the_system_prompt(self) -> None:
+        """A summary is sent right after the system prompt, before the turns."""
+        messages = build_messages("SYS", HISTORY[-1:], CURRENT, ROOMY, summary="facts")
+        assert [m["role"] for m in messages[:2]] == ["system", "system"]
+        assert messages[0]["content"] == "SYS"
+        assert messages[1]["content"].endswith("facts")
+        assert messages[2]["content"] == "question 10"
+
+    def test_system_prompt_is_never_trimmed(self) -> None:
+        """A system prompt bigger than the whole budget is still sent first, in full."""
+        prompt = "rule " * 1000
+        tight = Limits(max_messages=20, max_prompt_tokens=100)
+        messages = build_messages(prompt, HISTORY, CURRENT, tight, summary="facts")
+        assert messages[0]["content"] == prompt
+        assert [m["content"] for m in messages[2:]] == ["question 11"]
+
+    def test_summary_takes_from_the_history_budget(self) -> None:
+        """The summary's tokens leave less room for turns."""
+        limits = Limits(max_messages=1000, max_prompt_tokens=120)
+        without = build_messages("SYS", HISTORY, CURRENT, limits)
+        with_summary = build_messages("SYS", HISTORY, CURRENT, limits, summary="s " * 100)
+        assert len(with_summary) - 1 < len(without)
+
+    def test_counter_is_used_for_the_budget(self) -> None:
+        """A calibrated counter that counts more tokens keeps fewer turns."""
+        limits = Limits(max_messages=1000, max_prompt_tokens=200)
+        normal = build_messages("SYS", HISTORY, CURRENT, limits)
+        dense = build_messages("SYS", HISTORY, CURRENT, limits, counter=len)
+        assert len(dense) < len(normal)

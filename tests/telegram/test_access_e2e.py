@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import pytest
 
+from bot.config import DEFAULT_SYSTEM_PROMPT
 from bot.engine.errors import BotError
 from bot.engine.gatekeeper import ADMINS_ONLY, CHAT_ADMINS_ONLY, Gatekeeper
 from tests.conftest import LogCapture, RunningBot
@@ -169,6 +170,14 @@ class TestGroupSettings:
         """/model without a name only shows the model, so any member may use it."""
         bot.telegram.send_group_text(GROUP, "/model", user_id=ALICE)
         assert "Current model: gpt-test" in await answer_in(bot, GROUP)
+
+    async def test_members_cannot_set_the_system_prompt(self, bot: RunningBot) -> None:
+        """A plain member's /system TEXT is refused; the group keeps the default prompt."""
+        bot.telegram.send_group_text(GROUP, "/system Talk like a pirate.", user_id=ALICE)
+        assert await answer_in(bot, GROUP) == CHAT_ADMINS_ONLY
+        bot.telegram.send_group_text(GROUP, "@test_llm_bot hi", user_id=ALICE)
+        await answer_in(bot, GROUP, 2)
+        assert bot.model.requests[-1].messages[0]["content"] == DEFAULT_SYSTEM_PROMPT
 
     async def test_telegram_group_admin_may(self, bot: RunningBot) -> None:
         """A group admin (per getChatMember) may switch the group's model."""
