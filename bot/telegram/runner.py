@@ -15,50 +15,23 @@ from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
 from bot.config import Settings
-from bot.engine.conversation import Conversation
-from bot.engine.llm import LLMClient, RetryPolicy
 from bot.logs import get_logger
-from bot.storage.sqlite import SQLiteStorage
 from bot.telegram.app import ALLOWED_UPDATES, build_application
 from bot.telegram.commands import COMMANDS
 from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.services import Services
+from bot.wiring import StartupError, open_engine
+
+__all__ = ["StartupError", "serve"]
 
 log = get_logger(__name__)
-
-
-class StartupError(Exception):
-    """The bot could not start; the message says why in plain words."""
-
-
-def make_llm(settings: Settings) -> LLMClient:
-    headers = {}
-    if settings.app_url:
-        headers["HTTP-Referer"] = settings.app_url
-    if settings.app_name:
-        headers["X-Title"] = settings.app_name
-    key = settings.openai_api_key
-    return LLMClient(
-        # Local servers (llama.cpp, Ollama, vLLM) accept any key; the SDK insists on one.
-        api_key=key.get_secret_value() if key else "not-needed",
-        base_url=settings.openai_base_url,
-        timeout=settings.openai_timeout,
-        retry=RetryPolicy(
-            max_retries=settings.openai_max_retries, max_seconds=settings.openai_retry_max_seconds
-        ),
-        headers=headers,
-    )
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Run the bot until `stop` is set, then stop taking updates and finish in-flight ones."""
     async with AsyncExitStack() as stack:
-        storage = SQLiteStorage(settings.database_path)
-        await storage.open()
-        stack.push_async_callback(storage.close)
-        llm = make_llm(settings)
-        stack.push_async_callback(llm.close)
-        conversation = Conversation(storage, llm, settings)
+        engine = await stack.enter_async_context(open_engine(settings))
+        settings, conversation = engine.settings, engine.conversation
         processor = PerChatUpdateProcessor(conversation.locks)
         application = build_application(settings, Services(conversation, settings), processor)
         try:

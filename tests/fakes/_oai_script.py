@@ -43,6 +43,8 @@ class Reply:
     chunk_delay: float | None = None
     usage: bool = True
     finish_reason: str = "stop"
+    pause: asyncio.Event | None = None  # when set: stop after pause_after chunks until it is set
+    pause_after: int = 1
 
 
 @dataclass

@@ -241,6 +241,9 @@ class FakeOpenAI(FakeServer):
                     break
                 if index and not await self._sleep(delay):
                     return drop_connection(request)
+                pause = reply.pause if index == reply.pause_after else None
+                if pause is not None and not await self._wait_or_stop(pause.wait()):
+                    return drop_connection(request)
                 await response.write(ids.chunk({"content": piece}, None, usage_key))
             if cut_after is not None:
                 return drop_connection(request)
