@@ -13,13 +13,10 @@ from rich.markdown import Markdown
 
 from bot.engine import errors
 from bot.engine.conversation import Reply
-from bot.logs import get_logger
 from bot.storage.base import NewTurn, Turn
 from bot.terminal.commands import EXIT_COMMANDS, ChatContext, run_command
 from bot.terminal.view import AnswerView
 from bot.wiring import DEMO_MODEL_HINT, Engine
-
-log = get_logger(__name__)
 
 SHOWN_ON_RESUME = 3  # earlier exchanges printed when a chat is reopened
 

@@ -98,4 +98,5 @@ class TestRealConversation:
         assert logs.named("context_trimmed_harder")
         bot.telegram.send_private_text(PRIVATE, "Say hi.")
         assert (await answer_in(bot, PRIVATE, 2, timeout=ANSWER_TIMEOUT)).strip()
-        assert logs.named("reply_finished")[-1]["outcome"] == "answered"
+        finished = await logs.wait_for("reply_finished", count=2)  # logged after the send
+        assert finished[-1]["outcome"] == "answered"

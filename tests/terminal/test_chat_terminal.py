@@ -144,7 +144,7 @@ class TestCommands:
     async def test_model_clear_help_and_unknown(
         self, open_chat: OpenChat, model: FakeOpenAI
     ) -> None:
-        """/model lists and switches, /clear forgets, /help lists, an unknown command says so."""
+        """/model lists and switches, /clear forgets, /help lists; unknown: said so; ↑ recalls."""
         term = open_chat("--chat", "cmds")
         await term.prompt()
         term.type("/model")
@@ -168,6 +168,8 @@ class TestCommands:
         term.type("/help")
         await term.wait_for("Leave (or press Ctrl-D)")
         term.type("/frobnicate")
+        await term.wait_for("Unknown command. Commands: /clear /stats /model /help /exit")
+        term.type("\x1b[A")  # the up arrow brings back the last line: /frobnicate again
         await term.wait_for("Unknown command. Commands: /clear /stats /model /help /exit")
         term.type("/exit")
         assert await term.exit_code() == 0
