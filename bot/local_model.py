@@ -89,7 +89,7 @@ class LocalModelError(Exception):
 
 def resolve_gguf(value: str) -> Path:
     """Turn the `LOCAL_MODEL` setting into the path of a readable GGUF file, or raise."""
-    if value.strip().lower() == BUNDLED:
+    if is_bundled(value):
         return bundled_gguf()
     path = Path(value).expanduser()
     if not path.exists():
@@ -107,6 +107,19 @@ def resolve_gguf(value: str) -> Path:
             "(llama.cpp needs a .gguf file)"
         )
     return path
+
+
+def check_available(value: str) -> Path:
+    """Resolve `LOCAL_MODEL` and check that the server package is installed, or raise."""
+    path = resolve_gguf(value)
+    if importlib.util.find_spec(_SERVER_PACKAGE) is None:
+        raise LocalModelError(f"LOCAL_MODEL needs the {_SERVER_PACKAGE} package: {INSTALL_HINT}")
+    return path
+
+
+def is_bundled(value: str) -> bool:
+    """Whether `LOCAL_MODEL` names the tiny bundled demo model."""
+    return value.strip().lower() == BUNDLED
 
 
 def bundled_gguf() -> Path:

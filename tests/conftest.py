@@ -123,7 +123,8 @@ class RunningBot:
         self.stop_event = asyncio.Event()
         polls = len(self.telegram.calls_of("getUpdates"))
         self.task = asyncio.create_task(serve(self.settings, self.stop_event, clock=self.clock))
-        deadline = asyncio.get_running_loop().time() + 10
+        # Generous: with LOCAL_MODEL the bot first starts llama.cpp on a busy machine.
+        deadline = asyncio.get_running_loop().time() + 60
         while len(self.telegram.calls_of("getUpdates")) <= polls:
             if self.task.done():
                 self.task.result()

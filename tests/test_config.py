@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from bot import local_model
 from bot.config import ConfigError, Price, Settings, load_settings
+from bot.local_model import GGUF_MAGIC
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_bot(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_bot(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     clean = {
         k: v
         for k, v in os.environ.items()
@@ -22,7 +24,7 @@ def run_bot(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     }
     clean["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
-        [sys.executable, "-m", "bot"],
+        [sys.executable, "-m", "bot", *args],
         env={**clean, **env},
         cwd=cwd,
         capture_output=True,
@@ -64,12 +66,11 @@ class TestStartupValidation:
             assert name in err
         assert "Traceback" not in err
 
-    def test_missing_token_and_key(self, tmp_path: Path) -> None:
-        """With nothing configured, both the token and the key are asked for."""
+    def test_missing_token(self, tmp_path: Path) -> None:
+        """With nothing configured, the token is asked for (the model: see TestModelChoice)."""
         result = run_bot({}, tmp_path)
         assert result.returncode == 2
         assert "TELEGRAM_BOT_TOKEN" in result.stderr
-        assert "OPENAI_API_KEY" in result.stderr
 
     def test_secrets_never_printed(self, tmp_path: Path) -> None:
         """A configuration error never echoes the token or the key."""
@@ -132,3 +133,108 @@ class TestSettings:
         """With OPENAI_BASE_URL set, no API key is required (llama.cpp, Ollama)."""
         clean_env.setenv("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1")
         assert load_settings(require_telegram=False, env_file=None).openai_api_key is None
+
+
+@pytest.fixture
+def no_bundled_model(clean_env: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """As on a machine where `make install-local` was never run."""
+    clean_env.setattr(local_model, "_BUNDLED_DISTRIBUTION", "no-such-distribution-xyz")
+    return clean_env
+
+
+@pytest.fixture
+def gguf(tmp_path: Path) -> Path:
+    """A file that passes the GGUF check (the model itself is never loaded here)."""
+    path = tmp_path / "tiny.gguf"
+    path.write_bytes(GGUF_MAGIC + bytes(16))
+    return path
+
+
+class TestModelChoice:
+    def test_nothing_configured_and_no_bundled_model(
+        self, no_bundled_model: pytest.MonkeyPatch
+    ) -> None:
+        """No key, no URL, no local extra: one plain problem naming every way out."""
+        with pytest.raises(ConfigError) as caught:
+            load_settings(require_telegram=False, env_file=None)
+        [problem] = caught.value.problems
+        for way in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LOCAL_MODEL", "make install-local"):
+            assert way in problem
+
+    def test_nothing_configured_defaults_to_the_bundled_model(
+        self, clean_env: pytest.MonkeyPatch, gguf: Path
+    ) -> None:
+        """No key and no URL, with the local extra installed: LOCAL_MODEL becomes `bundled`."""
+        clean_env.setattr(local_model, "check_available", lambda _value: gguf)
+        settings = load_settings(require_telegram=False, env_file=None)
+        assert settings.local_model == "bundled"
+
+    def test_a_blank_key_counts_as_unset(self, no_bundled_model: pytest.MonkeyPatch) -> None:
+        """`OPENAI_API_KEY=` as copied from .env.example is no key at all."""
+        no_bundled_model.setenv("OPENAI_API_KEY", "  ")
+        no_bundled_model.setenv("TELEGRAM_BOT_TOKEN", "")
+        with pytest.raises(ConfigError) as caught:
+            load_settings(env_file=None)
+        problems = " ".join(caught.value.problems)
+        assert "OPENAI_API_KEY: no model is configured" in problems
+        assert "TELEGRAM_BOT_TOKEN: is required" in problems
+
+    def test_a_provider_key_does_not_start_a_local_model(
+        self, clean_env: pytest.MonkeyPatch
+    ) -> None:
+        """With OPENAI_API_KEY set, LOCAL_MODEL stays unset."""
+        clean_env.setenv("OPENAI_API_KEY", "k")
+        assert load_settings(require_telegram=False, env_file=None).local_model is None
+
+    def test_local_model_and_base_url_conflict(
+        self, clean_env: pytest.MonkeyPatch, gguf: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """LOCAL_MODEL and OPENAI_BASE_URL together are ambiguous: a problem."""
+        monkeypatch.setattr(local_model, "check_available", lambda _value: gguf)
+        clean_env.setenv("LOCAL_MODEL", str(gguf))
+        clean_env.setenv("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1")
+        with pytest.raises(ConfigError) as caught:
+            load_settings(require_telegram=False, env_file=None)
+        assert caught.value.problems == ["LOCAL_MODEL and OPENAI_BASE_URL: set only one of them"]
+
+    def test_local_model_sizes(
+        self, clean_env: pytest.MonkeyPatch, gguf: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A slot's context defaults to MAX_CONTEXT_TOKENS; LOCAL_MODEL_CTX_SIZE overrides it."""
+        monkeypatch.setattr(local_model, "check_available", lambda _value: gguf)
+        clean_env.setenv("LOCAL_MODEL", str(gguf))
+        clean_env.setenv("MAX_CONTEXT_TOKENS", "3000")
+        settings = load_settings(require_telegram=False, env_file=None)
+        assert (settings.local_slot_context, settings.local_model_parallel) == (3000, 2)
+        assert settings.local_model_threads is None
+        clean_env.setenv("LOCAL_MODEL_CTX_SIZE", "1024")
+        clean_env.setenv("LOCAL_MODEL_THREADS", "0")
+        with pytest.raises(ConfigError) as caught:
+            load_settings(require_telegram=False, env_file=None)
+        assert [p.split(":")[0] for p in caught.value.problems] == ["LOCAL_MODEL_THREADS"]
+        clean_env.setenv("LOCAL_MODEL_THREADS", "1")
+        assert load_settings(require_telegram=False, env_file=None).local_slot_context == 1024
+
+
+class TestLocalModelStartup:
+    def test_bad_gguf_path_is_reported_with_the_other_problems(self, tmp_path: Path) -> None:
+        """A LOCAL_MODEL that does not exist is a configuration problem: listed, exit 2."""
+        missing = tmp_path / "models" / "missing.gguf"
+        result = run_bot(
+            {"TELEGRAM_BOT_TOKEN": "1:t", "LOCAL_MODEL": str(missing), "TEMPERATURE": "7"},
+            tmp_path,
+        )
+        assert result.returncode == 2
+        assert f"LOCAL_MODEL: points to {missing}, which does not exist" in result.stderr
+        assert "TEMPERATURE" in result.stderr
+        assert "Traceback" not in result.stderr
+
+    def test_terminal_chat_refuses_a_file_that_is_not_a_model(self, tmp_path: Path) -> None:
+        """`python -m bot chat` checks LOCAL_MODEL the same way, before opening anything."""
+        page = tmp_path / "model.gguf"
+        page.write_text("<html>404</html>", encoding="utf-8")
+        result = run_bot({"LOCAL_MODEL": str(page)}, tmp_path, "chat")
+        assert result.returncode == 2
+        assert "LOCAL_MODEL: points to" in result.stderr
+        assert "not a GGUF model file" in result.stderr
+        assert not (tmp_path / "data").exists()

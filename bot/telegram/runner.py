@@ -12,66 +12,25 @@ from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack, suppress
 from typing import Any
 
-from pydantic import SecretStr
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
 from bot.config import Settings
-from bot.engine.conversation import Conversation
-from bot.engine.fallback import FallbackModel
 from bot.engine.gatekeeper import Gatekeeper
-from bot.engine.llm import ChatModel, LLMClient, RetryPolicy
 from bot.health import HealthServer, Probe, readiness
 from bot.logs import get_logger
 from bot.storage.base import StorageError
-from bot.storage.sqlite import SQLiteStorage
 from bot.telegram.app import build_application
 from bot.telegram.commands import COMMANDS
 from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.receiving import AnyApplication, Receiving
 from bot.telegram.recovery import Recovery
 from bot.telegram.services import Services
+from bot.wiring import StartupError, open_engine
+
+__all__ = ["StartupError", "serve"]
 
 log = get_logger(__name__)
-
-
-class StartupError(Exception):
-    """The bot could not start; the message says why in plain words."""
-
-
-def make_llm(
-    settings: Settings, *, base_url: str | None = None, api_key: SecretStr | None = None
-) -> LLMClient:
-    """A client of the primary endpoint, or of another one (the fallback's) when given."""
-    headers = {}
-    if settings.app_url:
-        headers["HTTP-Referer"] = settings.app_url
-    if settings.app_name:
-        headers["X-Title"] = settings.app_name
-    key = api_key or settings.openai_api_key
-    return LLMClient(
-        # Local servers (llama.cpp, Ollama, vLLM) accept any key; the SDK insists on one.
-        api_key=key.get_secret_value() if key else "not-needed",
-        base_url=base_url or settings.openai_base_url,
-        timeout=settings.openai_timeout,
-        retry=RetryPolicy(
-            max_retries=settings.openai_max_retries, max_seconds=settings.openai_retry_max_seconds
-        ),
-        headers=headers,
-    )
-
-
-def make_model(settings: Settings) -> ChatModel:
-    """The primary model's client, behind a fallback when FALLBACK_MODEL is set."""
-    primary = make_llm(settings)
-    if not settings.fallback_model:
-        return primary
-    fallback = primary
-    if settings.fallback_base_url or settings.fallback_api_key:
-        fallback = make_llm(
-            settings, base_url=settings.fallback_base_url, api_key=settings.fallback_api_key
-        )
-    return FallbackModel(primary, fallback, settings.fallback_model)
 
 
 async def serve(
@@ -82,18 +41,8 @@ async def serve(
     `clock` (Unix time) dates stored messages and usage and decides budget periods.
     """
     async with AsyncExitStack() as stack:
-        storage = SQLiteStorage(settings.database_path)
-        stack.push_async_callback(storage.close)
-        try:
-            await storage.open()
-        except StorageError as exc:
-            raise StartupError(
-                f"Could not open the database {settings.database_path}: {exc}"
-            ) from exc
-        llm = make_model(settings)
-        stack.push_async_callback(llm.close)
-        conversation = Conversation(storage, llm, settings, clock=clock)
-        stack.push_async_callback(conversation.close)  # before the client and storage close
+        engine = await stack.enter_async_context(open_engine(settings, clock=clock))
+        settings, conversation, storage = engine.settings, engine.conversation, engine.storage
         gatekeeper = Gatekeeper(storage, settings, clock=clock)
         gatekeeper.announce()
         processor = PerChatUpdateProcessor(conversation.locks)

@@ -61,6 +61,21 @@ class TestCompletions:
         assert pieces == ["", "ab", "cd", "ef", ""] and time.monotonic() - started >= 0.1
         assert "".join((await _stream_text(oai))[0]).startswith("echo:")
 
+    async def test_reply_pauses_mid_stream(
+        self, fake_llm: FakeOpenAI, oai: openai.AsyncOpenAI
+    ) -> None:
+        """Reply(hold=event) sends hold_after chunks, then waits for the event to go on."""
+        resume = asyncio.Event()
+        fake_llm.script(Reply("abcdef", chunks=3, hold=resume, hold_after=2))
+        stream = await oai.chat.completions.create(model="m", messages=USER, stream=True)
+        pieces: list[str] = []
+        async for chunk in stream:
+            pieces.extend(c.delta.content or "" for c in chunk.choices)
+            assert "ef" not in pieces or resume.is_set()
+            if pieces == ["", "ab", "cd"]:
+                resume.set()
+        assert "".join(pieces) == "abcdef"
+
     async def test_stream_options_modes(
         self, fake_llm: FakeOpenAI, oai: openai.AsyncOpenAI
     ) -> None:

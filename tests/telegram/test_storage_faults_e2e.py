@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bot import wiring
 from bot.engine import errors
 from bot.storage.sqlite import SQLiteStorage
-from bot.telegram import runner
 from tests.botprocess import BotProcess, integrity
 from tests.conftest import LogCapture, RunningBot
 from tests.fakes.openai import Block
@@ -35,7 +35,7 @@ def storages(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[SQLiteStorage]]:
             super().__init__(path, busy_timeout_ms=busy_timeout_ms)
             made.append(self)
 
-    monkeypatch.setattr(runner, "SQLiteStorage", Recorded)
+    monkeypatch.setattr(wiring, "SQLiteStorage", Recorded)
     yield made
 
 

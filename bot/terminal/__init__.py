@@ -1,0 +1,1 @@
+"""The terminal channel: `python -m bot chat`, the same engine as Telegram."""

@@ -1,0 +1,74 @@
+"""`python -m bot chat [--chat NAME]`: open the engine and chat in this terminal.
+
+The screen belongs to the conversation, so log lines go to a file beside the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.completion import WordCompleter
+from prompt_toolkit.formatted_text import FormattedText
+from prompt_toolkit.history import FileHistory
+from rich.console import Console
+
+from bot.config import Settings
+from bot.logs import configure_logging, get_logger
+from bot.terminal.commands import COMMAND_NAMES
+from bot.terminal.session import TerminalChat
+from bot.wiring import StartupError, open_engine
+
+log = get_logger(__name__)
+
+PROMPT = FormattedText([("ansicyan bold", "you › ")])
+
+
+def log_path(settings: Settings) -> Path:
+    return settings.database_path.parent / "chat.log"
+
+
+def history_path(settings: Settings) -> Path:
+    """What was typed (for the up arrow and suggestions), shared by every terminal chat."""
+    return settings.database_path.parent / "chat_history"
+
+
+def main(settings: Settings, name: str) -> int:
+    """Run the terminal chat; 0 when the user leaves, 1 when the model could not be started."""
+    path = log_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as log_file:
+        configure_logging(
+            level=settings.log_level,
+            fmt=settings.log_format,
+            secrets=settings.secrets(),
+            stream=log_file,
+        )
+        console = Console()
+        try:
+            asyncio.run(chat(settings, name, console))
+        except StartupError as exc:
+            log.error("startup_failed", reason=str(exc))  # noqa: TRY400 - plain words, no traceback
+            print(f"Could not start: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+async def chat(settings: Settings, name: str, console: Console) -> None:
+    """Open the engine (and the local model, if configured) and chat until the user leaves."""
+    if settings.local_model is not None:
+        console.print("[dim]Starting the local model…[/dim]")
+    async with open_engine(settings) as engine:
+        log.info("terminal_chat_started", chat=name, model=engine.settings.openai_model)
+        prompt: PromptSession[str] = PromptSession(
+            PROMPT,
+            history=FileHistory(str(history_path(settings))),
+            auto_suggest=AutoSuggestFromHistory(),
+            completer=WordCompleter(COMMAND_NAMES, sentence=True),
+            complete_while_typing=False,
+        )
+        await TerminalChat(engine, name, console, prompt).run()
+    log.info("terminal_chat_stopped", chat=name)

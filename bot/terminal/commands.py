@@ -1,0 +1,108 @@
+"""The terminal chat's commands: /clear /stats /model /help /exit, as in the Telegram chat."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.table import Table
+
+from bot.engine import errors
+from bot.engine.conversation import Conversation, StatsView
+
+EXIT_COMMANDS = ("/exit", "/quit")
+
+
+@dataclass(frozen=True)
+class ChatContext:
+    """What a command works on: the engine, this chat's key, the screen."""
+
+    conversation: Conversation
+    key: str
+    console: Console
+
+
+Handler = Callable[[ChatContext, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    usage: str
+    description: str
+    handler: Handler
+
+
+async def clear(ctx: ChatContext, _arg: str) -> None:
+    """Forgets this chat's conversation (its usage figures stay)."""
+    removed = await ctx.conversation.clear(ctx.key)
+    if removed:
+        ctx.console.print(f"Forgot this conversation ({removed} messages). Starting fresh.")
+    else:
+        ctx.console.print("There was nothing to forget: the conversation is already empty.")
+
+
+def stats_table(view: StatsView) -> Table:
+    """/stats as a two-column table: messages, requests, tokens, model, cost if priced."""
+    s = view.stats
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("Messages in memory", f"{s.messages_in_memory:,}")
+    table.add_row("Requests", f"{s.requests:,}")
+    table.add_row("Tokens", f"{s.prompt_tokens:,} prompt · {s.completion_tokens:,} completion")
+    table.add_row("Model", view.model)
+    if view.priced or s.cost_usd:
+        table.add_row("Estimated cost", f"${s.cost_usd:,.4f}")
+    return table
+
+
+async def stats(ctx: ChatContext, _arg: str) -> None:
+    """This chat's figures."""
+    ctx.console.print(stats_table(await ctx.conversation.stats(ctx.key)))
+
+
+async def model(ctx: ChatContext, arg: str) -> None:
+    """/model lists the models (the current one marked); /model NAME switches to NAME."""
+    if not arg:
+        current = await ctx.conversation.model_for(ctx.key)
+        for name in ctx.conversation.models:
+            mark = "[green]✓[/green]" if name == current else " "
+            ctx.console.print(f"{mark} {name}", highlight=False)
+        ctx.console.print("[dim]Switch with /model NAME.[/dim]")
+        return
+    try:
+        chosen = await ctx.conversation.set_model(ctx.key, arg)
+    except errors.UnknownModel as exc:
+        ctx.console.print(
+            f"[red]Unknown model.[/red] Choose one of: {', '.join(exc.choices)}", highlight=False
+        )
+        return
+    ctx.console.print(f"Model switched to [bold]{chosen}[/bold] for this chat.", highlight=False)
+
+
+async def help_(ctx: ChatContext, _arg: str) -> None:
+    """Every command, and how to leave."""
+    for command in COMMANDS:
+        ctx.console.print(f"[bold]{command.usage:<14}[/bold] {command.description}")
+    ctx.console.print(f"[bold]{'/exit':<14}[/bold] Leave (or press Ctrl-D)")
+
+
+COMMANDS = [
+    Command("/clear", "/clear", "Forget this conversation", clear),
+    Command("/stats", "/stats", "Usage of this chat", stats),
+    Command("/model", "/model [NAME]", "Show or switch the model", model),
+    Command("/help", "/help", "This list", help_),
+]
+COMMAND_NAMES = [c.name for c in COMMANDS] + list(EXIT_COMMANDS)
+
+
+async def run_command(ctx: ChatContext, line: str) -> None:
+    """Run the command on `line` (which starts with "/"), or say which ones exist."""
+    name, _, arg = line.partition(" ")
+    command = next((c for c in COMMANDS if c.name == name.lower()), None)
+    if command is None:
+        ctx.console.print(f"Unknown command. Commands: {' '.join(COMMAND_NAMES)}", highlight=False)
+        return
+    await command.handler(ctx, arg.strip())

@@ -1,0 +1,141 @@
+"""Opening what every channel needs: storage, the model client, the embedded model if any.
+
+`python -m bot run` (Telegram) and `python -m bot chat` (the terminal) both go through
+`open_engine`, so an answer takes the same path whichever channel asked for it, and a local
+model is reached through the same openai client as any remote provider.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from bot import local_model
+from bot.config import Settings
+from bot.engine.conversation import Conversation
+from bot.engine.fallback import FallbackModel
+from bot.engine.llm import ChatModel, LLMClient, RetryPolicy
+from bot.local_model import LocalModelError, LocalModelServer
+from bot.logs import get_logger, redactor
+from bot.storage.base import Storage, StorageError
+from bot.storage.sqlite import SQLiteStorage
+
+log = get_logger(__name__)
+
+DEMO_MODEL_HINT = (
+    "The bundled SmolLM2-135M is a tiny demo model: fine for trying the bot, not for real "
+    "answers. Set OPENAI_API_KEY (or OPENAI_BASE_URL) for a provider, or LOCAL_MODEL to the "
+    "path of a bigger GGUF file."
+)
+
+
+class StartupError(Exception):
+    """The bot could not start; the message says why in plain words."""
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The open resources a channel works with."""
+
+    settings: Settings  # as in effect: with a local model, its name is the only model
+    conversation: Conversation
+    storage: Storage
+    demo_model: bool = False  # the tiny bundled model answers (say so to the user)
+
+
+def make_llm(
+    settings: Settings, *, base_url: str | None = None, api_key: str | None = None
+) -> LLMClient:
+    """A model client; `base_url`/`api_key` override the settings (the local server, the
+    fallback's endpoint)."""
+    headers = {}
+    if settings.app_url:
+        headers["HTTP-Referer"] = settings.app_url
+    if settings.app_name:
+        headers["X-Title"] = settings.app_name
+    key = settings.openai_api_key
+    return LLMClient(
+        # Local servers (llama.cpp, Ollama, vLLM) accept any key; the SDK insists on one.
+        api_key=api_key or (key.get_secret_value() if key else "not-needed"),
+        base_url=base_url or settings.openai_base_url,
+        timeout=settings.openai_timeout,
+        retry=RetryPolicy(
+            max_retries=settings.openai_max_retries, max_seconds=settings.openai_retry_max_seconds
+        ),
+        headers=headers,
+    )
+
+
+def make_model(
+    settings: Settings, *, base_url: str | None = None, api_key: str | None = None
+) -> ChatModel:
+    """The primary model's client, behind a fallback when FALLBACK_MODEL is set (the fallback
+    uses the primary's endpoint unless FALLBACK_BASE_URL / FALLBACK_API_KEY say otherwise)."""
+    primary = make_llm(settings, base_url=base_url, api_key=api_key)
+    if not settings.fallback_model:
+        return primary
+    fallback = primary
+    if settings.fallback_base_url or settings.fallback_api_key:
+        key = settings.fallback_api_key
+        fallback = make_llm(
+            settings,
+            base_url=settings.fallback_base_url or base_url,
+            api_key=key.get_secret_value() if key else api_key,
+        )
+    return FallbackModel(primary, fallback, settings.fallback_model)
+
+
+@asynccontextmanager
+async def open_engine(
+    settings: Settings, *, clock: Callable[[], float] = time.time
+) -> AsyncIterator[Engine]:
+    """Open storage, start the local model if configured, connect the client; close all after.
+
+    `clock` (Unix time) dates stored messages and usage. Raises StartupError when the database
+    cannot be opened or the local model cannot be served.
+    """
+    async with AsyncExitStack() as stack:
+        storage = SQLiteStorage(settings.database_path)
+        stack.push_async_callback(storage.close)
+        try:
+            await storage.open()
+        except StorageError as exc:
+            raise StartupError(
+                f"Could not open the database {settings.database_path}: {exc}"
+            ) from exc
+        demo = False
+        if settings.local_model is None:
+            llm = make_model(settings)
+        else:
+            server = await start_local_model(settings, stack)
+            demo = local_model.is_bundled(settings.local_model)
+            settings = settings.model_copy(
+                update={"openai_model": server.model_name, "openai_models": [server.model_name]}
+            )
+            llm = make_model(settings, base_url=server.base_url, api_key=server.api_key)
+        stack.push_async_callback(llm.close)
+        if demo:
+            log.warning("demo_model_in_use", model=settings.openai_model, hint=DEMO_MODEL_HINT)
+        conversation = Conversation(storage, llm, settings, clock=clock)
+        stack.push_async_callback(conversation.close)  # before the client and storage close
+        yield Engine(settings, conversation, storage, demo)
+
+
+async def start_local_model(settings: Settings, stack: AsyncExitStack) -> LocalModelServer:
+    """Start llama.cpp on LOCAL_MODEL; `stack` stops it (after the client is closed)."""
+    assert settings.local_model is not None
+    try:
+        server = LocalModelServer(
+            local_model.check_available(settings.local_model),
+            threads=settings.local_model_threads,
+            ctx_size=settings.local_slot_context,
+            parallel=settings.local_model_parallel,
+        )
+        await server.start()
+    except LocalModelError as exc:
+        raise StartupError(str(exc)) from exc
+    stack.push_async_callback(server.stop)
+    redactor.add([server.api_key])
+    return server
