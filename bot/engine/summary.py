@@ -245,14 +245,18 @@ class Summarizer:
             chat_id, summary, previous=previous_end, now=self._clock()
         )
         self._failed_at.pop(chat_id, None)
+        latency_ms = round((time.monotonic() - started) * 1000, 1)
+        if not saved:  # a /clear (or another summary) came in between
+            log.info("summary_discarded", chat_key=chat_id, turns=len(folded), model=model)
+            return
         log.info(
-            "summary_saved" if saved else "summary_discarded",
+            "summary_saved",
             chat_key=chat_id,
             turns=len(folded),
             covers_to=summary.covers_to,
             chars=len(text),
             model=model,
-            latency_ms=round((time.monotonic() - started) * 1000, 1),
+            latency_ms=latency_ms,
         )
 
     async def _account(

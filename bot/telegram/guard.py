@@ -46,8 +46,11 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if refusal is None:
         return
     # Silent repeats log at debug level: a flood of them must not flood the log either.
-    emit = log.info if refusal.tell else log.debug
-    emit("update_refused", reason=refusal.reason, told=refusal.tell, **refusal.details)
+    fields = {"reason": refusal.reason, "told": refusal.tell, **refusal.details}
+    if refusal.tell:
+        log.info("update_refused", **fields)
+    else:
+        log.debug("update_refused", **fields)
     await _tell(update, refusal)
     raise ApplicationHandlerStop
 
