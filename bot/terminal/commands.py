@@ -1,4 +1,4 @@
-"""The terminal chat's commands: /clear /stats /model /help /exit, as in the Telegram chat."""
+"""The terminal chat's commands: /clear /stats /model /retry /help /exit, as in Telegram."""
 
 from __future__ import annotations
 
@@ -10,17 +10,20 @@ from rich.table import Table
 
 from bot.engine import errors
 from bot.engine.conversation import Conversation, StatsView
+from bot.storage.base import Turn
 
 EXIT_COMMANDS = ("/exit", "/quit")
 
 
 @dataclass(frozen=True)
 class ChatContext:
-    """What a command works on: the engine, this chat's key, the screen."""
+    """What a command works on: the engine, this chat's key, the screen, and how the chat
+    answers a stored turn (streamed, Ctrl-C stops it)."""
 
     conversation: Conversation
     key: str
     console: Console
+    answer: Callable[[Turn], Awaitable[None]]
 
 
 Handler = Callable[[ChatContext, str], Awaitable[None]]
@@ -82,6 +85,17 @@ async def model(ctx: ChatContext, arg: str) -> None:
     ctx.console.print(f"Model switched to [bold]{chosen}[/bold] for this chat.", highlight=False)
 
 
+async def retry(ctx: ChatContext, _arg: str) -> None:
+    """A new answer to the last question; it replaces the old one once it is complete."""
+    try:
+        turn = await ctx.conversation.retry(ctx.key)
+    except errors.NothingToRetry as exc:
+        ctx.console.print(exc.user_message, highlight=False)
+        return
+    assert turn is not None  # only turns with a source_key can be duplicates
+    await ctx.answer(turn)
+
+
 async def help_(ctx: ChatContext, _arg: str) -> None:
     """Every command, and how to leave."""
     for command in COMMANDS:
@@ -93,6 +107,7 @@ COMMANDS = [
     Command("/clear", "/clear", "Forget this conversation", clear),
     Command("/stats", "/stats", "Usage of this chat", stats),
     Command("/model", "/model [NAME]", "Show or switch the model", model),
+    Command("/retry", "/retry", "Answer the last question again", retry),
     Command("/help", "/help", "This list", help_),
 ]
 COMMAND_NAMES = [c.name for c in COMMANDS] + list(EXIT_COMMANDS)

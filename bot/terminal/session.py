@@ -42,7 +42,7 @@ class TerminalChat:
         self.name = name
         self.console = console
         self.prompt = prompt
-        self.ctx = ChatContext(engine.conversation, chat_key(name), console)
+        self.ctx = ChatContext(engine.conversation, chat_key(name), console, self.answer)
         self._generating: asyncio.Future[Reply] | None = None
 
     async def run(self) -> None:
@@ -104,9 +104,13 @@ class TerminalChat:
         self.console.print(Markdown(turn.answer or ""))
 
     async def ask(self, text: str) -> None:
-        """Store the line as a turn and stream its answer; Ctrl-C stops the answer."""
+        """Store the line as a turn and stream its answer."""
         turn = await self.ctx.conversation.submit(NewTurn(chat_id=self.ctx.key, user_text=text))
         assert turn is not None  # only turns with a source_key can be duplicates
+        await self.answer(turn)
+
+    async def answer(self, turn: Turn) -> None:
+        """Stream a stored turn's answer; Ctrl-C stops the answer."""
         with AnswerView(self.console) as view:
             outcome = await self._generate(turn, view)
         if isinstance(outcome, Reply):

@@ -141,6 +141,34 @@ class TestConversation:
 
 
 class TestCommands:
+    async def test_retry_replaces_the_last_answer(
+        self, open_chat: OpenChat, model: FakeOpenAI, tmp_path: Path
+    ) -> None:
+        """/retry with nothing to retry says so; then it asks again and the new answer replaces
+        the old one in the history."""
+        model.script(Reply("First try."), Reply("Second try."), Reply("Third."))
+        term = open_chat("--chat", "again")
+        await term.prompt()
+        term.type("/retry")
+        await term.wait_for("nothing to retry yet")
+        term.type("a question")
+        await term.wait_for("First try.")
+        await term.prompt()
+        term.type("/retry")
+        await term.wait_for("Second try.")
+        assert user_texts(model.requests[-1].messages) == ["a question"]
+        await term.prompt()
+        term.type("next")
+        await term.wait_for("Third.")
+        await term.prompt()  # the answer is recorded before the next prompt
+        history = model.requests[-1].messages
+        assert [m["content"] for m in history if m["role"] == "assistant"] == ["Second try."]
+        assert turn_states(tmp_path / "bot.db") == [
+            ("a question", "answered", None),
+            ("next", "answered", None),
+        ]
+        term.type("/exit")
+
     async def test_model_clear_help_and_unknown(
         self, open_chat: OpenChat, model: FakeOpenAI
     ) -> None:
@@ -168,9 +196,9 @@ class TestCommands:
         term.type("/help")
         await term.wait_for("Leave (or press Ctrl-D)")
         term.type("/frobnicate")
-        await term.wait_for("Unknown command. Commands: /clear /stats /model /help /exit")
+        await term.wait_for("Unknown command. Commands: /clear /stats /model /retry /help /exit")
         term.type("\x1b[A")  # the up arrow brings back the last line: /frobnicate again
-        await term.wait_for("Unknown command. Commands: /clear /stats /model /help /exit")
+        await term.wait_for("Unknown command. Commands: /clear /stats /model /retry /help /exit")
         term.type("/exit")
         assert await term.exit_code() == 0
 
