@@ -42,11 +42,14 @@ import time
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
 from bot.config import Settings
+from bot.engine.budgets import Budget, Budgets, Metric, Scope
 from bot.engine.context import Limits, history_window
+from bot.engine.periods import Period
 from bot.engine.summary import MAX_BATCH_TURNS, plan_fold, unsummarised
 from bot.storage.base import NewTurn, Summary, Usage
 from bot.storage.sqlite import SQLiteStorage
@@ -54,10 +57,10 @@ from bot.storage.sqlite import SQLiteStorage
 FIGURE = "4. Storage scaling"
 TARGET_RATIO = 2.0
 OUT = Path(__file__).parent / "out" / "storage"
-DATA_VERSION = 1  # bump when the generated rows change, to rebuild the cached databases
+DATA_VERSION = 2  # bump when the generated rows change, to rebuild the cached databases
 
 SIZES = {"smoke": (100, 1_000), "quick": (1_000, 100_000), "full": (1_000, 100_000, 1_000_000)}
-ROUNDS = {"smoke": 2, "quick": 10, "full": 15}  # each round times CYCLES cycles of every size
+ROUNDS = {"smoke": 2, "quick": 10, "full": 25}  # each round times CYCLES cycles of every size
 CYCLES = {"smoke": 2, "quick": 4, "full": 4}
 
 _DEFAULTS = Settings.model_fields
@@ -69,6 +72,20 @@ CYCLE = SUMMARY_MIN_TURNS  # turns between two folds in a long chat
 TURNS_PER_CHAT = 10  # the many-chats shape: 20 messages each
 GROUP_USERS = 50
 SECONDS_PER_TURN = 10.0  # the bot's traffic, for timestamps: one answered turn every 10 s
+# The stored history ends late in a month, so a month's budget counts 27 days of requests
+# (fixed, so that the figure does not depend on the day it is run).
+NOW = datetime(2026, 1, 28, 12, tzinfo=UTC).timestamp()
+# Every budget the bot offers, set so high that no request is refused: the guard's reads.
+BUDGETS = [
+    Budget(scope, period, metric, 1e12)
+    for scope, period, metric in [
+        (Scope.USER, Period.DAY, Metric.TOKENS),
+        (Scope.USER, Period.MONTH, Metric.TOKENS),
+        (Scope.USER, Period.DAY, Metric.COST),
+        (Scope.USER, Period.MONTH, Metric.COST),
+        (Scope.EVERYONE, Period.MONTH, Metric.COST),
+    ]
+]
 MODEL = "gpt-4o-mini"
 
 
@@ -89,11 +106,12 @@ def _private_chat(index: int) -> str:
 
 # -- the data -------------------------------------------------------------------------------
 
-_WORDS = (
-    "the a to of and in is it you that for on with as this be are can not or was at your "
-    "model answer python bot message chat token server error config file test question "
-    "please thanks explain why how what when does list example code function value data"
-).split()
+_VOCABULARY = (
+    "the a to of and in is it you that for on with as this be are can not or was at "
+    "model answer python bot message chat token server error config file test please "
+    "thanks explain why how what when does list example code function data"
+)
+_WORDS = _VOCABULARY.split()
 
 
 def _texts(rng: random.Random, count: int, low: int, high: int) -> list[str]:
@@ -122,7 +140,7 @@ def _populate(path: Path, shape: Shape, messages: int) -> None:
     questions, answers = _texts(rng, 1_000, 20, 300), _texts(rng, 1_000, 200, 1_500)
     turns = messages // 2
     order = _chat_order(shape, turns, rng)
-    start = time.time() - turns * SECONDS_PER_TURN
+    start = NOW - turns * SECONDS_PER_TURN
     turn_rows, usage_rows = [], []
     per_chat: dict[int, list[int]] = {}
     for i, chat in enumerate(order):
@@ -190,7 +208,6 @@ def _schema_version() -> int:
 
 async def _build(path: Path, shape: Shape, messages: int) -> None:
     """The storage's own migrations make the schema; the rows go in in bulk."""
-    path.unlink(missing_ok=True)
     storage = SQLiteStorage(path)
     await storage.open()
     await storage.close()
@@ -202,9 +219,9 @@ async def database(shape: Shape, messages: int, folder: Path) -> Path:
     name = f"{shape.key}-{messages}-schema{_schema_version()}-data{DATA_VERSION}.db"
     path = folder / name
     if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         partial = path.with_suffix(".partial")
+        partial.unlink(missing_ok=True)
         await _build(partial, shape, messages)
         partial.rename(path)
         print(f"built {name} in {time.monotonic() - started:.1f} s", file=sys.stderr)
@@ -217,9 +234,12 @@ async def database(shape: Shape, messages: int, folder: Path) -> Path:
 class Turns:
     """Plays answered turns against one storage, the bot's storage calls in the bot's order."""
 
-    def __init__(self, storage: SQLiteStorage, shape: Shape, messages: int, seed: int) -> None:
+    def __init__(
+        self, storage: SQLiteStorage, shape: Shape, messages: int, *, seed: int, budgets: bool
+    ) -> None:
         self.storage = storage
         self.shape = shape
+        self.budgets = Budgets(storage, BUDGETS if budgets else [], lambda: NOW)
         self.chats = max(1, messages // 2 // TURNS_PER_CHAT)
         self.rng = random.Random(seed)
         self.question = "how does the context window work here, and why is it trimmed?"
@@ -242,6 +262,7 @@ class Turns:
 
     async def turn(self, chat_id: str, user_id: str) -> None:
         s, now = self.storage, time.time()
+        assert await self.budgets.overrun(user_id) is None  # the guard (none unless budgets)
         self.update_id += 1
         turn = await s.add_turn(
             NewTurn(chat_id, self.question, f"tg:update:{self.update_id}", str(self.update_id),
@@ -285,22 +306,25 @@ def _folder(scale: str) -> Iterator[Path]:
         with tempfile.TemporaryDirectory(prefix="bench-storage-") as tmp:
             yield Path(tmp)
     else:
+        OUT.mkdir(parents=True, exist_ok=True)
         yield OUT
 
 
-async def _measure(shape: Shape, sizes: tuple[int, ...], scale: str) -> dict[int, list[float]]:
+async def _measure(
+    shape: Shape, scale: str, folder: Path, *, budgets: bool
+) -> dict[int, list[float]]:
     """Per size, the per-turn milliseconds of each round (its cycles' median)."""
-    rounds: dict[int, list[float]] = {size: [] for size in sizes}
-    with _folder(scale) as folder, tempfile.TemporaryDirectory(prefix="bench-run-") as run:
+    rounds: dict[int, list[float]] = {size: [] for size in SIZES[scale]}
+    with tempfile.TemporaryDirectory(prefix="bench-run-") as run:
         async with AsyncExitStack() as stack:
             players = {}
-            for size in sizes:
+            for size in SIZES[scale]:
                 copy = Path(run) / f"{shape.key}-{size}.db"
                 shutil.copyfile(await database(shape, size, folder), copy)
                 storage = SQLiteStorage(copy)
                 await storage.open()
                 stack.push_async_callback(storage.close)
-                players[size] = Turns(storage, shape, size, seed=size)
+                players[size] = Turns(storage, shape, size, seed=size, budgets=budgets)
                 await players[size].cycle()  # warm-up
             for _ in range(ROUNDS[scale]):
                 for size, player in players.items():
@@ -322,7 +346,7 @@ def _quartiles(values: list[float]) -> tuple[float, float, float]:
     return q1, q2, q3
 
 
-def _rows(shape: Shape, rounds: dict[int, list[float]]) -> list[dict[str, object]]:
+def _rows(name: str, rounds: dict[int, list[float]]) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     medians = {size: statistics.median(values) for size, values in rounds.items()}
     for size, values in rounds.items():
@@ -330,7 +354,7 @@ def _rows(shape: Shape, rounds: dict[int, list[float]]) -> list[dict[str, object
         rows.append(
             {
                 "figure": FIGURE,
-                "measure": f"per-turn DB work, {shape.name}, {_label(size)} msgs, median ms",
+                "measure": f"per-turn DB work, {name}, {_label(size)} msgs, median ms",
                 "value": f"{medians[size]:.2f}",
                 "spread": f"IQR {q1:.2f}–{q3:.2f}",
                 "target": "",
@@ -342,7 +366,7 @@ def _rows(shape: Shape, rounds: dict[int, list[float]]) -> list[dict[str, object
     rows.append(
         {
             "figure": FIGURE,
-            "measure": f"slowest/fastest size, {shape.name} "
+            "measure": f"slowest/fastest size, {name} "
             f"({_label(min(rounds))}–{_label(max(rounds))} msgs)",
             "value": f"{ratio:.2f}×",
             "spread": f"rounds {min(per_round):.2f}–{max(per_round):.2f}×",
@@ -358,8 +382,12 @@ def run(scale: str) -> list[dict[str, object]]:
     if scale not in SIZES:
         raise ValueError(f"scale must be one of {sorted(SIZES)}, not {scale!r}")
     rows: list[dict[str, object]] = []
-    for shape in (ONE_CHAT, MANY_CHATS):
-        rows += _rows(shape, asyncio.run(_measure(shape, SIZES[scale], scale)))
+    with _folder(scale) as folder:
+        for budgets in (False, True):
+            for shape in (ONE_CHAT, MANY_CHATS):
+                name = f"{shape.name}, budgets on" if budgets else shape.name
+                rounds = asyncio.run(_measure(shape, scale, folder, budgets=budgets))
+                rows += _rows(name, rounds)
     return rows
 
 
