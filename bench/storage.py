@@ -196,9 +196,24 @@ def _populate(path: Path, shape: Shape, messages: int) -> None:
                     if len(ids) >= WINDOW + 2 - CYCLE
                 ],
             )
+            _add_up_by_day(db)
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.close()
+
+
+def _add_up_by_day(db: sqlite3.Connection) -> None:
+    """The per-day usage totals (schema 4 on), as the bot keeps them with each usage row."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "usage_days" not in tables:
+        return
+    day = "CAST(at / 86400 AS INTEGER) * 86400"
+    sums = "COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), COALESCE(SUM(cost_usd), 0)"
+    db.execute(f"INSERT INTO usage_days SELECT {day}, {sums} FROM usage GROUP BY 1")
+    db.execute(
+        f"INSERT INTO usage_user_days SELECT user_id, {day}, {sums} FROM usage"
+        " WHERE user_id IS NOT NULL GROUP BY 1, 2"
+    )
 
 
 def _schema_version() -> int:
