@@ -118,7 +118,7 @@ def _texts(rng: random.Random, count: int, low: int, high: int) -> list[str]:
     """`count` texts of `low`..`high` characters, made of words (they compress like text)."""
     texts = []
     for _ in range(count):
-        size, words = rng.randint(low, high), []
+        size, words = rng.randint(low, high), list[str]()
         while sum(len(w) + 1 for w in words) < size:
             words.append(rng.choice(_WORDS))
         texts.append(" ".join(words)[:size])
@@ -141,7 +141,8 @@ def _populate(path: Path, shape: Shape, messages: int) -> None:
     turns = messages // 2
     order = _chat_order(shape, turns, rng)
     start = NOW - turns * SECONDS_PER_TURN
-    turn_rows, usage_rows = [], []
+    turn_rows: list[tuple[object, ...]] = []
+    usage_rows: list[tuple[object, ...]] = []
     per_chat: dict[int, list[int]] = {}
     for i, chat in enumerate(order):
         turn_id, at = i + 1, start + i * SECONDS_PER_TURN
