@@ -230,6 +230,13 @@ async def _build(path: Path, shape: Shape, messages: int) -> None:
     _populate(path, shape, messages)
 
 
+def _prune(kept: Path, pattern: str) -> None:
+    """Delete the other schemas' or generators' copies of a database: never read again."""
+    for stale in kept.parent.glob(pattern):
+        if stale != kept:
+            stale.unlink()
+
+
 async def database(shape: Shape, messages: int, folder: Path) -> Path:
     """The populated database for this shape and size (built once per schema version)."""
     name = f"{shape.key}-{messages}-schema{_schema_version()}-data{DATA_VERSION}.db"
@@ -240,6 +247,7 @@ async def database(shape: Shape, messages: int, folder: Path) -> Path:
         partial.unlink(missing_ok=True)
         await _build(partial, shape, messages)
         partial.rename(path)
+        _prune(path, f"{shape.key}-{messages}-schema*.db")
         print(f"built {name} in {time.monotonic() - started:.1f} s", file=sys.stderr)
     return path
 
