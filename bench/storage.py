@@ -14,8 +14,14 @@ default settings (no budgets, summaries on), through the real `SQLiteStorage`:
     record_usage + save_summary, every 4th turn
                           the fold of the 4 oldest unsummarised turns (Summarizer._fold)
 
-The fold makes turns periodic, so the unit timed is a cycle of 4 turns (one fold) and the
-figure is the cycle's time / 4: the median over cycles, with the interquartile range.
+With budgets on (all five set, none reached), the guard first reads the user's day and
+month and everyone's month (Budgets.overrun: 3 usage_totals). Left out, as they do not touch
+the stored history: the token calibration's save (a one-row upsert, every 10th answer) and
+what lives in memory (rate limit, chat locks).
+
+The fold makes turns periodic, so the unit timed is a cycle of 4 turns (one fold): per turn,
+a round's median cycle / 4; the figure is the median over rounds, the spread their IQR, and
+the verdict the slowest size's median over the fastest's (with that ratio's range by round).
 "Messages" are counted as the bot's /stats counts them: a turn holds two (question, answer).
 
 Two shapes: one big group chat holding every message; many private chats of 20 messages
