@@ -39,6 +39,19 @@ from bot.storage.base import (
 P = ParamSpec("P")
 R = TypeVar("R")
 
+DAY_S = 86_400  # a UTC day; Unix time has no leap seconds, so days start at multiples of it
+_ADD_TO_TOTALS = (
+    " requests, prompt_tokens, completion_tokens, cost_usd) VALUES ({keys}, 1, ?, ?, ?)"
+    " ON CONFLICT ({key}) DO UPDATE SET requests = requests + 1,"
+    " prompt_tokens = prompt_tokens + excluded.prompt_tokens,"
+    " completion_tokens = completion_tokens + excluded.completion_tokens,"
+    " cost_usd = cost_usd + excluded.cost_usd"
+)
+_ADD_TO_DAY = "INSERT INTO usage_days (day," + _ADD_TO_TOTALS.format(keys="?", key="day")
+_ADD_TO_USER_DAY = "INSERT INTO usage_user_days (user_id, day," + _ADD_TO_TOTALS.format(
+    keys="?, ?", key="user_id, day"
+)
+
 _TURN_COLUMNS = (
     "id, chat_id, user_text, state, created_at, source_key, reply_to, user_id, speaker, "
     "answer, model, error_type, replaces"
@@ -268,6 +281,12 @@ class SQLiteStorage:
             " cost_usd = cost_usd + excluded.cost_usd",
             (chat_id, usage.prompt_tokens, usage.completion_tokens, usage.cost_usd or 0.0),
         )
+        # The per-day totals that budgets read (migration 0004).
+        day = int(now // DAY_S) * DAY_S
+        figures = (usage.prompt_tokens, usage.completion_tokens, usage.cost_usd or 0.0)
+        await self.db.execute(_ADD_TO_DAY, (day, *figures))
+        if user_id is not None:
+            await self.db.execute(_ADD_TO_USER_DAY, (user_id, day, *figures))
 
     async def _write_one(self, sql: str, params: tuple[object, ...]) -> int:
         async with self._write, self.db.execute(sql, params) as cursor:
@@ -361,14 +380,20 @@ class SQLiteStorage:
 
     @_translated
     async def usage_totals(self, *, since: float, user_id: str | None = None) -> UsageTotals:
-        params: tuple[object, ...]
-        where, params = "at >= ?", (since,)
-        if user_id is not None:  # read through the (user_id, at) index
-            where, params = "user_id = ? AND at >= ?", (user_id, since)
+        # Whole days from the per-day totals, and the part of a day before the first of them
+        # (none when `since` is a day's start, as for budgets) from the usage rows.
+        day = -(-since // DAY_S) * DAY_S
+        days, rows = "usage_days WHERE day >= :day", "usage WHERE at >= :since AND at < :day"
+        if user_id is not None:  # both read through their (user_id, ...) keys
+            days = "usage_user_days WHERE user_id = :user AND day >= :day"
+            rows = "usage WHERE user_id = :user AND at >= :since AND at < :day"
         async with self.db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),"
-            f" COALESCE(SUM(cost_usd), 0) FROM usage WHERE {where}",
-            params,
+            "SELECT COALESCE(SUM(n), 0), COALESCE(SUM(p), 0), COALESCE(SUM(c), 0),"
+            " COALESCE(SUM(usd), 0) FROM ("
+            " SELECT requests AS n, prompt_tokens AS p, completion_tokens AS c, cost_usd AS usd"
+            f" FROM {days} UNION ALL SELECT COUNT(*), SUM(prompt_tokens),"
+            f" SUM(completion_tokens), SUM(cost_usd) FROM {rows})",
+            {"day": day, "since": since, "user": user_id},
         ) as cursor:
             row = await cursor.fetchone()
         return UsageTotals(*row) if row else UsageTotals()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.storage.base import NewTurn, Usage, UsageTotals
-from bot.storage.sqlite import SQLiteStorage
+from bot.storage.sqlite import DAY_S, SQLiteStorage, _migrations
 
 DAY, MONTH = 1_000.0, 500.0  # the current day and month start at these moments
 
@@ -69,3 +70,50 @@ class TestUsageBy:
         """Per chat, cut to the `limit` costliest."""
         rows = await history.usage_by("chat_id", day=DAY, month=MONTH, limit=1)
         assert [(r.key, r.all_time.tokens) for r in rows] == [("tg:-5", 140)]
+
+
+class TestTotalsByDay:
+    """Budgets' reads add up per-day totals, which must agree with the usage rows."""
+
+    @pytest.fixture
+    async def days(self, storage: SQLiteStorage) -> SQLiteStorage:
+        for day in range(3):
+            for hour in (1, 13):
+                at = day * DAY_S + hour * 3600
+                await spend(storage, "tg:1", "1", at=at, tokens=10, cost=1.0)
+                await spend(storage, "tg:2", "2", at=at, tokens=100, cost=None)
+        await storage.record_usage("tg:1", Usage("m", 7, 7, 0.5), now=2 * DAY_S)  # a summary
+        return storage
+
+    async def test_from_a_days_start(self, days: SQLiteStorage) -> None:
+        """Since the start of a day: every request of that day and the later ones."""
+        assert await days.usage_totals(since=DAY_S) == UsageTotals(9, 447, 447, 4.5)
+        assert await days.usage_totals(since=DAY_S, user_id="1") == UsageTotals(4, 40, 40, 4.0)
+
+    async def test_from_within_a_day(self, days: SQLiteStorage) -> None:
+        """Since a moment within a day: that day's later requests count, its earlier ones not."""
+        since = DAY_S + 12 * 3600
+        assert await days.usage_totals(since=since) == UsageTotals(7, 337, 337, 3.5)
+        assert await days.usage_totals(since=since, user_id="2") == UsageTotals(3, 300, 300, 0.0)
+
+    async def test_older_usage_is_added_up_by_the_upgrade(self, tmp_path: Path) -> None:
+        """Usage recorded before the per-day totals existed counts after the upgrade."""
+        path = tmp_path / "old.db"
+        with sqlite3.connect(path) as db:
+            for version, script in _migrations():
+                if version < 4:
+                    db.executescript(script)
+                    db.execute(f"PRAGMA user_version = {version}")
+            db.executemany(
+                "INSERT INTO usage (chat_id, user_id, model, prompt_tokens, completion_tokens,"
+                " cost_usd, at) VALUES ('tg:1', ?, 'm', 10, 5, ?, ?)",
+                [("1", 1.0, 100.0), ("1", None, DAY_S + 5.0), (None, 0.5, DAY_S + 9.0)],
+            )
+        store = SQLiteStorage(path)
+        await store.open()
+        try:
+            assert await store.usage_totals(since=0) == UsageTotals(3, 30, 15, 1.5)
+            assert await store.usage_totals(since=DAY_S) == UsageTotals(2, 20, 10, 0.5)
+            assert await store.usage_totals(since=0, user_id="1") == UsageTotals(2, 20, 10, 1.0)
+        finally:
+            await store.close()

@@ -1,0 +1,1 @@
+"""Benchmarks of the bot (issue 8): each module measures one figure; see docs/performance.md."""
