@@ -162,9 +162,17 @@ class Conversation:
             log.info("retry_requested", chat_key=chat_id, turn_id=turn.id, replaces=last.id)
         return turn
 
-    async def generate(self, turn: Turn, on_delta: OnDelta | None = None) -> Reply:
+    async def generate(
+        self,
+        turn: Turn,
+        on_delta: OnDelta | None = None,
+        *,
+        on_generated: Callable[[], None] | None = None,
+    ) -> Reply:
         """Ask the model for the turn's answer and store it (not yet delivered).
 
+        `on_generated` is called as soon as the model's answer is complete, before it is
+        stored, so that a channel stops showing partial text that is about to be replaced.
         On failure the turn is marked failed, the outcome is logged, and the `ModelError`
         propagates so the channel can show its `user_message`.
         """
@@ -190,6 +198,8 @@ class Conversation:
             # A bug of ours: the turn must not stay pending (and be retried forever).
             await self.failed(turn, errors.BotError(), model=model)
             raise
+        if on_generated is not None:
+            on_generated()
         model = completion.model or model  # the fallback's, when it answered
         usage = await self._usage(model, messages, completion)
         metrics.completion(completion, usage)

@@ -270,7 +270,7 @@ class LLMClient:
         on_delta: OnDelta | None,
         shown: list[str],
     ) -> tuple[str, TokenCount | None, float | None]:
-        kwargs: dict[str, Any] = {
+        body: dict[str, Any] = {
             "model": model,
             "messages": list(messages),
             "max_tokens": max_tokens,
@@ -278,27 +278,25 @@ class LLMClient:
             "stream": True,
         }
         if self._stream_options:
-            kwargs["stream_options"] = {"include_usage": True}
+            body["stream_options"] = {"include_usage": True}
         try:
-            stream = await self._client.chat.completions.create(**kwargs)
+            stream = await self._post_stream(body)
         except openai.BadRequestError as exc:
             if not (self._stream_options and "stream_options" in str(exc.message)):
                 raise
             log.info("stream_options_unsupported", model=model)
             self._stream_options = False
-            kwargs.pop("stream_options")
-            stream = await self._client.chat.completions.create(**kwargs)
+            body.pop("stream_options")
+            stream = await self._post_stream(body)
         usage: TokenCount | None = None
         first: float | None = None
         parts: list[str] = []
         async with stream:
             async for chunk in stream:
-                if chunk.usage is not None:
-                    usage = TokenCount(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-                for choice in chunk.choices:
-                    delta = choice.delta.content if choice.delta else None
-                    if not delta:
-                        continue
+                if not isinstance(chunk, dict):
+                    continue
+                usage = _usage(chunk) or usage
+                for delta in _deltas(chunk):
                     if first is None:
                         first = time.monotonic()
                     parts.append(delta)
@@ -306,6 +304,47 @@ class LLMClient:
                     if on_delta is not None:
                         await on_delta(delta)
         return "".join(parts), usage, first
+
+    async def _post_stream(self, body: dict[str, Any]) -> openai.AsyncStream[object]:
+        """POST /chat/completions through the SDK's generic ``post`` (its documented way to
+        make any request with the client's auth, base URL, timeout and error types), asking
+        for the stream's chunks as the plain JSON objects they are (``cast_to=object``).
+
+        ``chat.completions.create`` costs far more for the same request and stream: it walks
+        every parameter through a TypedDict transform (~0.13 ms per history message: 5.5 ms
+        for 41 messages) and builds a pydantic ChatCompletionChunk for each chunk (~0.09 ms a
+        chunk, with a runtime Protocol check; a 300-token answer is ~300 chunks). The SDK
+        still decodes the SSE stream and raises its errors (HTTP status and ``error`` events).
+        """
+        return await self._client.post(
+            "/chat/completions",
+            body=body,
+            cast_to=object,
+            stream=True,
+            stream_cls=openai.AsyncStream[object],
+        )
+
+
+def _usage(chunk: dict[str, Any]) -> TokenCount | None:
+    """The usage a chunk reports (the last chunk, when stream_options asked for it)."""
+    usage = chunk.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if not isinstance(prompt, int) or not isinstance(completion, int):
+        return None
+    return TokenCount(prompt, completion)
+
+
+def _deltas(chunk: dict[str, Any]) -> list[str]:
+    """The non-empty pieces of answer text in a chunk (one per choice; we ask for one)."""
+    found = []
+    for choice in chunk.get("choices") or ():
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        content = delta.get("content") if isinstance(delta, dict) else None
+        if isinstance(content, str) and content:
+            found.append(content)
+    return found
 
 
 async def aclose_quietly(client: LLMClient) -> None:

@@ -72,7 +72,9 @@ async def answer_turn(bot: Bot, svc: Services, turn: Turn) -> None:
     quote = int(turn.reply_to) if turn.reply_to and chat_id < 0 else None
     try:
         async with answer_stream(bot, svc.settings, svc.streams, chat_id, reply_to=quote) as answer:
-            reply = await svc.conversation.generate(turn, on_delta=answer.on_delta)
+            reply = await svc.conversation.generate(
+                turn, on_delta=answer.on_delta, on_generated=answer.generated
+            )
     except errors.ModelError as exc:
         await send_text(bot, chat_id, exc.user_message, reply_to=quote)
         return

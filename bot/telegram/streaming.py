@@ -105,6 +105,8 @@ class Answer(Protocol):
     @property
     def on_delta(self) -> OnDelta | None: ...
 
+    def generated(self) -> None: ...
+
     async def deliver(self, text: str) -> None: ...
 
 
@@ -117,6 +119,9 @@ class WholeAnswer:
     @property
     def on_delta(self) -> OnDelta | None:
         return None
+
+    def generated(self) -> None:
+        """Nothing was shown, so nothing to stop."""
 
     async def deliver(self, text: str) -> None:
         await send_answer(self._bot, self._chat_id, text, reply_to=self._reply_to)
@@ -176,6 +181,15 @@ class StreamingReply:
             self._sender = asyncio.create_task(self._send_loop(), name="stream-sender")
         self._wake.set()
 
+    def generated(self) -> None:
+        """The answer is complete: no new intermediate update, as the final text follows.
+
+        Without this, an answer that arrived in one burst (a short one, a fast provider)
+        cost one more draft or edit, sent while the answer was being stored, and the final
+        message then waited for that call to come back (a full Bot API round trip).
+        """
+        self._live = False
+
     async def stop(self) -> None:
         """No more intermediate updates; waits for a call in flight so none lands late."""
         self._live = False
@@ -222,6 +236,8 @@ class StreamingReply:
                 await self._wake.wait()
                 ready = self._state.pacer.ready_at(self._chat_id, self._interval)
                 await asyncio.sleep(max(0.0, ready - time.monotonic()))
+                if not self._live:
+                    break
                 self._wake.clear()
                 await self._update()
         except Exception:  # a bug here must not cost the answer: deliver() still runs
