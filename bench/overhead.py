@@ -52,16 +52,17 @@ async def measure(chats: int, messages: int, runs: int, during: Hook = _nothing)
     """Drive the load `runs` times, each on a fresh bot process and database."""
     loads = []
     for _ in range(runs):
-        async with Stage() as stage:
-            async with during(stage):
-                loads.append(await drive(stage, list(range(10_001, 10_001 + chats)), messages))
+        async with Stage() as stage, during(stage):
+            loads.append(await drive(stage, list(range(10_001, 10_001 + chats)), messages))
     return Runs(chats, messages, loads)
 
 
 def overhead_rows(measured: Runs) -> list[Row]:
     found = []
     for pct in (50, 95, 99):
-        values = [percentile([t.overhead_s * 1000 for t in load.turns], pct) for load in measured.loads]
+        values = [
+            percentile([t.overhead_s * 1000 for t in load.turns], pct) for load in measured.loads
+        ]
         target, limit = ("≤ 10 ms", 10.0) if pct == 99 else ("", None)
         found.append(
             row(OVERHEAD, f"p{pct}, {measured.label}", values, "ms", target=target, limit=limit)

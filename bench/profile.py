@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import shutil
 import signal
 import sys
@@ -44,6 +45,12 @@ async def recording(stage: Stage, output: Path, fmt: str) -> AsyncIterator[None]
         await asyncio.wait_for(spy.wait(), 60)
 
 
+def _recording_of(
+    stage: Stage, *, output: Path, fmt: str
+) -> contextlib.AbstractAsyncContextManager[None]:
+    return recording(stage, output, fmt)
+
+
 async def _profile(scale: str) -> int:
     OUT.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
@@ -51,9 +58,8 @@ async def _profile(scale: str) -> int:
     written = []
     for fmt, suffix in (("flamegraph", "svg"), ("speedscope", "speedscope.json")):
         output = OUT / f"overhead-{stamp}.{suffix}"
-        measured = await measure(
-            chats, messages, 1, lambda stage, o=output, f=fmt: recording(stage, o, f)
-        )
+        during = functools.partial(_recording_of, output=output, fmt=fmt)
+        measured = await measure(chats, messages, 1, during)
         written.append(output)
         for found in overhead_rows(measured):
             print(f"{found['measure']}: {found['value']} (under py-spy, {fmt})")

@@ -1,6 +1,6 @@
 """Figure 6: start-up time, from spawning `python -m bot` to its first getUpdates at the fake.
 
-    python -m bench.startup [--smoke|--quick]
+python -m bench.startup [--smoke|--quick]
 """
 
 from __future__ import annotations
