@@ -102,6 +102,17 @@ class Turn:
         return self.request.finished_at - self.request.at
 
     @property
+    def before_model_s(self) -> float:
+        """Update handed out → the model request arrived: receiving, storing, building context."""
+        return self.request.at - self.handed_out_at
+
+    @property
+    def after_model_s(self) -> float:
+        """Last chunk written → final sendMessage answered: finishing, storing, delivering."""
+        assert self.request.finished_at is not None
+        return self.delivered_at - self.request.finished_at
+
+    @property
     def overhead_s(self) -> float:
         """Update available to the bot → answer delivered, minus the model's own time."""
         return self.delivered_at - self.handed_out_at - self.model_s
@@ -114,6 +125,7 @@ class Load:
     turns: list[Turn]
     wall_s: float
     cpu_s: float  # the bot process's CPU seconds (user + system) during the load
+    driver_cpu_s: float  # this process's: the fakes and the driver, on the same machine
 
     @property
     def ideal_s(self) -> float:
@@ -207,10 +219,10 @@ async def drive(
                 update, call = await stage.ask(chat_id, marker)
                 sent.append((chat_id, marker, update, call))
 
-    cpu_before = stage.stats().cpu_s
+    cpu_before, driver_before = stage.stats().cpu_s, time.process_time()
     started = time.monotonic()
     await asyncio.gather(*(chat(c) for c in chat_ids))
-    cpu = stage.stats().cpu_s - cpu_before
+    cpu, driver = stage.stats().cpu_s - cpu_before, time.process_time() - driver_before
     await asyncio.sleep(0.05)  # the last answers' finished_at/answered_at are set by now
     requests = {answer_marker(r): r for r in stage.model.requests}
     turns = [
@@ -224,7 +236,7 @@ async def drive(
         for chat_id, marker, update, call in sent
     ]
     wall = max(t.delivered_at for t in turns) - started
-    return Load(turns, wall, cpu)
+    return Load(turns, wall, cpu, driver)
 
 
 def answer_marker(request: ChatRequest) -> str:
