@@ -54,6 +54,7 @@ def machine() -> dict[str, str]:
         "cpu_model": cpu,
         "python": platform.python_version(),
         "kernel": platform.release(),
+        "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "model_timing": ModelTiming().describe(),
     }
 
@@ -83,13 +84,13 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def header(facts: dict[str, str], scale: str, seconds: dict[str, float]) -> str:
+def header(facts: dict[str, str], scale: str, seconds: dict[str, float], load: str) -> str:
     took = ", ".join(f"{name} {s:.0f} s" for name, s in seconds.items())
     return "\n".join(
         [
             f"Benchmark ({scale}) on {facts['date']}, commit {facts['commit']}",
             f"Machine: {facts['cpus']} CPUs ({facts['cpu_model']}), Python {facts['python']},"
-            f" Linux {facts['kernel']}",
+            f" Linux {facts['kernel']}; load average {load} before, {facts['load_average']} after",
             f"Fake model: {facts['model_timing']}",
             f"Took: {took}",
         ]
@@ -117,13 +118,15 @@ def main() -> None:
         parser.error(f"unknown module(s): {', '.join(sorted(unknown))}")
     rows: list[Row] = []
     seconds: dict[str, float] = {}
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())  # other work on the machine
     for name in names:
         started = time.monotonic()
         rows += run_module(name, args.scale, args.runs)
         seconds[name] = time.monotonic() - started
         print(f"{name}: {seconds[name]:.0f} s", file=sys.stderr)
     facts = machine()
-    print(header(facts, args.scale, seconds), end="\n\n")
+    facts["load_average_before"] = load_before
+    print(header(facts, args.scale, seconds, load_before), end="\n\n")
     print(table(rows))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
