@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import shutil
 import signal
 import sys
@@ -65,7 +66,37 @@ async def _profile(scale: str) -> int:
             print(f"{found['measure']}: {found['value']} (under py-spy, {fmt})")
     for path in written:
         print(f"wrote {path}" if path.exists() else f"py-spy wrote nothing to {path}")
+    if written[-1].exists():
+        for share, what in shares(written[-1]):
+            print(f"{share:5.1f}%  {what}")
     return 0 if all(path.exists() for path in written) else 1
+
+
+# Where the bot's samples fall, first match wins: (label, thread name part, frame test).
+CATEGORIES = [
+    ("SQLite worker thread (aiosqlite)", "connection_worker", lambda name, file: True),
+    ("model call: openai SDK + httpx (LLMClient)", "", lambda n, f: n.startswith("LLMClient.")),
+    ("Bot API calls: python-telegram-bot + httpx", "", lambda n, f: n == "Bot._post"),
+    ("storage calls on the event loop (bot/storage)", "", lambda n, f: "bot/storage/" in f),
+    ("logging", "", lambda n, f: "structlog" in f or f.endswith("logging/__init__.py")),
+    ("the rest: event loop, scheduling, unreadable stacks", "", lambda n, f: True),
+]
+
+
+def shares(speedscope: Path) -> list[tuple[float, str]]:
+    """The share of samples in each of CATEGORIES, from a py-spy speedscope file."""
+    data = json.loads(speedscope.read_text())
+    frames = data["shared"]["frames"]
+    counts = dict.fromkeys((label for label, _, _ in CATEGORIES), 0.0)
+    for thread in data["profiles"]:
+        for stack, weight in zip(thread["samples"], thread["weights"], strict=True):
+            named = [(frames[i]["name"], frames[i].get("file", "")) for i in stack]
+            for label, thread_part, test in CATEGORIES:
+                if thread_part in thread["name"] and any(test(n, f) for n, f in named):
+                    counts[label] += weight
+                    break
+    total = sum(counts.values()) or 1.0
+    return [(100 * count / total, label) for label, count in counts.items()]
 
 
 def profile(scale: str) -> int:
