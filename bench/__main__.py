@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.harness import ModelTiming
-from bench.rows import Row, not_built
+from bench.rows import Row, not_built, table
 
 # module name: the figures it builds; storage is built on another branch and merged later.
 MODULES = {
@@ -31,7 +31,6 @@ MODULES = {
     "memory": "5. Memory",
     "startup": "6. Start-up",
 }
-MET = {True: "✓", False: "✗", None: "—"}
 
 
 def machine() -> dict[str, str]:
@@ -69,19 +68,6 @@ def run_module(name: str, scale: str, runs: int | None) -> list[Row]:
     else:
         rows = module.run(scale)
     return rows
-
-
-def table(rows: list[Row]) -> str:
-    lines = [
-        "| figure | measure | median | spread (min–max) | target | met |",
-        "|---|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {r['figure']} | {r['measure']} | {r['value']} | {r['spread']} | {r['target'] or '—'}"
-        f" | {MET[r['met']]} |"
-        for r in rows
-    ]
-    return "\n".join(lines)
 
 
 def header(facts: dict[str, str], scale: str, seconds: dict[str, float], load: str) -> str:

@@ -61,10 +61,14 @@ def bot_env(tg: FakeTelegram, model: FakeOpenAI, db: Path, **extra: str) -> dict
     }
 
 
+def marker_of(messages: list[dict[str, Any]]) -> str:
+    """The first word of the last message: the driver's marker of the turn."""
+    return str(messages[-1].get("content", "")).split(" ", 1)[0] if messages else ""
+
+
 def answer_for(messages: list[dict[str, Any]], words: int) -> str:
     """The fake model's answer: the user's marker, then filler words."""
-    marker = str(messages[-1].get("content", "")).split(" ", 1)[0] if messages else ""
-    return f"Answer to {marker}: " + " ".join(f"word{n}" for n in range(words))
+    return f"Answer to {marker_of(messages)}: " + " ".join(f"word{n}" for n in range(words))
 
 
 @dataclass
@@ -224,7 +228,7 @@ async def drive(
     await asyncio.gather(*(chat(c) for c in chat_ids))
     cpu, driver = stage.stats().cpu_s - cpu_before, time.process_time() - driver_before
     await asyncio.sleep(0.05)  # the last answers' finished_at/answered_at are set by now
-    requests = {answer_marker(r): r for r in stage.model.requests}
+    requests = {marker_of(r.messages): r for r in stage.model.requests}
     turns = [
         Turn(
             chat_id,
@@ -237,11 +241,6 @@ async def drive(
     ]
     wall = max(t.delivered_at for t in turns) - started
     return Load(turns, wall, cpu, driver)
-
-
-def answer_marker(request: ChatRequest) -> str:
-    messages = request.messages
-    return str(messages[-1].get("content", "")).split(" ", 1)[0] if messages else ""
 
 
 def _answered_at(call: ApiCall) -> float:

@@ -13,8 +13,8 @@ import statistics
 from collections.abc import Callable, Sequence
 from typing import Any
 
-SCALES = ("smoke", "quick", "full")
 Row = dict[str, Any]
+MET = {True: "✓", False: "✗", None: "—"}
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
@@ -66,13 +66,33 @@ def not_built(figure: str, why: str) -> Row:
     }
 
 
-def main(run: Callable[[str], list[Row]], doc: str | None) -> None:
-    """`python -m bench.<module> [--smoke|--quick]`: print the module's rows."""
+def table(rows: list[Row]) -> str:
+    """The rows as a Markdown table."""
+    lines = [
+        "| figure | measure | median | spread (min–max) | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['figure']} | {r['measure']} | {r['value']} | {r['spread']} | {r['target'] or '—'}"
+        f" | {MET[r['met']]} |"
+        for r in rows
+    ]
+    return "\n".join(lines)
+
+
+def main(run: Callable[..., list[Row]], doc: str | None) -> None:
+    """`python -m bench.<module> [--smoke|--quick] [--runs N] [--json]`: the module's rows."""
     parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--smoke", action="store_const", dest="scale", const="smoke")
     group.add_argument("--quick", action="store_const", dest="scale", const="quick")
     parser.set_defaults(scale="full")
+    parser.add_argument("--runs", type=int, help="repeat each measurement N times")
+    parser.add_argument("--json", action="store_true", help="one JSON row per line")
     args = parser.parse_args()
-    for found in run(args.scale):
-        print(json.dumps(found, ensure_ascii=False))
+    rows = run(args.scale, runs=args.runs)
+    if args.json:
+        for found in rows:
+            print(json.dumps(found, ensure_ascii=False))
+    else:
+        print(table(rows))
