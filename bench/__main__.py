@@ -62,7 +62,10 @@ def run_module(name: str, scale: str, runs: int | None) -> list[Row]:
     """The module's rows; a row saying "not built" when the module does not exist yet."""
     if importlib.util.find_spec(f"bench.{name}") is None:
         return [not_built(MODULES[name], f"bench/{name}.py is not on this branch")]
-    module = importlib.import_module(f"bench.{name}")
+    try:
+        module = importlib.import_module(f"bench.{name}")
+    except ImportError as exc:  # e.g. a dependency of a module merged from another branch
+        return [not_built(MODULES[name], f"bench/{name}.py does not import: {exc}")]
     if runs is not None and "runs" in inspect.signature(module.run).parameters:
         rows: list[Row] = module.run(scale, runs=runs)
     else:
