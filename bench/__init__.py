@@ -1,1 +1,1 @@
-"""The benchmark suite: `python -m bench`; see docs/performance.md."""
+"""Benchmarks of the bot (issue 8): each module measures one figure; see docs/performance.md."""

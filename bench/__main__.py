@@ -27,7 +27,7 @@ from bench.rows import Row, not_built, table
 MODULES = {
     "overhead": "1. Overhead, 2. Concurrency",
     "streaming": "3. First visible text",
-    "storage": "4. Storage",
+    "storage": "4. Storage scaling",
     "memory": "5. Memory",
     "startup": "6. Start-up",
 }
