@@ -130,6 +130,7 @@ class Load:
     wall_s: float
     cpu_s: float  # the bot process's CPU seconds (user + system) during the load
     driver_cpu_s: float  # this process's: the fakes and the driver, on the same machine
+    flood_errors: int  # 429s the fake Telegram answered during the load
 
     @property
     def ideal_s(self) -> float:
@@ -224,6 +225,7 @@ async def drive(
                 sent.append((chat_id, marker, update, call))
 
     cpu_before, driver_before = stage.stats().cpu_s, time.process_time()
+    floods_before = len(stage.tg.flood_errors)
     started = time.monotonic()
     await asyncio.gather(*(chat(c) for c in chat_ids))
     cpu, driver = stage.stats().cpu_s - cpu_before, time.process_time() - driver_before
@@ -240,7 +242,7 @@ async def drive(
         for chat_id, marker, update, call in sent
     ]
     wall = max(t.delivered_at for t in turns) - started
-    return Load(turns, wall, cpu, driver)
+    return Load(turns, wall, cpu, driver, len(stage.tg.flood_errors) - floods_before)
 
 
 def _answered_at(call: ApiCall) -> float:

@@ -5,7 +5,8 @@ the previous one has arrived (chats in parallel, messages in series). Per answer
 the time from the update leaving the fake Telegram (in a getUpdates answer) to the fake
 answering the final sendMessage, minus the fake model's own time for that request (request
 received → last chunk written). Concurrency is the load's wall time divided by its ideal: the
-longest chat's model time. Also the bot's CPU seconds per answer, from /proc/PID/stat.
+longest chat's model time. Also the bot's CPU seconds per answer, from /proc/PID/stat, and the
+429s it ran into: the fake Telegram enforces ~1 draft or edit per second per chat throughout.
 
     python -m bench.overhead [--smoke|--quick]
 """
@@ -52,7 +53,8 @@ async def measure(chats: int, messages: int, runs: int, during: Hook = _nothing)
     """Drive the load `runs` times, each on a fresh bot process and database."""
     loads = []
     for _ in range(runs):
-        async with Stage() as stage, during(stage):
+        # Telegram's ~1 update/s/chat for drafts and edits, as 429s: the bot must pace itself.
+        async with Stage(flood_interval=1.0) as stage, during(stage):
             loads.append(await drive(stage, list(range(10_001, 10_001 + chats)), messages))
     return Runs(chats, messages, loads)
 
@@ -80,6 +82,7 @@ def overhead_rows(measured: Runs, *, targets: bool = True) -> list[Row]:
     cpu = [load.cpu_s * 1000 / len(load.turns) for load in loads]
     busy = [100 * load.cpu_s / load.wall_s for load in loads]
     driver = [load.driver_cpu_s * 1000 / len(load.turns) for load in loads]
+    floods = [float(load.flood_errors) for load in loads]
     return [
         *found,
         row(OVERHEAD, f"bot CPU per answer, {measured.label}", cpu, "ms"),
@@ -91,6 +94,14 @@ def overhead_rows(measured: Runs, *, targets: bool = True) -> list[Row]:
             digits=0,
         ),
         row(OVERHEAD, f"fakes + driver CPU per answer, {measured.label}", driver, "ms"),
+        row(
+            OVERHEAD,
+            f"429s at 1 edit/s/chat, {measured.label}",
+            floods,
+            target="0",
+            limit=0.0,
+            digits=0,
+        ),
     ]
 
 
