@@ -206,7 +206,8 @@ class Stage:
 
 
 def _resolve(waiter: asyncio.Future[ApiCall], call: ApiCall) -> None:
-    if not waiter.done():
+    """Runs just after the fake's answer; a refused call (answered_at unset) is not the answer."""
+    if not waiter.done() and call.answered_at is not None:
         waiter.set_result(call)
 
 
