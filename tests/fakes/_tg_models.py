@@ -25,6 +25,7 @@ class ApiCall:
     params: dict[str, Any]
     at: float
     files: dict[str, UploadedFile] = field(default_factory=dict)
+    answered_at: float | None = None  # when the fake produced its successful answer
 
     @property
     def chat_id(self) -> Any:

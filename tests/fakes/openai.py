@@ -178,6 +178,7 @@ class FakeOpenAI(FakeServer):
         ids = self._ids(chat)
         use = self._usage(chat, behaviour.text) if behaviour.usage else None
         body = ids.completion(behaviour.text, behaviour.finish_reason, use)
+        chat.finished_at = time.monotonic()
         return web.json_response(body, headers={"x-request-id": f"req_{ids.id}"})
 
     def _check(self, chat: ChatRequest) -> web.Response | None:  # noqa: PLR0911 - one per rule
@@ -253,6 +254,7 @@ class FakeOpenAI(FakeServer):
             if usage_key and reply.usage:
                 await response.write(ids.usage_chunk(self._usage(chat, reply.text)))
             await response.write(payloads.DONE)
+            chat.finished_at = time.monotonic()
         except ConnectionError:
             pass  # the client went away mid-stream; nothing left to send
         return response

@@ -59,6 +59,7 @@ class FakeTelegram(FakeServer, UpdateBuilders):
         self.long_poll_cap = long_poll_cap  # the real wait of getUpdates is at most this long
         self.calls: list[ApiCall] = []
         self.flood_errors: list[ApiCall] = []
+        self.handed_out_at: dict[int, float] = {}  # update_id: first getUpdates that returned it
         self._faults: list[Fault] = []
         self._blocks: dict[str, asyncio.Event] = {}
         self._hooks: dict[str, list[Hook]] = {}
@@ -186,6 +187,7 @@ class FakeTelegram(FakeServer, UpdateBuilders):
             return error.response()
         except _Drop:
             return drop_connection(request)
+        call.answered_at = time.monotonic()
         return web.json_response({"ok": True, "result": result})
 
     async def _process(self, call: ApiCall) -> Any:
@@ -250,4 +252,7 @@ class FakeTelegram(FakeServer, UpdateBuilders):
                 "Conflict: terminated by other getUpdates request; "
                 "make sure that only one bot instance is running",
             )
-        return self.pending_updates()[:limit]
+        handed_out, now = self.pending_updates()[:limit], time.monotonic()
+        for update in handed_out:
+            self.handed_out_at.setdefault(int(update["update_id"]), now)
+        return handed_out

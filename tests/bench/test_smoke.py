@@ -1,0 +1,40 @@
+"""The benchmark at tiny sizes, so that it cannot rot; benchmarks are not tests: no timings here."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+NUMBER = re.compile(r"[-+]?\d[\d,]*(\.\d+)?")  # "3.1 ms", "1.09", "10,000 chats"
+
+
+def expected_figures() -> list[str]:
+    """Figure numbers; 4 comes from bench/storage.py, once that module is on the branch."""
+    storage = (ROOT / "bench" / "storage.py").exists()
+    return ["1.", "2.", "3.", *(["4."] if storage else []), "5.", "6."]
+
+
+class TestSmoke:
+    def test_every_figure_has_a_number(self, tmp_path: Path) -> None:
+        """`python -m bench --smoke --json FILE` reports a numeric value for every figure."""
+        out = tmp_path / "bench.json"
+        done = subprocess.run(
+            [sys.executable, "-m", "bench", "--smoke", "--json", str(out)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        rows = json.loads(out.read_text())["rows"]
+        for figure in expected_figures():
+            found = [r for r in rows if r["figure"].startswith(figure)]
+            assert found, f"{figure} is missing"
+            for row in found:
+                assert NUMBER.match(row["value"]), f"{figure} {row['measure']}: {row['value']}"
+        assert "| figure | measure |" in done.stdout
