@@ -20,7 +20,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.harness import ModelTiming
+from bench.harness import ModelTiming, bot_python
 from bench.rows import Row, not_built, table
 
 # module name: the figures it builds; storage is built on another branch and merged later.
@@ -55,6 +55,7 @@ def machine() -> dict[str, str]:
         "kernel": platform.release(),
         "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "model_timing": ModelTiming().describe(),
+        "bot_python": bot_python(),
     }
 
 
@@ -81,6 +82,7 @@ def header(facts: dict[str, str], scale: str, seconds: dict[str, float], load: s
             f"Machine: {facts['cpus']} CPUs ({facts['cpu_model']}), Python {facts['python']},"
             f" Linux {facts['kernel']}; load average {load} before, {facts['load_average']} after",
             f"Fake model: {facts['model_timing']}",
+            f"Bot interpreter: {facts['bot_python']}",
             f"Took: {took}",
         ]
     )

@@ -26,11 +26,13 @@ class BotProcess:
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def start(cls, env: dict[str, str], telegram: FakeTelegram) -> BotProcess:
-        """Start the bot and wait until it polls Telegram."""
+    async def start(
+        cls, env: dict[str, str], telegram: FakeTelegram, python: str = sys.executable
+    ) -> BotProcess:
+        """Start the bot (with the interpreter `python`) and wait until it polls Telegram."""
         polls = len(telegram.calls_of("getUpdates"))
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
+            python,
             "-m",
             "bot",
             env={**os.environ, **env, "LOG_LEVEL": "INFO", "PYTHONPATH": str(ROOT)},
