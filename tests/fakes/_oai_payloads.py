@@ -122,3 +122,17 @@ def sse(body: JsonDict) -> bytes:
 
 
 DONE = b"data: [DONE]\n\n"
+KEEP_ALIVE = b": OPENROUTER PROCESSING\n\n"
+
+
+def odd_chunks(ids: CompletionIds) -> list[bytes]:
+    """Chunks that carry no text in the ways providers send them."""
+    base = ids._base("chat.completion.chunk")
+    null_delta = {"index": 0, "delta": None, "finish_reason": None}
+    null_content = {"index": 0, "delta": {"content": None}, "finish_reason": None}
+    return [
+        KEEP_ALIVE,
+        sse({**base, "choices": None}),
+        sse({**base, "choices": [null_delta]}),
+        sse({**base, "choices": [null_content]}),
+    ]

@@ -47,6 +47,9 @@ class Reply:
     finish_reason: str = "stop"
     hold: asyncio.Event | None = None  # if set: after hold_after content chunks, wait for it
     hold_after: int = 1
+    # Stream as some providers do: SSE comments (OpenRouter's keep-alives), then chunks with
+    # null choices, a null delta and null content between the real ones.
+    odd_chunks: bool = False
 
 
 @dataclass

@@ -243,6 +243,9 @@ class FakeOpenAI(FakeServer):
                     break
                 if index and not await self._sleep(delay):
                     return drop_connection(request)
+                if reply.odd_chunks:
+                    for odd in payloads.odd_chunks(ids):
+                        await response.write(odd)
                 await response.write(ids.chunk({"content": piece}, None, usage_key))
                 if chat.first_token_at is None:
                     chat.first_token_at = time.monotonic()

@@ -189,6 +189,14 @@ class TestProviderQuirks:
         assert (await failure(logs))["error_type"] == "stream_interrupted"
         assert stored_turns(bot) == [("question", "failed", "stream_interrupted")]
 
+    async def test_chunks_without_text_are_skipped(self, bot: RunningBot, logs: LogCapture) -> None:
+        """Keep-alive comments and chunks with null choices, delta or content change nothing."""
+        bot.model.script(Reply("one two three four five six", chunks=3, odd_chunks=True))
+        assert await ask(bot) == "one two three four five six"
+        [done] = await logs.wait_for("reply_finished")
+        assert done["usage_estimated"] is False
+        assert stored_turns(bot) == [("question", "answered", None)]
+
     async def test_empty_answer(self, bot: RunningBot, logs: LogCapture) -> None:
         """A model that answers nothing gets a short message, not an empty Telegram message."""
         bot.model.script(Reply(""))
