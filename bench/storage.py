@@ -53,10 +53,10 @@ from importlib import resources
 from pathlib import Path
 
 from bot.config import Settings
-from bot.engine.budgets import Budget, Budgets, Metric, Scope
-from bot.engine.context import Limits, history_window
-from bot.engine.periods import Period
-from bot.engine.summary import MAX_BATCH_TURNS, plan_fold, unsummarised
+from bot.engine.accounting.periods import Period
+from bot.engine.conversation.context import Limits, history_window
+from bot.engine.conversation.summary import MAX_BATCH_TURNS, plan_fold, unsummarised
+from bot.engine.policy.budgets import Budget, Budgets, Metric, Scope
 from bot.storage.base import NewTurn, Summary, Usage
 from bot.storage.sqlite import SQLiteStorage
 

@@ -12,8 +12,8 @@ import sys
 
 from bot import check
 from bot.config import ConfigError, load_settings
-from bot.logs import configure_logging, get_logger
-from bot.telegram.runner import StartupError, serve
+from bot.observability.logs import configure_logging, get_logger
+from bot.telegram.app.run import StartupError, serve
 
 EXIT_CONFIG = 2
 

@@ -18,7 +18,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.engine import errors
-from bot.logs import configure_logging
+from bot.observability.logs import configure_logging
 from bot.wiring import StartupError, make_llm, start_local_model
 
 TELEGRAM_API = "https://api.telegram.org"

@@ -22,8 +22,8 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot import local_model
-from bot.engine.personas import load_personas
+from bot.engine.models import local_server as local_model
+from bot.engine.profiles.personas import load_personas
 
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 

@@ -12,13 +12,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-from bot import local_model
 from bot.config import Settings
-from bot.engine.conversation import Conversation
-from bot.engine.fallback import FallbackModel
-from bot.engine.llm import ChatModel, LLMClient, RetryPolicy
-from bot.local_model import LocalModelError, LocalModelServer
-from bot.logs import get_logger, redactor
+from bot.engine.conversation.turns import Conversation
+from bot.engine.models import local_server as local_model
+from bot.engine.models.client import ChatModel, LLMClient, RetryPolicy
+from bot.engine.models.fallback import FallbackModel
+from bot.engine.models.local_server import LocalModelError, LocalModelServer
+from bot.observability.logs import get_logger, redactor
 from bot.storage.base import Storage, StorageError
 from bot.storage.sqlite import SQLiteStorage
 

@@ -15,8 +15,8 @@ import pytest
 import structlog
 
 from bot.config import Settings, load_settings
-from bot.logs import configure_logging
-from bot.telegram.runner import serve
+from bot.observability.logs import configure_logging
+from bot.telegram.app.run import serve
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.telegram import FakeTelegram
 

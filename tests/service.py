@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.telegram.runner import serve
+from bot.telegram.app.run import serve
 from tests.conftest import LogCapture, RunningBot
 from tests.fakes._server import unused_port
 

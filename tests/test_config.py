@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import local_model
 from bot.config import ConfigError, Price, Settings, load_settings
-from bot.local_model import GGUF_MAGIC
+from bot.engine.models import local_server as local_model
+from bot.engine.models.local_server import GGUF_MAGIC
 
 ROOT = Path(__file__).resolve().parents[1]
 

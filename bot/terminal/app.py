@@ -17,7 +17,7 @@ from prompt_toolkit.history import FileHistory
 from rich.console import Console
 
 from bot.config import Settings
-from bot.logs import configure_logging, get_logger
+from bot.observability.logs import configure_logging, get_logger
 from bot.terminal.commands import COMMAND_NAMES
 from bot.terminal.session import TerminalChat
 from bot.wiring import StartupError, open_engine

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.engine import errors
-from bot.engine.conversation import Conversation, StatsView
+from bot.engine.conversation.turns import Conversation, StatsView
 from bot.storage.base import Turn
 
 EXIT_COMMANDS = ("/exit", "/quit")

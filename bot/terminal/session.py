@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from bot.engine import errors
-from bot.engine.conversation import Reply
+from bot.engine.conversation.turns import Reply
 from bot.storage.base import NewTurn, Turn
 from bot.terminal.commands import EXIT_COMMANDS, ChatContext, run_command
 from bot.terminal.view import AnswerView

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.local_model import GGUF_MAGIC
+from bot.engine.models.local_server import GGUF_MAGIC
 from tests.local.conftest import LOCAL_ENV
 from tests.terminal.pty import Terminal, log_events
 

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from bot.config import DEFAULT_SYSTEM_PROMPT
-from bot.engine.personas import load_personas
+from bot.engine.profiles.personas import load_personas
 from tests.conftest import RunningBot
 from tests.fakes.openai import Error
 from tests.fakes.telegram import UploadedFile

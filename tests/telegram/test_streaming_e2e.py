@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from bot.telegram import typing_indicator
-from bot.telegram.render import convert_markdown
+from bot.telegram.format.render import convert_markdown
+from bot.telegram.reply import typing as typing_indicator
 from tests.conftest import LogCapture, RunningBot
 from tests.fakes._oai_payloads import split_text
 from tests.fakes._tg_messages import NOT_MODIFIED

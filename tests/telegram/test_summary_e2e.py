@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.engine.context import SUMMARY_PREFIX
-from bot.engine.summary import INSTRUCTIONS
+from bot.engine.conversation.context import SUMMARY_PREFIX
+from bot.engine.conversation.summary import INSTRUCTIONS
 from tests.conftest import LogCapture, RunningBot
 from tests.fakes._oai_payloads import echo_reply
 from tests.fakes.openai import Block, ChatRequest, Error, Hang, Reply

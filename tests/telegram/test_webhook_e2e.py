@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram.receiving import webhook_path
+from bot.telegram.app.receive import webhook_path
 from tests.conftest import LogCapture, RunningBot
 from tests.fakes.openai import Block, FakeOpenAI, Reply
 from tests.fakes.telegram import FakeTelegram

@@ -1,0 +1,179 @@
+"""Who may do what, and how much: one place that every channel asks before anything runs.
+
+Access (allowlists), admin-only commands, group settings, the per-user rate limit and the
+budgets are decided here, without knowing the channel; the channel only maps its updates onto
+these questions and shows the answer. A refusal says what the person is told and whether to
+tell them at all (repeats are told once, then met with silence).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from bot.config import Settings
+from bot.engine.accounting.periods import describe_duration, describe_reset
+from bot.engine.accounting.pricing import price_for
+from bot.engine.accounting.reports import UsageReport, usage_report
+from bot.engine.policy.access import AccessPolicy
+from bot.engine.policy.budgets import Budgets, Overrun, Scope, budgets_from
+from bot.engine.policy.notices import Notices
+from bot.engine.policy.ratelimit import MessageRateLimit
+from bot.observability.logs import get_logger
+from bot.storage.base import Storage
+
+log = get_logger(__name__)
+
+NOT_ALLOWED_TTL_S = 24 * 3600  # a refused person is reminded of their id at most once a day
+BUDGET_NOTICE_TTL_S = 3600  # an over-budget user is reminded at most once an hour
+
+ADMINS_ONLY = "That command is for the bot's admins only."
+CHAT_ADMINS_ONLY = "Only this group's admins can change its settings."
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why something was refused and what the person is told (if `tell`)."""
+
+    reason: str  # for logs: not_allowed, admins_only, chat_admins_only, rate_limited, over_budget
+    message: str
+    tell: bool = True  # False: they were told recently, so say nothing (no amplification)
+    details: Mapping[str, object] = field(default_factory=dict)
+
+
+def _not_allowed_text(user_id: int | None, chat_id: int | None, *, group: bool) -> str:
+    if group:
+        return (
+            "Sorry, I'm not enabled for this group. The bot's owner can allow this group "
+            f"(id {chat_id}) or you (user id {user_id})."
+        )
+    return (
+        "Sorry, this is a private bot and you're not on its list of users. "
+        f"Your user id is {user_id}: send it to the bot's owner if you should have access."
+    )
+
+
+def _over_budget_text(overrun: Overrun, now: float) -> str:
+    budget = overrun.budget
+    when = describe_reset(overrun.resets_at, now)
+    period = "daily" if budget.period == "day" else "monthly"
+    if budget.scope is Scope.EVERYONE:
+        return f"The bot has used up its {period} budget for everyone. It resets {when}."
+    return (
+        f"You've used up your {period} allowance of {budget.amount(budget.limit)}. "
+        f"It resets {when}."
+    )
+
+
+class Gatekeeper:
+    """The access, admin, rate-limit and budget decisions for every channel."""
+
+    def __init__(
+        self, storage: Storage, settings: Settings, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.access = AccessPolicy.from_settings(settings)
+        self.group_settings_admins_only = settings.group_settings_admins_only
+        self._settings = settings
+        self._storage = storage
+        self._clock = clock
+        self._rate = MessageRateLimit(
+            settings.rate_limit_messages, settings.rate_limit_window_seconds
+        )
+        self._budgets = Budgets(storage, budgets_from(settings), clock)
+        self._notices = Notices(clock=clock)
+
+    def announce(self) -> None:
+        """Log at start-up who may use the bot; loudly when anyone may."""
+        if self.access.is_open:
+            log.warning(
+                "access_open",
+                message="ALLOWED_USER_IDS and ALLOWED_CHAT_IDS are empty: ANYONE who finds this "
+                "bot can use it, at the expense of your API key.",
+            )
+        else:
+            log.info(
+                "access_restricted",
+                allowed_users=len(self.access.allowed_users),
+                allowed_chats=len(self.access.allowed_chats),
+                admins=len(self.access.admins),
+            )
+        unpriced = self._cost_budgets_without_price()
+        if unpriced:
+            log.warning("cost_budget_without_price", models=unpriced)
+
+    def _cost_budgets_without_price(self) -> list[str]:
+        if not any(b.metric == "cost" for b in self._budgets.budgets):
+            return []
+        models = [*self._settings.openai_models, self._settings.fallback_model or ""]
+        return [m for m in models if m and price_for(self._settings.model_prices, m) is None]
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return self.access.is_admin(user_id)
+
+    def check_access(
+        self, user_id: int | None, chat_id: int | None, *, group: bool, addressed: bool
+    ) -> Refusal | None:
+        """None if this user may use the bot in this chat.
+
+        Only a message addressed to the bot is answered, and only the first in a day: group
+        chatter that does not concern the bot never gets a reply.
+        """
+        if self.access.allows(user_id, chat_id):
+            return None
+        key = ("not_allowed", chat_id, user_id)
+        return Refusal(
+            "not_allowed",
+            _not_allowed_text(user_id, chat_id, group=group),
+            tell=addressed and self._notices.first(key, NOT_ALLOWED_TTL_S),
+        )
+
+    def check_admin(self, user_id: int | None) -> Refusal | None:
+        """None if this user is one of the bot's admins."""
+        return None if self.is_admin(user_id) else Refusal("admins_only", ADMINS_ONLY)
+
+    def chat_admins_only(self) -> Refusal:
+        """The refusal of a group settings change by someone who is not a group admin."""
+        return Refusal("chat_admins_only", CHAT_ADMINS_ONLY)
+
+    async def check_message(self, user_id: int | None, chat_id: int) -> Refusal | None:
+        """None if a message for the model may go ahead: within the rate limit and budgets.
+
+        Admins are exempt from both.
+        """
+        if self.is_admin(user_id):
+            return None
+        who = str(user_id) if user_id is not None else f"chat:{chat_id}"
+        wait = await self._rate.hit(who)
+        if wait is not None:
+            return Refusal(
+                "rate_limited",
+                f"You're sending messages too fast. Please wait {describe_duration(wait)} "
+                "and try again.",
+                tell=self._notices.first(("rate_limited", who), wait),
+                details={"retry_after_s": round(wait, 1)},
+            )
+        overrun = await self._budgets.overrun(None if user_id is None else str(user_id))
+        if overrun is None:
+            return None
+        now = self._clock()
+        budget = overrun.budget
+        return Refusal(
+            "over_budget",
+            _over_budget_text(overrun, now),
+            tell=self._notices.first(
+                ("over_budget", who, overrun.resets_at),
+                min(BUDGET_NOTICE_TTL_S, overrun.resets_at - now),
+            ),
+            details={
+                "scope": budget.scope.value,
+                "period": budget.period.value,
+                "metric": budget.metric.value,
+                "limit": budget.limit,
+                "used": round(overrun.used, 6),
+                "resets_in_s": round(overrun.resets_at - now),
+            },
+        )
+
+    async def usage_report(self, limit: int = 10) -> UsageReport:
+        return await usage_report(self._storage, now=self._clock(), limit=limit)

@@ -1,0 +1,89 @@
+"""How updates arrive: long polling by default, a webhook with a secret when WEBHOOK_URL is set.
+
+In webhook mode python-telegram-bot's server checks the `X-Telegram-Bot-Api-Secret-Token`
+header (403 without the right one, and the update is never processed), puts the update on the
+application's queue and answers 200 at once; the update is handled in its own task, so
+Telegram never waits for the model (it re-sends an update it got no answer for in ~60 s).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram.ext import Application
+
+from bot.config import Settings
+from bot.observability.logs import redactor
+from bot.telegram.app.build import ALLOWED_UPDATES
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def webhook_path(url: str) -> str:
+    """The path the bot listens on: the path of WEBHOOK_URL, so a proxy can forward it as is."""
+    return urlsplit(url).path or "/"
+
+
+def webhook_secret(settings: Settings) -> tuple[str, str]:
+    """WEBHOOK_SECRET, or a strong one made for this run; and which of the two it is.
+
+    Either way it is redacted from every log line (python-telegram-bot logs its API calls).
+    """
+    if settings.webhook_secret is not None:
+        secret, origin = settings.webhook_secret.get_secret_value(), "configured"
+    else:
+        secret, origin = secrets.token_urlsafe(32), "generated"  # 256 bits, Telegram's alphabet
+    redactor.add([secret])
+    return secret, origin
+
+
+class Receiving:
+    """Starts and stops receiving updates, and knows whether they are coming in (/healthz)."""
+
+    def __init__(self, application: AnyApplication) -> None:
+        assert application.updater is not None
+        self._updater = application.updater
+        self.mode: str | None = None  # set once updates can arrive
+
+    async def start(self, settings: Settings) -> dict[str, Any]:
+        """Start polling or the webhook; return what to log about it.
+
+        Raises TelegramError when Telegram refuses, OSError when the webhook port is taken.
+        """
+        if settings.webhook_url is None:
+            await self._updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            self.mode = "polling"
+            return {"mode": self.mode}
+        secret, origin = webhook_secret(settings)
+        path = webhook_path(settings.webhook_url)
+        await self._updater.start_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=path,
+            webhook_url=settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+        self.mode = "webhook"
+        return {
+            "mode": self.mode,
+            "listen": settings.webhook_listen,
+            "port": settings.webhook_port,
+            "path": path,
+            "secret": origin,
+        }
+
+    async def stop(self) -> None:
+        """Stop taking updates (the webhook stays set at Telegram, which keeps new ones)."""
+        self.mode = None
+        await self._updater.stop()
+
+    def problem(self) -> str | None:
+        """Why updates are not coming in right now, or None when they are."""
+        if self.mode is None:
+            return "not receiving updates (starting or stopping)"
+        if not self._updater.running:
+            return f"{self.mode} has stopped"
+        return None

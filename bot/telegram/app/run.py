@@ -1,0 +1,148 @@
+"""Running the Telegram channel: open resources, receive updates, and shut down gracefully.
+
+The lifecycle is written out (rather than `run_polling`) so that shutdown can give in-flight
+answers a bounded grace period and so tests can run the bot inside their own event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from contextlib import AsyncExitStack, suppress
+from typing import Any
+
+from telegram import Bot
+from telegram.error import InvalidToken, TelegramError
+
+from bot.config import Settings
+from bot.engine.policy.gatekeeper import Gatekeeper
+from bot.observability.health import HealthServer, Probe, readiness
+from bot.observability.logs import get_logger
+from bot.storage.base import StorageError
+from bot.telegram.app.build import build_application
+from bot.telegram.app.processor import PerChatUpdateProcessor
+from bot.telegram.app.receive import AnyApplication, Receiving
+from bot.telegram.app.services import Services
+from bot.telegram.handlers.commands import COMMANDS
+from bot.telegram.reply.recovery import Recovery
+from bot.wiring import StartupError, open_engine
+
+__all__ = ["StartupError", "serve"]
+
+log = get_logger(__name__)
+
+
+async def serve(
+    settings: Settings, stop: asyncio.Event, *, clock: Callable[[], float] = time.time
+) -> None:
+    """Run the bot until `stop` is set, then stop taking updates and finish in-flight ones.
+
+    `clock` (Unix time) dates stored messages and usage and decides budget periods.
+    """
+    async with AsyncExitStack() as stack:
+        engine = await stack.enter_async_context(open_engine(settings, clock=clock))
+        settings, conversation, storage = engine.settings, engine.conversation, engine.storage
+        gatekeeper = Gatekeeper(storage, settings, clock=clock)
+        gatekeeper.announce()
+        processor = PerChatUpdateProcessor(conversation.locks)
+        svc = Services(conversation, settings, gatekeeper)
+        application = build_application(settings, svc, processor)
+        receiving = Receiving(application)
+        await _start_health(stack, settings, readiness(receiving.problem, storage))
+        try:
+            await application.initialize()
+        except InvalidToken as exc:
+            raise StartupError("Telegram rejected TELEGRAM_BOT_TOKEN: check the token.") from exc
+        except TelegramError as exc:
+            raise StartupError(f"Could not reach Telegram ({type(exc).__name__}).") from exc
+        stack.push_async_callback(application.shutdown)
+        await _set_commands(application.bot)
+        recovery = Recovery(application.bot, svc)
+        await _resume(recovery)
+        await application.start()
+        how = await _start_receiving(application, receiving, settings)
+        sweeper = asyncio.create_task(recovery.sweep_every(settings.recovery_interval_seconds))
+        log.info(
+            "bot_started", username=application.bot.username, model=settings.openai_model, **how
+        )
+        await stop.wait()
+        sweeper.cancel()
+        with suppress(asyncio.CancelledError):
+            await sweeper
+        log.info("bot_stopping", in_flight=processor.in_flight + recovery.in_flight)
+        await receiving.stop()
+        await _stop_within_grace(
+            _stop_all(application.stop(), recovery.wait()),
+            [processor.cancel_in_flight, recovery.cancel],
+            settings.shutdown_grace_seconds,
+        )
+    log.info("bot_stopped")
+
+
+async def _start_health(stack: AsyncExitStack, settings: Settings, probe: Probe) -> None:
+    """Serve /healthz and /metrics on HEALTH_LISTEN:HEALTH_PORT (0: not at all)."""
+    if settings.health_port == 0:
+        return
+    server = HealthServer(settings.health_listen, settings.health_port, probe)
+    try:
+        await server.start()
+    except OSError as exc:
+        raise StartupError(
+            f"Cannot serve /healthz on {settings.health_listen}:{settings.health_port} "
+            f"({exc.strerror or exc}): set HEALTH_PORT to a free port, or 0 to turn it off."
+        ) from exc
+    stack.push_async_callback(server.stop)
+
+
+async def _start_receiving(
+    application: AnyApplication, receiving: Receiving, settings: Settings
+) -> dict[str, Any]:
+    """Start polling or the webhook; on failure stop the application and say why."""
+    try:
+        return await receiving.start(settings)
+    except TelegramError as exc:
+        await application.stop()
+        what = "set the webhook" if settings.webhook_url else "start polling"
+        raise StartupError(f"Telegram refused to {what}: {exc.message}") from exc
+    except OSError as exc:
+        await application.stop()
+        raise StartupError(
+            f"Cannot listen for the webhook on {settings.webhook_listen}:"
+            f"{settings.webhook_port} ({exc.strerror or exc})."
+        ) from exc
+
+
+async def _set_commands(bot: Bot) -> None:
+    try:
+        await bot.set_my_commands(COMMANDS)
+    except TelegramError as exc:
+        log.warning("set_commands_failed", error=type(exc).__name__)
+
+
+async def _resume(recovery: Recovery) -> None:
+    """Start finishing what the last run left unfinished (never keeps the bot from starting)."""
+    try:
+        await recovery.resume()
+    except StorageError as exc:
+        log.exception("recovery_failed", error=str(exc))  # the periodic sweep tries again
+
+
+async def _stop_all(*stopping: Coroutine[Any, Any, None]) -> None:
+    await asyncio.gather(*stopping)
+
+
+async def _stop_within_grace(
+    stopping: Coroutine[Any, Any, None], cancellers: Sequence[Callable[[], int]], grace: float
+) -> None:
+    """Let in-flight answers finish for `grace` seconds; cancel the rest.
+
+    A cancelled answer's turn stays unfinished in the database and is finished at the next
+    start (see recovery.py).
+    """
+    task = asyncio.ensure_future(stopping)
+    done, _ = await asyncio.wait({task}, timeout=grace)
+    if not done:
+        cancelled = sum(cancel() for cancel in cancellers)
+        log.warning("shutdown_grace_expired", cancelled=cancelled, grace_s=grace)
+    await task

@@ -1,0 +1,93 @@
+"""Budgets against a real usage table, with the clock set by the test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.engine.accounting.periods import Period
+from bot.engine.policy.budgets import Budget, Budgets, Metric, Scope, budgets_from
+from bot.storage.base import NewTurn, Usage
+from bot.storage.sqlite import SQLiteStorage
+
+NOON = datetime(2025, 5, 15, 12, tzinfo=UTC).timestamp()
+NEXT_DAY = datetime(2025, 5, 16, tzinfo=UTC).timestamp()
+NEXT_MONTH = datetime(2025, 6, 1, tzinfo=UTC).timestamp()
+
+
+@pytest.fixture
+async def storage(tmp_path: Path) -> AsyncIterator[SQLiteStorage]:
+    store = SQLiteStorage(tmp_path / "bot.db")
+    await store.open()
+    yield store
+    await store.close()
+
+
+async def spend(store: SQLiteStorage, user: str, tokens: int, cost: float, at: float) -> None:
+    turn = await store.add_turn(NewTurn("tg:1", "q", user_id=user), now=at)
+    assert turn is not None
+    await store.save_answer(turn.id, "a", Usage("m", tokens, 0, cost), now=at)
+
+
+class TestConfiguredBudgets:
+    def test_only_set_limits_are_budgets(self) -> None:
+        """Unset limits are no limits; each set one becomes a budget."""
+        settings = Settings(user_daily_token_limit=1000, global_monthly_cost_limit=20.0)
+        assert budgets_from(settings) == [
+            Budget(Scope.USER, Period.DAY, Metric.TOKENS, 1000),
+            Budget(Scope.EVERYONE, Period.MONTH, Metric.COST, 20.0),
+        ]
+        assert budgets_from(Settings()) == []
+
+
+class TestOverrun:
+    async def test_under_then_at_the_limit(self, storage: SQLiteStorage) -> None:
+        """Below the limit a user goes on; reaching it stops them until the day ends."""
+        budgets = Budgets(
+            storage, [Budget(Scope.USER, Period.DAY, Metric.TOKENS, 100)], lambda: NOON
+        )
+        await spend(storage, "1", 99, 0.0, NOON - 60)
+        assert await budgets.overrun("1") is None
+        await spend(storage, "1", 1, 0.0, NOON - 30)
+        overrun = await budgets.overrun("1")
+        assert overrun is not None and overrun.used == 100 and overrun.resets_at == NEXT_DAY
+        assert await budgets.overrun("2") is None
+
+    async def test_yesterday_does_not_count(self, storage: SQLiteStorage) -> None:
+        """Usage before today's start is outside the daily budget."""
+        budgets = Budgets(
+            storage, [Budget(Scope.USER, Period.DAY, Metric.TOKENS, 100)], lambda: NOON
+        )
+        await spend(storage, "1", 500, 0.0, NOON - 86_400)
+        assert await budgets.overrun("1") is None
+
+    async def test_the_latest_reset_is_reported(self, storage: SQLiteStorage) -> None:
+        """With a daily and a monthly budget both used up, the month's end is what counts."""
+        both = [
+            Budget(Scope.USER, Period.DAY, Metric.COST, 1.0),
+            Budget(Scope.EVERYONE, Period.MONTH, Metric.COST, 1.0),
+        ]
+        await spend(storage, "1", 10, 5.0, NOON - 60)
+        overrun = await Budgets(storage, both, lambda: NOON).overrun("1")
+        assert overrun is not None and overrun.budget.scope is Scope.EVERYONE
+        assert overrun.resets_at == NEXT_MONTH
+
+    async def test_global_budget_applies_to_anonymous_senders(self, storage: SQLiteStorage) -> None:
+        """A message without a user is held to the global budget, not to per-user ones."""
+        budgets = Budgets(
+            storage,
+            [
+                Budget(Scope.USER, Period.DAY, Metric.TOKENS, 1),
+                Budget(Scope.EVERYONE, Period.MONTH, Metric.TOKENS, 50),
+            ],
+            lambda: NOON,
+        )
+        await spend(storage, "1", 10, 0.0, NOON - 60)
+        assert await budgets.overrun(None) is None
+        await spend(storage, "1", 40, 0.0, NOON - 30)
+        overrun = await budgets.overrun(None)
+        assert overrun is not None and overrun.budget.scope is Scope.EVERYONE

@@ -1,0 +1,78 @@
+"""Per-chat pacing of streamed updates: interval, flood pauses, the group window."""
+
+from __future__ import annotations
+
+from bot.telegram.reply.pacing import GROUP_UPDATES_PER_WINDOW, ChatPacer
+
+PRIVATE = 1001
+OTHER = 1002
+GROUP = -100500
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class TestChatPacer:
+    def test_new_chat_is_ready_now(self) -> None:
+        """A chat never updated may be updated at once."""
+        clock = Clock()
+        assert ChatPacer(clock).ready_at(PRIVATE, 1.0) == clock.now
+
+    def test_interval_after_an_update(self) -> None:
+        """After an update the chat waits the interval, counted from the end of the call."""
+        clock = Clock()
+        pacer = ChatPacer(clock)
+        pacer.updated(PRIVATE)
+        assert pacer.ready_at(PRIVATE, 1.0) == clock.now + 1.0
+
+    def test_pause_affects_only_that_chat(self) -> None:
+        """A flood pause holds back its chat and no other."""
+        clock = Clock()
+        pacer = ChatPacer(clock)
+        until = pacer.pause(PRIVATE, 2.0)
+        assert until == clock.now + 2.0
+        assert pacer.ready_at(PRIVATE, 1.0) == until
+        assert pacer.paused_until(PRIVATE) == until
+        assert pacer.ready_at(OTHER, 1.0) == clock.now
+        assert pacer.paused_until(OTHER) < clock.now
+
+    def test_pause_never_shortens(self) -> None:
+        """A shorter retry_after does not cut a longer pause short."""
+        pacer = ChatPacer(Clock())
+        until = pacer.pause(PRIVATE, 5.0)
+        assert pacer.pause(PRIVATE, 1.0) == until
+
+    def test_group_window(self) -> None:
+        """A group updated 20 times within a minute waits until the oldest leaves the window."""
+        clock = Clock()
+        pacer = ChatPacer(clock)
+        first = clock.now
+        for _ in range(GROUP_UPDATES_PER_WINDOW):
+            pacer.updated(GROUP)
+            clock.now += 1.0
+        assert pacer.ready_at(GROUP, 1.0) == first + 60.0
+        assert pacer.ready_at(GROUP, 1.0, window=False) == clock.now
+
+    def test_private_chats_have_no_window(self) -> None:
+        """The per-minute window applies to groups only."""
+        clock = Clock()
+        pacer = ChatPacer(clock)
+        for _ in range(GROUP_UPDATES_PER_WINDOW * 2):
+            pacer.updated(PRIVATE)
+            clock.now += 1.0
+        assert pacer.ready_at(PRIVATE, 1.0) == clock.now
+
+    def test_idle_chats_are_forgotten(self) -> None:
+        """Many chats long idle do not accumulate: they are swept when the table grows."""
+        clock = Clock()
+        pacer = ChatPacer(clock)
+        for chat_id in range(1, 1001):
+            pacer.updated(chat_id)
+        clock.now += 500
+        pacer.updated(5000)
+        assert len(pacer) == 1
