@@ -8,8 +8,8 @@ from bot.telegram.format.render import convert_markdown, render, utf16_len
 from tests.conftest import LogCapture, RunningBot
 from tests.fakes.openai import Reply
 from tests.fakes.telegram import SentMessage
-from tests.telegram.test_chat_e2e import GROUP, PRIVATE
 from tests.telegram.format.test_split import part_starts
+from tests.telegram.test_chat_e2e import GROUP, PRIVATE
 
 TORTURE = {
     "unbalanced": "Unbalanced *stars, _underscores and [brackets with **bold that never ends",
