@@ -1,7 +1,7 @@
 """Storage scaling, measured (figure 4): the database work of one answered turn, by size.
 
 One turn is exactly the storage calls the bot makes for an answered text message with the
-default settings (no budgets, summaries on), through the real `SQLiteStorage`:
+default settings (no budgets, summaries on), through the real SQLite repositories:
 
     add_turn              the message is stored first            (telegram/chat.py -> submit)
     chat_settings         the chat's model and prompt            (Conversation.generate)
@@ -49,7 +49,6 @@ from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 
 from bot.config import Settings
@@ -57,8 +56,10 @@ from bot.engine.accounting.periods import Period
 from bot.engine.conversation.context import Limits, history_window
 from bot.engine.conversation.summary import MAX_BATCH_TURNS, plan_fold, unsummarised
 from bot.engine.policy.budgets import Budget, Budgets, Metric, Scope
-from bot.storage.base import NewTurn, Summary, Usage
-from bot.storage.sqlite import SQLiteStorage
+from bot.storage import sqlite
+from bot.storage.records import NewTurn, Summary, Usage
+from bot.storage.repositories import Stores
+from bot.storage.sqlite.database import Database, migrations
 
 FIGURE = "4. Storage scaling"
 TARGET_RATIO = 2.0
@@ -224,15 +225,14 @@ def _add_up_by_day(db: sqlite3.Connection) -> None:
 
 
 def _schema_version() -> int:
-    folder = resources.files("bot.storage") / "migrations"
-    return max(int(f.name.split("_", 1)[0]) for f in folder.iterdir() if f.name.endswith(".sql"))
+    return migrations()[-1][0]
 
 
 async def _build(path: Path, shape: Shape, messages: int) -> None:
     """The storage's own migrations make the schema; the rows go in in bulk."""
-    storage = SQLiteStorage(path)
-    await storage.open()
-    await storage.close()
+    database = Database(path)
+    await database.open()
+    await database.close()
     _populate(path, shape, messages)
 
 
@@ -265,11 +265,11 @@ class Turns:
     """Plays answered turns against one storage, the bot's storage calls in the bot's order."""
 
     def __init__(
-        self, storage: SQLiteStorage, shape: Shape, messages: int, *, seed: int, budgets: bool
+        self, stores: Stores, shape: Shape, messages: int, *, seed: int, budgets: bool
     ) -> None:
-        self.storage = storage
+        self.stores = stores
         self.shape = shape
-        self.budgets = Budgets(storage, BUDGETS if budgets else [], lambda: NOW)
+        self.budgets = Budgets(stores.usage, BUDGETS if budgets else [], lambda: NOW)
         self.chats = max(1, messages // 2 // TURNS_PER_CHAT)
         self.rng = random.Random(seed)
         self.question = "how does the context window work here, and why is it trimmed?"
@@ -291,36 +291,36 @@ class Turns:
         return time.perf_counter() - started
 
     async def turn(self, chat_id: str, user_id: str) -> None:
-        s, now = self.storage, time.time()
+        s, now = self.stores, time.time()
         assert await self.budgets.overrun(user_id) is None  # the guard (none unless budgets)
         self.update_id += 1
-        turn = await s.add_turn(
+        turn = await s.turns.add(
             NewTurn(chat_id, self.question, f"tg:update:{self.update_id}", str(self.update_id),
                     user_id, None if self.shape is MANY_CHATS else "Bench", sent_at=now),
             now=now,
         )  # fmt: skip
         assert turn is not None
-        await s.chat_settings(chat_id)
-        summary = await s.chat_summary(chat_id)
-        history = await s.recent_turns(chat_id, WINDOW)
+        await s.chats.settings(chat_id)
+        summary = await s.summaries.get(chat_id)
+        history = await s.turns.recent(chat_id, WINDOW)
         assert len(unsummarised(summary, history)) <= WINDOW
         usage = Usage(MODEL, 2_000, 200, 0.0004)
-        await s.save_answer(turn.id, self.answer, usage, now=now)
-        await s.mark_answered(turn.id, now=now)
+        await s.turns.save_answer(turn.id, self.answer, usage, now=now)
+        await s.turns.mark_answered(turn.id, now=now)
         await self._summary_check(chat_id, now)
 
     async def _summary_check(self, chat_id: str, now: float) -> None:
         """What Summarizer._plan reads after each answer, and _fold writes when it folds."""
-        s = self.storage
-        previous = await s.chat_summary(chat_id)
-        await s.chat_settings(chat_id)
-        uncovered = unsummarised(previous, await s.recent_turns(chat_id, WINDOW + MAX_BATCH_TURNS))
+        s = self.stores
+        previous = await s.summaries.get(chat_id)
+        await s.chats.settings(chat_id)
+        uncovered = unsummarised(previous, await s.turns.recent(chat_id, WINDOW + MAX_BATCH_TURNS))
         folded = plan_fold(uncovered, min(len(uncovered), WINDOW), SUMMARY_MIN_TURNS)
         if not folded:
             return
-        await s.record_usage(chat_id, Usage(MODEL, 1_500, 300, 0.0004), now=now)
+        await s.usage.record(chat_id, Usage(MODEL, 1_500, 300, 0.0004), now=now)
         covers_to = previous.covers_to if previous else None
-        saved = await s.save_summary(
+        saved = await s.summaries.save(
             chat_id, Summary("the summary so far", folded[-1].id), previous=covers_to, now=now
         )
         assert saved
@@ -351,10 +351,10 @@ async def _measure(
             for size in SIZES[scale]:
                 copy = Path(run) / f"{shape.key}-{size}.db"
                 shutil.copyfile(await database(shape, size, folder), copy)
-                storage = SQLiteStorage(copy)
-                await storage.open()
-                stack.push_async_callback(storage.close)
-                players[size] = Turns(storage, shape, size, seed=size, budgets=budgets)
+                db = Database(copy)
+                await db.open()
+                stack.push_async_callback(db.close)
+                players[size] = Turns(sqlite.stores(db), shape, size, seed=size, budgets=budgets)
                 await players[size].cycle()  # warm-up
             for _ in range(ROUNDS[scale]):
                 for size, player in players.items():

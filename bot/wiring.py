@@ -1,4 +1,4 @@
-"""Opening what every channel needs: storage, the model client, the embedded model if any.
+"""Opening what every channel needs: the database, the model client, the embedded model if any.
 
 `python -m bot run` (Telegram) and `python -m bot chat` (the terminal) both go through
 `open_engine`, so an answer takes the same path whichever channel asked for it, and a local
@@ -18,9 +18,12 @@ from bot.engine.models import local_server as local_model
 from bot.engine.models.client import ChatModel, LLMClient, RetryPolicy
 from bot.engine.models.fallback import FallbackModel
 from bot.engine.models.local_server import LocalModelError, LocalModelServer
+from bot.engine.policy.gatekeeper import Gatekeeper
 from bot.observability.logs import get_logger, redactor
-from bot.storage.base import Storage, StorageError
-from bot.storage.sqlite import SQLiteStorage
+from bot.storage import sqlite
+from bot.storage.errors import StorageError
+from bot.storage.repositories import HealthCheck, Stores
+from bot.storage.sqlite import Database
 
 log = get_logger(__name__)
 
@@ -37,12 +40,17 @@ class StartupError(Exception):
 
 @dataclass(frozen=True)
 class Engine:
-    """The open resources a channel works with."""
+    """The open resources a channel works with (never the storage behind them)."""
 
     settings: Settings  # as in effect: with a local model, its name is the only model
     conversation: Conversation
-    storage: Storage
+    gatekeeper: Gatekeeper
+    health: HealthCheck  # the database's; channels call `ping`, not this
     demo_model: bool = False  # the tiny bundled model answers (say so to the user)
+
+    async def ping(self) -> None:
+        """Raise unless the database answers (what /healthz asks)."""
+        await self.health.ping()
 
 
 def make_llm(
@@ -91,20 +99,14 @@ def make_model(
 async def open_engine(
     settings: Settings, *, clock: Callable[[], float] = time.time
 ) -> AsyncIterator[Engine]:
-    """Open storage, start the local model if configured, connect the client; close all after.
+    """Open the database, start the local model if configured, connect the client; close all
+    after.
 
-    `clock` (Unix time) dates stored messages and usage. Raises StartupError when the database
-    cannot be opened or the local model cannot be served.
+    `clock` (Unix time) dates stored messages and usage and decides budget periods. Raises
+    StartupError when the database cannot be opened or the local model cannot be served.
     """
     async with AsyncExitStack() as stack:
-        storage = SQLiteStorage(settings.database_path)
-        stack.push_async_callback(storage.close)
-        try:
-            await storage.open()
-        except StorageError as exc:
-            raise StartupError(
-                f"Could not open the database {settings.database_path}: {exc}"
-            ) from exc
+        stores = await open_stores(settings, stack)
         demo = False
         if settings.local_model is None:
             llm = make_model(settings)
@@ -118,9 +120,21 @@ async def open_engine(
         stack.push_async_callback(llm.close)
         if demo:
             log.warning("demo_model_in_use", model=settings.openai_model, hint=DEMO_MODEL_HINT)
-        conversation = Conversation(storage, llm, settings, clock=clock)
-        stack.push_async_callback(conversation.close)  # before the client and storage close
-        yield Engine(settings, conversation, storage, demo)
+        conversation = Conversation(stores, llm, settings, clock=clock)
+        stack.push_async_callback(conversation.close)  # before the client and database close
+        gatekeeper = Gatekeeper(stores.usage, settings, clock=clock)
+        yield Engine(settings, conversation, gatekeeper, stores.health, demo)
+
+
+async def open_stores(settings: Settings, stack: AsyncExitStack) -> Stores:
+    """Open the database (SQLite: the one place that knows); `stack` closes it last."""
+    database = Database(settings.database_path)
+    stack.push_async_callback(database.close)
+    try:
+        await database.open()
+    except StorageError as exc:
+        raise StartupError(f"Could not open the database {settings.database_path}: {exc}") from exc
+    return sqlite.stores(database)
 
 
 async def start_local_model(settings: Settings, stack: AsyncExitStack) -> LocalModelServer:

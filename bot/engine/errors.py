@@ -6,7 +6,7 @@ the exception text itself never reaches a user.
 
 from __future__ import annotations
 
-from bot.storage.base import StorageError
+from bot.storage.errors import StorageError
 
 
 class BotError(Exception):

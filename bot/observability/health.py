@@ -17,7 +17,6 @@ from tornado.httpserver import HTTPServer
 from tornado.web import Application, RequestHandler
 
 from bot.observability.logs import get_logger
-from bot.storage.base import Storage
 
 log = get_logger(__name__)
 
@@ -28,7 +27,7 @@ DB_TIMEOUT_S = 3.0
 
 
 def readiness(
-    receiving: ReceivingProblem, storage: Storage, timeout: float = DB_TIMEOUT_S
+    receiving: ReceivingProblem, ping: Callable[[], Awaitable[None]], timeout: float = DB_TIMEOUT_S
 ) -> Probe:
     """Healthy when the channel receives updates and the database answers within `timeout`."""
 
@@ -36,7 +35,7 @@ def readiness(
         if (problem := receiving()) is not None:
             return problem
         try:
-            await asyncio.wait_for(storage.ping(), timeout)
+            await asyncio.wait_for(ping(), timeout)
         except TimeoutError:
             return f"the database did not answer within {timeout:g} s"
         except Exception as exc:  # noqa: BLE001 - any database failure is "unhealthy", not a crash

@@ -16,7 +16,7 @@ from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 if TYPE_CHECKING:
     from bot.engine.models.client import Completion
-    from bot.storage.base import Usage
+    from bot.storage.records import Usage
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from bot.engine import errors
 from bot.engine.conversation.turns import Conversation, StatsView
-from bot.storage.base import Turn
+from bot.storage.records import Turn
 
 EXIT_COMMANDS = ("/exit", "/quit")
 

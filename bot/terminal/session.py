@@ -13,7 +13,7 @@ from rich.markdown import Markdown
 
 from bot.engine import errors
 from bot.engine.conversation.turns import Reply
-from bot.storage.base import NewTurn, Turn
+from bot.storage.records import NewTurn, Turn
 from bot.terminal.commands import EXIT_COMMANDS, ChatContext, run_command
 from bot.terminal.view import AnswerView
 from bot.wiring import DEMO_MODEL_HINT, Engine
@@ -92,7 +92,7 @@ class TerminalChat:
         )
         if self.engine.demo_model:
             self.console.print(f"[yellow]{DEMO_MODEL_HINT}[/yellow]", highlight=False)
-        earlier = await self.engine.storage.recent_turns(self.ctx.key, SHOWN_ON_RESUME)
+        earlier = await self.ctx.conversation.history(self.ctx.key, SHOWN_ON_RESUME)
         if earlier:
             self.console.print(f"[dim]Resuming this chat; the last {len(earlier)} exchanges:[/dim]")
             for turn in earlier:

@@ -23,7 +23,7 @@ import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
 
-from bot.storage.sqlite import SQLiteStorage
+from bot.storage.sqlite import Database
 from tests.conftest import RunningBot
 from tests.service import unused_port
 
@@ -118,10 +118,10 @@ class TestHealthcheck:
 
         assert await exit_code() == 0
 
-        async def broken(_self: SQLiteStorage) -> None:
+        async def broken(_self: Database) -> None:
             raise OSError("disk gone")
 
-        monkeypatch.setattr(SQLiteStorage, "ping", broken)
+        monkeypatch.setattr(Database, "ping", broken)
         assert await exit_code() != 0
 
 

@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from bot.storage.sqlite import SQLiteStorage
+from bot.storage.sqlite import Database
 from bot.telegram.app.run import StartupError
 from tests.conftest import LogCapture, RunningBot
 from tests.service import get, unused_port
@@ -34,10 +34,10 @@ class TestHealthz:
     ) -> None:
         """A database that fails: 503 with the reason, and a health_check_failed warning."""
 
-        async def broken(_self: SQLiteStorage) -> None:
+        async def broken(_self: Database) -> None:
             raise sqlite3.OperationalError("disk I/O error")
 
-        monkeypatch.setattr(SQLiteStorage, "ping", broken)
+        monkeypatch.setattr(Database, "ping", broken)
         status, body = await get(f"{health}/healthz")
         assert status == 503
         assert json.loads(body) == {

@@ -13,7 +13,7 @@ import pytest
 
 from bot import wiring
 from bot.engine import errors
-from bot.storage.sqlite import SQLiteStorage
+from bot.storage.sqlite import Database
 from tests.botprocess import BotProcess, integrity
 from tests.conftest import LogCapture, RunningBot
 from tests.fakes.openai import Block
@@ -26,16 +26,16 @@ STORAGE_MESSAGE = errors.StorageUnavailable.user_message
 
 
 @pytest.fixture
-def storages(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[SQLiteStorage]]:
-    """The bot's storage objects (from its next start), waiting 0.2 s on a locked database."""
-    made: list[SQLiteStorage] = []
+def storages(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Database]]:
+    """The bot's databases (from its next start), waiting 0.2 s on a locked database."""
+    made: list[Database] = []
 
-    class Recorded(SQLiteStorage):
+    class Recorded(Database):
         def __init__(self, path: Path, *, busy_timeout_ms: int = 200) -> None:
             super().__init__(path, busy_timeout_ms=busy_timeout_ms)
             made.append(self)
 
-    monkeypatch.setattr(wiring, "SQLiteStorage", Recorded)
+    monkeypatch.setattr(wiring, "Database", Recorded)
     yield made
 
 
@@ -46,7 +46,7 @@ async def say(bot: RunningBot, text: str, count: int) -> str:
 
 class TestInProcess:
     async def test_locked_by_another_process(
-        self, bot: RunningBot, logs: LogCapture, storages: list[SQLiteStorage]
+        self, bot: RunningBot, logs: LogCapture, storages: list[Database]
     ) -> None:
         """A database locked by another process: the user is told; once the lock is gone the
         next message is answered."""
@@ -65,7 +65,7 @@ class TestInProcess:
         assert stored_turns(bot) == [("two", "answered", None)]
 
     async def test_read_only(
-        self, bot: RunningBot, logs: LogCapture, storages: list[SQLiteStorage]
+        self, bot: RunningBot, logs: LogCapture, storages: list[Database]
     ) -> None:
         """A database that refuses writes: the user is told, /stats still reads, and the bot
         works again as soon as writes are allowed."""
@@ -73,10 +73,10 @@ class TestInProcess:
         await say(bot, "one", 1)
         await logs.wait_for("reply_finished")
         [storage] = storages
-        await storage.db.execute("PRAGMA query_only = ON")  # SQLITE_READONLY on every write
+        await storage.connection.execute("PRAGMA query_only = ON")  # SQLITE_READONLY on every write
         assert await say(bot, "two", 2) == STORAGE_MESSAGE
         assert "Messages in memory: 2" in await say(bot, "/stats", 3)
-        await storage.db.execute("PRAGMA query_only = OFF")
+        await storage.connection.execute("PRAGMA query_only = OFF")
         assert await say(bot, "three", 4) == "echo: three"
         assert [t[0] for t in stored_turns(bot)] == ["one", "three"]
         assert bot.model.requests[-1].messages[-3]["content"] == "one"
@@ -131,7 +131,7 @@ class TestFullDisk:
 
 class TestRecordRefusedAfterDelivery:
     async def test_answer_not_sent_twice(
-        self, bot: RunningBot, logs: LogCapture, storages: list[SQLiteStorage]
+        self, bot: RunningBot, logs: LogCapture, storages: list[Database]
     ) -> None:
         """The answer reached the user but the database refused to record it: no storage
         message follows the answer, and once writes work the turn is recorded, not re-sent."""
@@ -140,13 +140,13 @@ class TestRecordRefusedAfterDelivery:
 
         async def refuse_writes(call: ApiCall) -> None:
             if call.params.get("text") == "echo: question":
-                await storage.db.execute("PRAGMA query_only = ON")
+                await storage.connection.execute("PRAGMA query_only = ON")
 
         bot.telegram.on_call("sendMessage", refuse_writes)
         assert await say(bot, "question", 1) == "echo: question"
         await logs.wait_for("delivery_unrecorded")
         assert stored_turns(bot) == [("question", "generated", None)]
-        await storage.db.execute("PRAGMA query_only = OFF")
+        await storage.connection.execute("PRAGMA query_only = OFF")
         for _ in range(200):
             if stored_turns(bot) == [("question", "answered", None)]:
                 break

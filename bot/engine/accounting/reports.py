@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.engine.accounting.periods import Period, span
-from bot.storage.base import Storage, UsageRow, UsageTotals
+from bot.storage.records import UsageRow, UsageTotals
+from bot.storage.repositories import UsageRepository
 
 
 @dataclass(frozen=True)
@@ -15,13 +16,11 @@ class UsageReport:
     chats: list[UsageRow]
 
 
-async def usage_report(storage: Storage, *, now: float, limit: int) -> UsageReport:
+async def usage_report(usage: UsageRepository, *, now: float, limit: int) -> UsageReport:
     day, month = span(Period.DAY, now).start, span(Period.MONTH, now).start
-    totals: list[UsageTotals] = [
-        await storage.usage_totals(since=since) for since in (day, month, 0.0)
-    ]
+    totals: list[UsageTotals] = [await usage.totals(since=since) for since in (day, month, 0.0)]
     return UsageReport(
         everyone=UsageRow("everyone", *totals),
-        users=await storage.usage_by("user_id", day=day, month=month, limit=limit),
-        chats=await storage.usage_by("chat_id", day=day, month=month, limit=limit),
+        users=await usage.by("user_id", day=day, month=month, limit=limit),
+        chats=await usage.by("chat_id", day=day, month=month, limit=limit),
     )

@@ -21,7 +21,8 @@ from bot.config import Price
 from bot.engine.accounting.pricing import cost_usd
 from bot.engine.models.client import Completion
 from bot.observability.logs import get_logger
-from bot.storage.base import Calibration, Storage, Usage
+from bot.storage.records import Calibration, Usage
+from bot.storage.repositories import CalibrationRepository
 
 log = get_logger(__name__)
 
@@ -108,8 +109,10 @@ class Calibrator:
 class TokenCounter:
     """The calibrator, loaded from storage on first use and saved as it learns."""
 
-    def __init__(self, storage: Storage, *, clock: Callable[[], float] = time.time) -> None:
-        self.storage = storage
+    def __init__(
+        self, calibrations: CalibrationRepository, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.calibrations = calibrations
         self.calibrator = Calibrator()
         self._clock = clock
         self._loaded = False
@@ -120,7 +123,7 @@ class TokenCounter:
             return
         async with self._loading:
             if not self._loaded:
-                self.calibrator = Calibrator(await self.storage.token_calibrations())
+                self.calibrator = Calibrator(await self.calibrations.load())
                 self._loaded = True
 
     async def counter(self, model: str) -> Counter:
@@ -138,7 +141,7 @@ class TokenCounter:
         if learnt is None:
             return
         if learnt.samples <= SAVE_EVERY or learnt.samples % SAVE_EVERY == 0:
-            await self.storage.save_token_calibration(model, learnt, now=self._clock())
+            await self.calibrations.save(model, learnt, now=self._clock())
         log.debug(
             "tokens_calibrated",
             model=model,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.engine.accounting.tokens import MESSAGE_OVERHEAD_TOKENS, Counter, estimate
-from bot.storage.base import Turn
+from bot.storage.records import Turn
 
 Message = dict[str, str]
 

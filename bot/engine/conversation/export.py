@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from bot.engine.profiles.profiles import ChatProfile
-from bot.storage.base import Summary, Turn
+from bot.storage.records import Summary, Turn
 
 Format = Literal["markdown", "json"]
 FORMATS: dict[str, Format] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from bot.storage.base import Turn, TurnState
+from bot.storage.records import Turn, TurnState
 
 
 class Action(StrEnum):

@@ -36,7 +36,8 @@ from bot.engine.conversation.context import (
 from bot.engine.models.client import ChatModel, Completion
 from bot.engine.profiles.profiles import Profiles
 from bot.observability.logs import get_logger
-from bot.storage.base import Storage, Summary, Turn
+from bot.storage.records import Summary, Turn
+from bot.storage.repositories import SummaryRepository, TurnRepository, UsageRepository
 
 log = get_logger(__name__)
 
@@ -139,16 +140,20 @@ class Summarizer:
 
     def __init__(
         self,
-        storage: Storage,
         llm: ChatModel,
         *,
+        turns: TurnRepository,
+        summaries: SummaryRepository,
+        usage: UsageRepository,
         settings: Settings,
         profiles: Profiles,
         tokens: TokenCounter,
         limits: Limits,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.storage = storage
+        self.turns = turns
+        self.summaries = summaries
+        self.usage = usage
         self.llm = llm
         self.settings = settings
         self.policy = SummaryPolicy.from_settings(settings)
@@ -163,7 +168,7 @@ class Summarizer:
         """The summary to send with the chat's requests (None when summaries are off)."""
         if not self.policy.enabled:
             return None
-        return await self.storage.chat_summary(chat_id)
+        return await self.summaries.get(chat_id)
 
     def schedule(self, chat_id: str) -> bool:
         """Start the chat's summary check in the background, unless one is running already."""
@@ -214,7 +219,7 @@ class Summarizer:
         profile = await self.profiles.resolve(chat_id)
         counter = await self.tokens.counter(profile.model)
         window = history_window(self.limits)
-        recent = await self.storage.recent_turns(chat_id, window + MAX_BATCH_TURNS)
+        recent = await self.turns.recent(chat_id, window + MAX_BATCH_TURNS)
         uncovered = unsummarised(previous, recent)
         head: list[Message] = [{"role": "system", "content": profile.system_prompt}]
         if previous is not None:
@@ -226,7 +231,7 @@ class Summarizer:
         return plan_fold(uncovered, len(kept), self.policy.min_turns), profile.model
 
     async def _fold(self, chat_id: str, started: float) -> None:
-        previous = await self.storage.chat_summary(chat_id)
+        previous = await self.summaries.get(chat_id)
         candidates, chat_model = await self._plan(chat_id, previous)
         if not candidates:
             return
@@ -246,7 +251,7 @@ class Summarizer:
         await self._account(chat_id, model, messages, completion, counter)
         summary = Summary(text, folded[-1].id)
         previous_end = previous.covers_to if previous else None
-        saved = await self.storage.save_summary(
+        saved = await self.summaries.save(
             chat_id, summary, previous=previous_end, now=self._clock()
         )
         self._failed_at.pop(chat_id, None)
@@ -276,4 +281,4 @@ class Summarizer:
         if completion.usage is not None:
             await self.tokens.observe(model, messages, completion.usage.prompt_tokens)
         usage = measure_usage(model, messages, completion, counter, self.settings.model_prices)
-        await self.storage.record_usage(chat_id, usage, now=self._clock())
+        await self.usage.record(chat_id, usage, now=self._clock())

@@ -24,7 +24,9 @@ from bot.engine.profiles.personas import PersonaBook, load_personas
 from bot.engine.profiles.profiles import ChatProfile, Profiles
 from bot.observability import metrics
 from bot.observability.logs import get_logger
-from bot.storage.base import ChatStats, NewTurn, Storage, StorageError, Turn, Usage
+from bot.storage.errors import StorageError
+from bot.storage.records import ChatStats, NewTurn, Turn, Usage
+from bot.storage.repositories import Stores
 
 log = get_logger(__name__)
 
@@ -53,14 +55,15 @@ class Conversation:
 
     def __init__(
         self,
-        storage: Storage,
+        stores: Stores,
         llm: ChatModel,
         settings: Settings,
         *,
         clock: Callable[[], float] = time.time,
         personas: PersonaBook | None = None,
     ) -> None:
-        self.storage = storage
+        self._turns = stores.turns
+        self._chats = stores.chats
         self.llm = llm
         self.settings = settings
         self.locks = ChatLocks()
@@ -71,13 +74,15 @@ class Conversation:
             max_prompt_tokens=settings.max_context_tokens - settings.max_output_tokens,
         )
         # Conversation controls (issue 9): personas, system prompts, summaries, token counting.
-        self.tokens = TokenCounter(storage, clock=clock)
+        self.tokens = TokenCounter(stores.calibrations, clock=clock)
         self.profiles = Profiles(
-            storage, settings, personas or load_personas(settings.personas_file)
+            stores.chats, settings, personas or load_personas(settings.personas_file)
         )
         self.summaries = Summarizer(
-            storage,
             llm,
+            turns=stores.turns,
+            summaries=stores.summaries,
+            usage=stores.usage,
             settings=settings,
             profiles=self.profiles,
             tokens=self.tokens,
@@ -102,18 +107,22 @@ class Conversation:
         match = next((m for m in self.models if m.lower() == wanted.lower()), None)
         if match is None:
             raise errors.UnknownModel(wanted, self.models)
-        await self.storage.set_chat_model(chat_id, match)
+        await self._chats.set_model(chat_id, match)
         log.info("model_switched", chat_key=chat_id, model=match)
         return match
 
     async def clear(self, chat_id: str) -> int:
-        removed = await self.storage.clear_chat(chat_id)
+        removed = await self._turns.clear_chat(chat_id)
         log.info("history_cleared", chat_key=chat_id, turns=removed)
         return removed
 
+    async def history(self, chat_id: str, limit: int) -> list[Turn]:
+        """The chat's newest `limit` answered turns, oldest first (shown on resuming a chat)."""
+        return await self._turns.recent(chat_id, limit)
+
     async def export(self, chat_id: str, fmt: Format) -> ExportFile | None:
         """The chat's stored history as a file; None when there is nothing to export."""
-        turns = await self.storage.answered_turns(chat_id)
+        turns = await self._turns.answered(chat_id)
         summary = await self.summaries.current(chat_id)
         if not turns and summary is None:
             return None
@@ -125,11 +134,11 @@ class Conversation:
     async def stats(self, chat_id: str) -> StatsView:
         model = await self.model_for(chat_id)
         priced = cost_usd(self.settings.model_prices, model, 0, 0) is not None
-        return StatsView(await self.storage.chat_stats(chat_id), model, priced)
+        return StatsView(await self._chats.stats(chat_id), model, priced)
 
     async def submit(self, new: NewTurn) -> Turn | None:
         """Store a user's message before anything else happens; None for a re-delivery."""
-        turn = await self.storage.add_turn(new, now=self._clock())
+        turn = await self._turns.add(new, now=self._clock())
         if turn is None:
             log.info("duplicate_message_ignored", source_key=new.source_key)
         return turn
@@ -144,7 +153,7 @@ class Conversation:
         Until the new answer is delivered the old one stays in the history (a failed retry
         loses nothing); then it is replaced. None for a re-delivered command.
         """
-        last = await self.storage.last_finished_turn(chat_id)
+        last = await self._turns.last_finished(chat_id)
         if last is None:
             raise errors.NothingToRetry()
         turn = await self.submit(
@@ -203,7 +212,7 @@ class Conversation:
         model = completion.model or model  # the fallback's, when it answered
         usage = await self._usage(model, messages, completion)
         metrics.completion(completion, usage)
-        await self.storage.save_answer(turn.id, completion.text, usage, now=self._clock())
+        await self._turns.save_answer(turn.id, completion.text, usage, now=self._clock())
         return Reply(
             replace(turn, answer=completion.text, model=model), completion.text, usage, completion
         )
@@ -212,7 +221,7 @@ class Conversation:
         """The system prompt (never trimmed), the summary, the newest turns after it, `turn`."""
         summary = await self.summaries.current(turn.chat_id)
         window = history_window(limits) + (1 if turn.replaces is not None else 0)
-        history = await self.storage.recent_turns(turn.chat_id, window)
+        history = await self._turns.recent(turn.chat_id, window)
         # A retry is asked as if the answer it replaces had never been given.
         history = [t for t in history if t.id != turn.replaces]
         return build_messages(
@@ -283,7 +292,7 @@ class Conversation:
         is not their problem: the turn is remembered and recorded by a later recovery sweep,
         without sending the answer again."""
         try:
-            await self.storage.mark_answered(turn.id, now=self._clock())
+            await self._turns.mark_answered(turn.id, now=self._clock())
         except StorageError as exc:
             self._unrecorded.add(turn.id)
             log.warning("delivery_unrecorded", turn_id=turn.id, error=str(exc))
@@ -292,22 +301,22 @@ class Conversation:
 
     async def undeliverable(self, turn: Turn) -> None:
         """The channel refused the turn's answer for good: fail it unless already settled."""
-        current = await self.storage.get_turn(turn.id)
+        current = await self._turns.get(turn.id)
         if current is not None and current.unfinished:
             await self.failed(current, errors.Undeliverable(), model=current.model)
 
     async def unfinished(self) -> list[Turn]:
         """Every turn not yet settled (after a crash, a shutdown or a failed delivery)."""
-        return await self.storage.unfinished_turns()
+        return await self._turns.unfinished()
 
     async def ready_to_answer(self, turn: Turn) -> None:
         """Raise StorageError unless the database takes writes (so the answer could be kept):
         a turn is not sent to the model again while the disk is full."""
-        await self.storage.touch_turn(turn.id, now=self._clock())
+        await self._turns.touch(turn.id, now=self._clock())
 
     async def current(self, turn_id: int) -> Turn | None:
         """The turn as stored now."""
-        return await self.storage.get_turn(turn_id)
+        return await self._turns.get(turn_id)
 
     def age(self, turn: Turn) -> float:
         """Seconds since the turn's message was sent."""
@@ -331,7 +340,7 @@ class Conversation:
         latency_s: float | None = None,
     ) -> None:
         """The turn could not be answered; it stays out of the model's context for good."""
-        await self.storage.mark_failed(turn.id, error.error_type, now=self._clock())
+        await self._turns.mark_failed(turn.id, error.error_type, now=self._clock())
         metrics.ERRORS.labels(type=error.error_type).inc()
         log.warning(
             "reply_finished",

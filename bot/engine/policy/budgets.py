@@ -14,7 +14,8 @@ from enum import StrEnum
 
 from bot.config import Settings
 from bot.engine.accounting.periods import Period, span
-from bot.storage.base import Storage, UsageTotals
+from bot.storage.records import UsageTotals
+from bot.storage.repositories import UsageRepository
 
 
 class Scope(StrEnum):
@@ -68,9 +69,9 @@ class Budgets:
     """Checks a user's request against every configured budget."""
 
     def __init__(
-        self, storage: Storage, budgets: Sequence[Budget], clock: Callable[[], float]
+        self, usage: UsageRepository, budgets: Sequence[Budget], clock: Callable[[], float]
     ) -> None:
-        self._storage = storage
+        self._usage = usage
         self.budgets = list(budgets)
         self._clock = clock
 
@@ -86,7 +87,7 @@ class Budgets:
             key = (budget.scope, budget.period)
             if key not in totals:
                 who = user_id if budget.scope is Scope.USER else None
-                totals[key] = await self._storage.usage_totals(since=period.start, user_id=who)
+                totals[key] = await self._usage.totals(since=period.start, user_id=who)
             used = _used(totals[key], budget.metric)
             if used >= budget.limit:
                 found.append(Overrun(budget, used, period.end))

@@ -21,7 +21,7 @@ from bot.engine.policy.budgets import Budgets, Overrun, Scope, budgets_from
 from bot.engine.policy.notices import Notices
 from bot.engine.policy.ratelimit import MessageRateLimit
 from bot.observability.logs import get_logger
-from bot.storage.base import Storage
+from bot.storage.repositories import UsageRepository
 
 log = get_logger(__name__)
 
@@ -70,17 +70,17 @@ class Gatekeeper:
     """The access, admin, rate-limit and budget decisions for every channel."""
 
     def __init__(
-        self, storage: Storage, settings: Settings, *, clock: Callable[[], float] = time.time
+        self, usage: UsageRepository, settings: Settings, *, clock: Callable[[], float] = time.time
     ) -> None:
         self.access = AccessPolicy.from_settings(settings)
         self.group_settings_admins_only = settings.group_settings_admins_only
         self._settings = settings
-        self._storage = storage
+        self._usage = usage
         self._clock = clock
         self._rate = MessageRateLimit(
             settings.rate_limit_messages, settings.rate_limit_window_seconds
         )
-        self._budgets = Budgets(storage, budgets_from(settings), clock)
+        self._budgets = Budgets(usage, budgets_from(settings), clock)
         self._notices = Notices(clock=clock)
 
     def announce(self) -> None:
@@ -176,4 +176,4 @@ class Gatekeeper:
         )
 
     async def usage_report(self, limit: int = 10) -> UsageReport:
-        return await usage_report(self._storage, now=self._clock(), limit=limit)
+        return await usage_report(self._usage, now=self._clock(), limit=limit)

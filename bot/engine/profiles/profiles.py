@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.engine import errors
 from bot.engine.profiles.personas import Persona, PersonaBook
 from bot.observability.logs import get_logger
-from bot.storage.base import Storage
+from bot.storage.repositories import ChatRepository
 
 log = get_logger(__name__)
 
@@ -50,8 +50,8 @@ class PromptTooLong(errors.BotError):
 class Profiles:
     """Reads and changes chats' personas and system prompts."""
 
-    def __init__(self, storage: Storage, settings: Settings, book: PersonaBook) -> None:
-        self.storage = storage
+    def __init__(self, chats: ChatRepository, settings: Settings, book: PersonaBook) -> None:
+        self.chats = chats
         self.settings = settings
         self.book = book
         for persona in book:
@@ -64,7 +64,7 @@ class Profiles:
         return None
 
     async def resolve(self, chat_id: str) -> ChatProfile:
-        chosen = await self.storage.chat_settings(chat_id)
+        chosen = await self.chats.settings(chat_id)
         persona = self.book.get(chosen.persona) if chosen.persona else None
         if chosen.system_prompt:
             prompt, source = chosen.system_prompt, "custom"
@@ -90,12 +90,12 @@ class Profiles:
         if persona is None:
             raise UnknownPersona(name.strip(), self.book.names)
         keep_model = self._usable_model(persona) is None
-        await self.storage.set_chat_persona(chat_id, persona.name, keep_model=keep_model)
+        await self.chats.set_persona(chat_id, persona.name, keep_model=keep_model)
         log.info("persona_switched", chat_key=chat_id, persona=persona.name)
         return await self.resolve(chat_id)
 
     async def reset_persona(self, chat_id: str) -> ChatProfile:
-        await self.storage.set_chat_persona(chat_id, None, keep_model=True)
+        await self.chats.set_persona(chat_id, None, keep_model=True)
         log.info("persona_switched", chat_key=chat_id, persona=None)
         return await self.resolve(chat_id)
 
@@ -104,7 +104,7 @@ class Profiles:
         prompt = text.strip() if text else None
         if prompt and len(prompt) > MAX_SYSTEM_PROMPT_CHARS:
             raise PromptTooLong()
-        await self.storage.set_chat_system_prompt(chat_id, prompt or None)
+        await self.chats.set_system_prompt(chat_id, prompt or None)
         log.info(
             "system_prompt_set", chat_key=chat_id, custom=bool(prompt), chars=len(prompt or "")
         )

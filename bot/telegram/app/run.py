@@ -16,10 +16,9 @@ from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
 from bot.config import Settings
-from bot.engine.policy.gatekeeper import Gatekeeper
 from bot.observability.health import HealthServer, Probe, readiness
 from bot.observability.logs import get_logger
-from bot.storage.base import StorageError
+from bot.storage.errors import StorageError
 from bot.telegram.app.build import build_application
 from bot.telegram.app.processor import PerChatUpdateProcessor
 from bot.telegram.app.receive import AnyApplication, Receiving
@@ -42,14 +41,13 @@ async def serve(
     """
     async with AsyncExitStack() as stack:
         engine = await stack.enter_async_context(open_engine(settings, clock=clock))
-        settings, conversation, storage = engine.settings, engine.conversation, engine.storage
-        gatekeeper = Gatekeeper(storage, settings, clock=clock)
+        settings, conversation, gatekeeper = engine.settings, engine.conversation, engine.gatekeeper
         gatekeeper.announce()
         processor = PerChatUpdateProcessor(conversation.locks)
         svc = Services(conversation, settings, gatekeeper)
         application = build_application(settings, svc, processor)
         receiving = Receiving(application)
-        await _start_health(stack, settings, readiness(receiving.problem, storage))
+        await _start_health(stack, settings, readiness(receiving.problem, engine.ping))
         try:
             await application.initialize()
         except InvalidToken as exc:

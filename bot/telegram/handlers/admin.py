@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.engine.accounting.reports import UsageReport
-from bot.storage.base import UsageRow, UsageTotals
+from bot.storage.records import UsageRow, UsageTotals
 from bot.telegram.app.services import services
 
 USAGE_ROWS = 10  # users and chats shown, the costliest first

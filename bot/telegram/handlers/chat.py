@@ -9,7 +9,7 @@ from bot.engine import errors
 from bot.engine.text import clean_text
 from bot.observability import metrics
 from bot.observability.logs import get_logger
-from bot.storage.base import NewTurn, Turn
+from bot.storage.records import NewTurn, Turn
 from bot.telegram.app.processor import chat_key, telegram_chat_id
 from bot.telegram.app.services import Services, services
 from bot.telegram.handlers.triggers import is_addressed, is_private, speaker_name, strip_mention

@@ -19,7 +19,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bot.engine import errors
 from bot.observability.logs import get_logger
-from bot.storage.base import Turn
+from bot.storage.records import Turn
 from bot.telegram.app.processor import telegram_chat_id
 from bot.telegram.app.services import Services
 from bot.telegram.reply.delivery import send_answer, send_text

@@ -18,7 +18,8 @@ from telegram import Bot
 
 from bot.engine.conversation.recovery import Action, by_chat
 from bot.observability.logs import get_logger
-from bot.storage.base import StorageError, Turn
+from bot.storage.errors import StorageError
+from bot.storage.records import Turn
 from bot.telegram.app.services import Services
 from bot.telegram.handlers.chat import answer_turn
 from bot.telegram.reply import outcome

@@ -9,7 +9,7 @@ from bot.engine.conversation.context import (
     history_window,
     message_tokens,
 )
-from bot.storage.base import Turn, TurnState
+from bot.storage.records import Turn, TurnState
 
 
 def turn(

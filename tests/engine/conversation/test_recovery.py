@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.engine.conversation.recovery import Action, action_for, by_chat
-from bot.storage.base import Turn, TurnState
+from bot.storage.records import Turn, TurnState
 
 MAX_AGE = 3600.0
 

@@ -10,7 +10,7 @@ from bot.engine.conversation.summary import (
     summary_request,
     unsummarised,
 )
-from bot.storage.base import Summary, Turn, TurnState
+from bot.storage.records import Summary, Turn, TurnState
 
 
 def turn(n: int, text: str = "q", answer: str = "a", speaker: str | None = None) -> Turn:

@@ -11,8 +11,10 @@ import pytest
 from bot.config import Settings
 from bot.engine.accounting.periods import Period
 from bot.engine.policy.budgets import Budget, Budgets, Metric, Scope, budgets_from
-from bot.storage.base import NewTurn, Usage
-from bot.storage.sqlite import SQLiteStorage
+from bot.storage import sqlite
+from bot.storage.records import NewTurn, Usage
+from bot.storage.repositories import Stores
+from bot.storage.sqlite.database import Database
 
 NOON = datetime(2025, 5, 15, 12, tzinfo=UTC).timestamp()
 NEXT_DAY = datetime(2025, 5, 16, tzinfo=UTC).timestamp()
@@ -20,17 +22,17 @@ NEXT_MONTH = datetime(2025, 6, 1, tzinfo=UTC).timestamp()
 
 
 @pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[SQLiteStorage]:
-    store = SQLiteStorage(tmp_path / "bot.db")
-    await store.open()
-    yield store
-    await store.close()
+async def storage(tmp_path: Path) -> AsyncIterator[Stores]:
+    database = Database(tmp_path / "bot.db")
+    await database.open()
+    yield sqlite.stores(database)
+    await database.close()
 
 
-async def spend(store: SQLiteStorage, user: str, tokens: int, cost: float, at: float) -> None:
-    turn = await store.add_turn(NewTurn("tg:1", "q", user_id=user), now=at)
+async def spend(store: Stores, user: str, tokens: int, cost: float, at: float) -> None:
+    turn = await store.turns.add(NewTurn("tg:1", "q", user_id=user), now=at)
     assert turn is not None
-    await store.save_answer(turn.id, "a", Usage("m", tokens, 0, cost), now=at)
+    await store.turns.save_answer(turn.id, "a", Usage("m", tokens, 0, cost), now=at)
 
 
 class TestConfiguredBudgets:
@@ -45,10 +47,10 @@ class TestConfiguredBudgets:
 
 
 class TestOverrun:
-    async def test_under_then_at_the_limit(self, storage: SQLiteStorage) -> None:
+    async def test_under_then_at_the_limit(self, storage: Stores) -> None:
         """Below the limit a user goes on; reaching it stops them until the day ends."""
         budgets = Budgets(
-            storage, [Budget(Scope.USER, Period.DAY, Metric.TOKENS, 100)], lambda: NOON
+            storage.usage, [Budget(Scope.USER, Period.DAY, Metric.TOKENS, 100)], lambda: NOON
         )
         await spend(storage, "1", 99, 0.0, NOON - 60)
         assert await budgets.overrun("1") is None
@@ -57,29 +59,29 @@ class TestOverrun:
         assert overrun is not None and overrun.used == 100 and overrun.resets_at == NEXT_DAY
         assert await budgets.overrun("2") is None
 
-    async def test_yesterday_does_not_count(self, storage: SQLiteStorage) -> None:
+    async def test_yesterday_does_not_count(self, storage: Stores) -> None:
         """Usage before today's start is outside the daily budget."""
         budgets = Budgets(
-            storage, [Budget(Scope.USER, Period.DAY, Metric.TOKENS, 100)], lambda: NOON
+            storage.usage, [Budget(Scope.USER, Period.DAY, Metric.TOKENS, 100)], lambda: NOON
         )
         await spend(storage, "1", 500, 0.0, NOON - 86_400)
         assert await budgets.overrun("1") is None
 
-    async def test_the_latest_reset_is_reported(self, storage: SQLiteStorage) -> None:
+    async def test_the_latest_reset_is_reported(self, storage: Stores) -> None:
         """With a daily and a monthly budget both used up, the month's end is what counts."""
         both = [
             Budget(Scope.USER, Period.DAY, Metric.COST, 1.0),
             Budget(Scope.EVERYONE, Period.MONTH, Metric.COST, 1.0),
         ]
         await spend(storage, "1", 10, 5.0, NOON - 60)
-        overrun = await Budgets(storage, both, lambda: NOON).overrun("1")
+        overrun = await Budgets(storage.usage, both, lambda: NOON).overrun("1")
         assert overrun is not None and overrun.budget.scope is Scope.EVERYONE
         assert overrun.resets_at == NEXT_MONTH
 
-    async def test_global_budget_applies_to_anonymous_senders(self, storage: SQLiteStorage) -> None:
+    async def test_global_budget_applies_to_anonymous_senders(self, storage: Stores) -> None:
         """A message without a user is held to the global budget, not to per-user ones."""
         budgets = Budgets(
-            storage,
+            storage.usage,
             [
                 Budget(Scope.USER, Period.DAY, Metric.TOKENS, 1),
                 Budget(Scope.EVERYONE, Period.MONTH, Metric.TOKENS, 50),

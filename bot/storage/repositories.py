@@ -1,0 +1,148 @@
+"""What the engine needs from a database, one narrow Protocol per aggregate.
+
+Each engine component depends only on the repositories it uses. A backend (SQLite today)
+implements every Protocol and hands them over as one `Stores`; nothing above this module knows
+which backend it is. Every method raises `StorageError` when the database cannot do what was
+asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from bot.storage.records import (
+    Calibration,
+    ChatSettings,
+    ChatStats,
+    NewTurn,
+    Summary,
+    Turn,
+    Usage,
+    UsageRow,
+    UsageTotals,
+)
+
+
+class TurnRepository(Protocol):
+    """A chat's turns: a user's message and the model's answer, through their whole life."""
+
+    async def add(self, turn: NewTurn, *, now: float) -> Turn | None:
+        """Store a pending turn; None when `source_key` was seen before (a re-delivery)."""
+        ...
+
+    async def get(self, turn_id: int) -> Turn | None: ...
+
+    async def recent(self, chat_id: str, limit: int) -> list[Turn]:
+        """The newest `limit` answered turns of a chat, oldest first (an indexed read)."""
+        ...
+
+    async def answered(self, chat_id: str) -> list[Turn]:
+        """Every answered turn of a chat, oldest first (for /export)."""
+        ...
+
+    async def last_finished(self, chat_id: str) -> Turn | None:
+        """The chat's newest answered or failed turn (what /retry regenerates)."""
+        ...
+
+    async def unfinished(self) -> list[Turn]:
+        """Turns left pending or generated (by a crash), oldest first."""
+        ...
+
+    async def save_answer(self, turn_id: int, answer: str, usage: Usage, *, now: float) -> None:
+        """Store the answer and its usage (turn -> generated, chat counters) atomically."""
+        ...
+
+    async def touch(self, turn_id: int, *, now: float) -> None:
+        """A write that changes nothing but the turn's updated_at: proves writes succeed."""
+        ...
+
+    async def mark_answered(self, turn_id: int, *, now: float) -> None:
+        """The answer was delivered; the turn it `replaces`, if any, goes (atomically)."""
+        ...
+
+    async def mark_failed(self, turn_id: int, error_type: str, *, now: float) -> None:
+        """An unfinished turn failed for good; a turn already settled is left as it is."""
+        ...
+
+    async def clear_chat(self, chat_id: str) -> int:
+        """Forget a chat's conversation and its summary (not its settings); returns how many
+        turns went. Unfinished turns stay."""
+        ...
+
+
+class ChatRepository(Protocol):
+    """A chat's own record: what it chose (model, persona, system prompt) and its counters."""
+
+    async def settings(self, chat_id: str) -> ChatSettings: ...
+
+    async def set_model(self, chat_id: str, model: str | None) -> None: ...
+
+    async def set_persona(self, chat_id: str, persona: str | None, *, keep_model: bool) -> None:
+        """Choose a persona (None: none) and drop any custom system prompt; unless
+        `keep_model`, also drop the chat's /model choice so the persona's model applies."""
+        ...
+
+    async def set_system_prompt(self, chat_id: str, prompt: str | None) -> None: ...
+
+    async def stats(self, chat_id: str) -> ChatStats:
+        """The figures /stats shows (turns in memory, the chat's request counters, its model)."""
+        ...
+
+
+class UsageRepository(Protocol):
+    """Model requests accounted for; survives /clear (budgets and /usage read it)."""
+
+    async def record(self, chat_id: str, usage: Usage, *, now: float) -> None:
+        """Account for a model request that belongs to no turn (a summary)."""
+        ...
+
+    async def totals(self, *, since: float, user_id: str | None = None) -> UsageTotals:
+        """Everyone's usage (or one user's) from `since` on."""
+        ...
+
+    async def by(
+        self, column: Literal["user_id", "chat_id"], *, day: float, month: float, limit: int
+    ) -> list[UsageRow]:
+        """Usage per user or per chat since `day`, since `month` and ever; the costliest first."""
+        ...
+
+
+class SummaryRepository(Protocol):
+    """A chat's rolling summary of its older turns."""
+
+    async def get(self, chat_id: str) -> Summary | None: ...
+
+    async def save(
+        self, chat_id: str, summary: Summary, *, previous: int | None, now: float
+    ) -> bool:
+        """Store a summary if the chat's summary still covers up to `previous` (None: there
+        was none) and the turn it now ends at is still stored; False when it was not saved
+        (a /clear happened meanwhile)."""
+        ...
+
+
+class CalibrationRepository(Protocol):
+    """Per-model token calibrations, learnt from the usage providers report."""
+
+    async def load(self) -> dict[str, Calibration]: ...
+
+    async def save(self, model: str, calibration: Calibration, *, now: float) -> None: ...
+
+
+class HealthCheck(Protocol):
+    """Whether the database answers at all (for /healthz)."""
+
+    async def ping(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Stores:
+    """Every repository of one open database, as the composition root hands them out."""
+
+    turns: TurnRepository
+    chats: ChatRepository
+    usage: UsageRepository
+    summaries: SummaryRepository
+    calibrations: CalibrationRepository
+    health: HealthCheck

@@ -1,0 +1,147 @@
+"""The turns table: a chat's messages and answers, through their whole life."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from bot.storage.records import NewTurn, Turn, TurnState, Usage
+from bot.storage.sqlite.database import Database, Row
+from bot.storage.sqlite.usage import add_usage
+
+COLUMNS = (
+    "id, chat_id, user_text, state, created_at, source_key, reply_to, user_id, speaker, "
+    "answer, model, error_type, replaces"
+)
+
+
+def _turn(row: Row) -> Turn:
+    return Turn(
+        id=row[0],
+        chat_id=row[1],
+        user_text=row[2],
+        state=TurnState(row[3]),
+        created_at=row[4],
+        source_key=row[5],
+        reply_to=row[6],
+        user_id=row[7],
+        speaker=row[8],
+        answer=row[9],
+        model=row[10],
+        error_type=row[11],
+        replaces=row[12],
+    )
+
+
+class SQLiteTurns:
+    """`TurnRepository` on the turns table (answers' usage goes to the usage tables too)."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def add(self, turn: NewTurn, *, now: float) -> Turn | None:
+        async with self._db.writing() as db:
+            try:
+                async with db.execute(
+                    "INSERT INTO turns (chat_id, source_key, reply_to, user_id, speaker, user_text,"
+                    " replaces, state, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)"
+                    f" RETURNING {COLUMNS}",
+                    (
+                        turn.chat_id,
+                        turn.source_key,
+                        turn.reply_to,
+                        turn.user_id,
+                        turn.speaker,
+                        turn.user_text,
+                        turn.replaces,
+                        now if turn.sent_at is None else turn.sent_at,
+                        now,
+                    ),
+                ) as cursor:
+                    row = await cursor.fetchone()
+            except sqlite3.IntegrityError:
+                return None  # the same source_key was stored before: a re-delivered message
+        assert row is not None
+        return _turn(row)
+
+    async def get(self, turn_id: int) -> Turn | None:
+        row = await self._db.fetch_one(f"SELECT {COLUMNS} FROM turns WHERE id = ?", (turn_id,))
+        return None if row is None else _turn(row)
+
+    async def last_finished(self, chat_id: str) -> Turn | None:
+        row = await self._db.fetch_one(
+            f"SELECT {COLUMNS} FROM turns INDEXED BY turns_by_chat"
+            " WHERE chat_id = ? AND state IN ('answered', 'failed') ORDER BY id DESC LIMIT 1",
+            (chat_id,),
+        )
+        return None if row is None else _turn(row)
+
+    async def recent(self, chat_id: str, limit: int) -> list[Turn]:
+        rows = await self._db.fetch_all(
+            f"SELECT {COLUMNS} FROM turns INDEXED BY turns_answered_by_chat"
+            " WHERE chat_id = ? AND state = 'answered' ORDER BY id DESC LIMIT ?",
+            (chat_id, limit),
+        )
+        return [_turn(row) for row in reversed(rows)]
+
+    async def answered(self, chat_id: str) -> list[Turn]:
+        rows = await self._db.fetch_all(
+            f"SELECT {COLUMNS} FROM turns INDEXED BY turns_answered_by_chat"
+            " WHERE chat_id = ? AND state = 'answered' ORDER BY id",
+            (chat_id,),
+        )
+        return [_turn(row) for row in rows]
+
+    async def unfinished(self) -> list[Turn]:
+        rows = await self._db.fetch_all(
+            f"SELECT {COLUMNS} FROM turns INDEXED BY turns_unfinished"
+            " WHERE state IN ('pending', 'generated') ORDER BY id"
+        )
+        return [_turn(row) for row in rows]
+
+    async def save_answer(self, turn_id: int, answer: str, usage: Usage, *, now: float) -> None:
+        row = await self._db.fetch_one(
+            "SELECT chat_id, user_id FROM turns WHERE id = ?", (turn_id,)
+        )
+        if row is None:
+            return  # the chat was cleared while the answer was being written
+        chat_id, user_id = row
+        async with self._db.transaction() as db:
+            await db.execute(
+                "UPDATE turns SET answer = ?, model = ?, state = 'generated', updated_at = ?"
+                " WHERE id = ?",
+                (answer, usage.model, now, turn_id),
+            )
+            await add_usage(db, chat_id, user_id, turn_id, usage, now=now)
+
+    async def touch(self, turn_id: int, *, now: float) -> None:
+        await self._db.write("UPDATE turns SET updated_at = ? WHERE id = ?", (now, turn_id))
+
+    async def mark_answered(self, turn_id: int, *, now: float) -> None:
+        async with self._db.transaction() as db:
+            await db.execute(
+                "UPDATE turns SET state = 'answered', updated_at = ? WHERE id = ?", (now, turn_id)
+            )
+            # A /retry's answer takes the place of the one it regenerates.
+            await db.execute(
+                "DELETE FROM turns WHERE id = (SELECT replaces FROM turns WHERE id = ?)"
+                " AND state IN ('answered', 'failed')",
+                (turn_id,),
+            )
+
+    async def mark_failed(self, turn_id: int, error_type: str, *, now: float) -> None:
+        await self._db.write(
+            "UPDATE turns SET state = 'failed', error_type = ?, updated_at = ?"
+            " WHERE id = ? AND state IN ('pending', 'generated')",
+            (error_type, now, turn_id),
+        )
+
+    async def clear_chat(self, chat_id: str) -> int:
+        # Unfinished turns stay: a message that is still being answered is not history yet.
+        async with self._db.transaction() as db:
+            await db.execute("DELETE FROM chat_summaries WHERE chat_id = ?", (chat_id,))
+            async with db.execute(
+                "DELETE FROM turns WHERE chat_id = ? AND state IN ('answered', 'failed')",
+                (chat_id,),
+            ) as cursor:
+                return cursor.rowcount
