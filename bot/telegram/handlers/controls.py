@@ -80,21 +80,16 @@ async def persona(incoming: Incoming, context: BotContext) -> None:
 
 async def persona_button(press: Press, context: BotContext) -> None:
     """A tap on the persona picker switches the persona and updates the picker message."""
-    profiles, query, choice, key = (
-        context.conversation.profiles,
-        press.query,
-        press.choice,
-        press.chat_key,
-    )
-    if choice == RESET:
-        profile = await profiles.reset_persona(key)
+    profiles, query = context.conversation.profiles, press.query
+    if press.choice == RESET:
+        profile = await profiles.reset_persona(press.chat_key)
     else:
         try:
-            name = profiles.book.personas[int(choice)].name
+            name = profiles.book.personas[int(press.choice)].name
         except (ValueError, IndexError):
             await query.answer("That choice is no longer available.")
             return
-        profile = await profiles.set_persona(key, name)
+        profile = await profiles.set_persona(press.chat_key, name)
     await query.answer(f"Persona: {_current(profile)}")
     await query.edit_message_text(_switched(profile))
 

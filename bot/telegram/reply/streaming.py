@@ -182,7 +182,7 @@ class StreamingReply:
         self._in_call = True
         try:
             await self._view.make(step)
-            self._shown()
+            self._became_visible()
             self._wake.set()  # the chat may be a step or more behind (a new part, say)
         except RetryAfter as exc:
             self._flood_pause(exc, step)
@@ -199,7 +199,7 @@ class StreamingReply:
             if not call.refused_drafts:
                 self._state.pacer.updated(self._chat_id)
 
-    def _shown(self) -> None:
+    def _became_visible(self) -> None:
         if self.stats.first_visible_s is None:
             started = self._first_chunk_at or time.monotonic()
             self.stats.first_visible_s = time.monotonic() - started
