@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from bot.engine import errors
+from bot.engine.conversation import identity
 from bot.engine.conversation.turns import Reply
 from bot.storage.records import NewTurn, Turn
 from bot.terminal.commands import EXIT_COMMANDS, ChatContext, run_command
@@ -19,11 +20,6 @@ from bot.terminal.view import AnswerView
 from bot.wiring import DEMO_MODEL_HINT, Engine
 
 SHOWN_ON_RESUME = 3  # earlier exchanges printed when a chat is reopened
-
-
-def chat_key(name: str) -> str:
-    """The engine's id for a terminal chat (Telegram chats are "tg:<id>")."""
-    return f"term:{name}"
 
 
 class Interrupted(errors.BotError):
@@ -42,7 +38,9 @@ class TerminalChat:
         self.name = name
         self.console = console
         self.prompt = prompt
-        self.ctx = ChatContext(engine.conversation, chat_key(name), console, self.answer)
+        self.ctx = ChatContext(
+            engine.conversation, identity.terminal_chat(name), console, self.answer
+        )
         self._generating: asyncio.Future[Reply] | None = None
 
     async def run(self) -> None:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import secrets
-from typing import Any
 
 import structlog
 from telegram import Update
 from telegram.error import Forbidden
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     TypeHandler,
     filters,
@@ -24,9 +22,11 @@ from bot.config import Settings
 from bot.engine import errors
 from bot.observability import metrics
 from bot.observability.logs import get_logger
+from bot.telegram.app.context import CONTEXT_TYPES, BotApplication, BotContext, install
 from bot.telegram.app.processor import PerChatUpdateProcessor
-from bot.telegram.app.services import Services, install
-from bot.telegram.handlers import admin, chat, commands, controls, guard, membership
+from bot.telegram.app.services import Services
+from bot.telegram.handlers import chat, guard, membership, table
+from bot.telegram.handlers.incoming import on_button, on_message
 
 log = get_logger(__name__)
 
@@ -49,7 +49,7 @@ NON_TEXT = (
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 
-async def bind_update_context(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+async def bind_update_context(update: Update, _context: BotContext) -> None:
     """Every log line while an update is handled carries its update_id, chat_id, user_id, and a
     correlation_id that is new for each handling (a re-delivered update gets a new one)."""
     structlog.contextvars.clear_contextvars()
@@ -67,7 +67,7 @@ def _update_type(update: Update) -> str:
     return next((kind for kind in ALLOWED_UPDATES if getattr(update, kind, None)), "other")
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """Log the failure with its traceback; tell the user something short, never the error."""
     error = context.error
     log.error("handler_error", error_type=type(error).__name__, exc_info=error)
@@ -84,7 +84,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def build_application(
     settings: Settings, svc: Services, processor: PerChatUpdateProcessor
-) -> Application[Any, Any, Any, Any, Any, Any]:
+) -> BotApplication:
     token = settings.telegram_bot_token
     assert token is not None
     builder = (
@@ -93,6 +93,7 @@ def build_application(
         .concurrent_updates(processor)
         .connection_pool_size(64)
         .get_updates_connection_pool_size(2)
+        .context_types(CONTEXT_TYPES)
     )
     if settings.telegram_base_url:
         builder = builder.base_url(settings.telegram_base_url)
@@ -102,33 +103,25 @@ def build_application(
     return application
 
 
-def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register_handlers(application: BotApplication) -> None:
+    """The log context and the guard first, then the command table, then plain messages."""
     application.add_handler(TypeHandler(Update, bind_update_context), group=CONTEXT_GROUP)
     application.add_handler(TypeHandler(Update, guard.guard), group=guard.GUARD_GROUP)
-    application.add_handler(CommandHandler("start", commands.start))
-    application.add_handler(CommandHandler("help", commands.start))
-    application.add_handler(CommandHandler("clear", commands.clear))
-    application.add_handler(CommandHandler("stats", commands.stats))
-    application.add_handler(CommandHandler("model", commands.model))
-    application.add_handler(CommandHandler("usage", admin.usage))
-    application.add_handler(CommandHandler("retry", commands.retry))
+    for command in table.COMMANDS:
+        application.add_handler(CommandHandler(command.names, on_message(command.handler)))
+    for button in table.BUTTONS:
+        application.add_handler(
+            CallbackQueryHandler(
+                on_button(button.prefix, button.handler), pattern=f"^{re.escape(button.prefix)}"
+            )
+        )
     application.add_handler(
         ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
     )
-    application.add_handler(
-        CallbackQueryHandler(commands.model_button, pattern=f"^{commands.MODEL_BUTTON_PREFIX}")
-    )
-    application.add_handler(CommandHandler("persona", controls.persona))
-    application.add_handler(CommandHandler("system", controls.system))
-    application.add_handler(CommandHandler("export", controls.export))
-    application.add_handler(
-        CallbackQueryHandler(controls.persona_button, pattern=f"^{controls.PERSONA_BUTTON_PREFIX}")
-    )
-    application.add_handler(
-        MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, commands.unknown)
-    )
-    application.add_handler(
-        MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, chat.on_text)
-    )
-    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & NON_TEXT, chat.on_non_text))
+    others = filters.UpdateType.MESSAGE & filters.COMMAND  # the table's commands matched above
+    application.add_handler(MessageHandler(others, on_message(table.unknown)))
+    text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
+    application.add_handler(MessageHandler(text, on_message(chat.on_text)))
+    non_text = filters.UpdateType.MESSAGE & NON_TEXT
+    application.add_handler(MessageHandler(non_text, on_message(chat.on_non_text)))
     application.add_error_handler(on_error)

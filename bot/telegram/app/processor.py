@@ -9,17 +9,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.engine.conversation import identity
 from bot.engine.conversation.ordering import ChatLocks
-
-
-def chat_key(chat_id: int) -> str:
-    """The engine's id for a Telegram chat (other channels use other prefixes)."""
-    return f"tg:{chat_id}"
-
-
-def telegram_chat_id(key: str) -> int:
-    """The Telegram chat id of an engine chat key (the inverse of `chat_key`)."""
-    return int(key.removeprefix("tg:"))
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -39,7 +30,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             if chat is None:
                 await coroutine
                 return
-            async with self.locks.hold(chat_key(chat.id)):
+            async with self.locks.hold(identity.telegram_chat(chat.id)):
                 await coroutine
         finally:
             if task is not None:

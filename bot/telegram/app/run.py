@@ -23,7 +23,7 @@ from bot.telegram.app.build import build_application
 from bot.telegram.app.processor import PerChatUpdateProcessor
 from bot.telegram.app.receive import AnyApplication, Receiving
 from bot.telegram.app.services import Services
-from bot.telegram.handlers.commands import COMMANDS
+from bot.telegram.handlers.table import MENU
 from bot.telegram.reply.recovery import Recovery
 from bot.wiring import StartupError, open_engine
 
@@ -113,7 +113,7 @@ async def _start_receiving(
 
 async def _set_commands(bot: Bot) -> None:
     try:
-        await bot.set_my_commands(COMMANDS)
+        await bot.set_my_commands(MENU)
     except TelegramError as exc:
         log.warning("set_commands_failed", error=type(exc).__name__)
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import ContextTypes
-
 from bot.engine.accounting.reports import UsageReport
+from bot.engine.conversation import identity
 from bot.storage.records import UsageRow, UsageTotals
-from bot.telegram.app.services import services
+from bot.telegram.app.context import BotContext
+from bot.telegram.handlers.incoming import Incoming
 
 USAGE_ROWS = 10  # users and chats shown, the costliest first
 
@@ -17,7 +16,7 @@ def _figures(t: UsageTotals) -> str:
 
 
 def _row(row: UsageRow) -> str:
-    name = row.key.removeprefix("tg:")
+    name = identity.short_name(row.key)
     return (
         f"{name}: today {_figures(row.today)} · month {_figures(row.month)}"
         f" · all {_figures(row.all_time)}"
@@ -41,10 +40,7 @@ def format_usage(report: UsageReport) -> str:
     return "\n".join(lines)
 
 
-async def usage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def usage(incoming: Incoming, context: BotContext) -> None:
     """Requests, tokens and cost per user and per chat: today, this month, all time."""
-    message = update.effective_message
-    if message is None:
-        return
-    report = await services(context).gatekeeper.usage_report(limit=USAGE_ROWS)
-    await message.reply_text(format_usage(report))
+    report = await context.gatekeeper.usage_report(limit=USAGE_ROWS)
+    await incoming.message.reply_text(format_usage(report))

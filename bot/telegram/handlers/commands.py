@@ -1,63 +1,30 @@
-"""The bot's commands: /start, /clear, /stats, /model (and the model picker's buttons)."""
+"""The bot's commands: /clear, /stats, /model (and the model picker's buttons), /retry."""
 
 from __future__ import annotations
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.engine import errors
 from bot.engine.conversation.turns import StatsView
 from bot.engine.text import clean_text
-from bot.telegram.app.processor import chat_key
-from bot.telegram.app.services import services
-from bot.telegram.handlers.chat import answer_turn
+from bot.telegram.app.context import BotContext
+from bot.telegram.handlers.incoming import Incoming, Press
+from bot.telegram.reply.answer import answer_turn
 from bot.telegram.reply.outcome import settled
-
-COMMANDS = [
-    BotCommand("start", "What this bot is and how to use it"),
-    BotCommand("clear", "Forget this conversation"),
-    BotCommand("stats", "Usage of this chat"),
-    BotCommand("model", "Show or switch the model"),
-    BotCommand("retry", "Answer my last reply again, differently"),
-    BotCommand("persona", "Show or switch the persona"),
-    BotCommand("system", "Show or set this chat's system prompt"),
-    BotCommand("export", "Download this chat's history"),
-]
 
 MODEL_BUTTON_PREFIX = "model:"
 MAX_ECHOED_CHARS = 60  # how much of a bad argument is quoted back
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A short welcome: what the bot is, the current model, the commands."""
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None:
-        return
-    model = await services(context).conversation.model_for(chat_key(chat.id))
-    how = (
-        "Just send me a message and I'll answer. I remember our conversation."
-        if chat.type == "private"
-        else f"Mention me (@{context.bot.username}) or reply to one of my messages and I'll "
-        "answer. I keep one memory for this group."
-    )
-    commands = "\n".join(f"/{c.command} – {c.description}" for c in COMMANDS)
-    await message.reply_text(
-        f"👋 Hi! I'm an AI assistant, currently using {model}.\n{how}\n\n{commands}"
-    )
-
-
-async def clear(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def clear(incoming: Incoming, context: BotContext) -> None:
     """Forgets this chat's conversation (only this chat's) and says so."""
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None:
-        return
-    removed = await services(context).conversation.clear(chat_key(chat.id))
+    removed = await context.conversation.clear(incoming.chat_key)
     text = (
         "🧹 Done: I've forgotten our conversation. Let's start fresh."
         if removed
         else "There was nothing to forget: our conversation is already empty."
     )
-    await message.reply_text(text)
+    await incoming.message.reply_text(text)
 
 
 def format_stats(view: StatsView) -> str:
@@ -74,13 +41,10 @@ def format_stats(view: StatsView) -> str:
     return "\n".join(lines)
 
 
-async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stats(incoming: Incoming, context: BotContext) -> None:
     """This chat's figures: messages in memory, requests, tokens, model, estimated cost."""
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None:
-        return
-    view = await services(context).conversation.stats(chat_key(chat.id))
-    await message.reply_text(format_stats(view))
+    view = await context.conversation.stats(incoming.chat_key)
+    await incoming.message.reply_text(format_stats(view))
 
 
 def _picker(models: list[str], current: str) -> InlineKeyboardMarkup:
@@ -98,13 +62,9 @@ def _picker(models: list[str], current: str) -> InlineKeyboardMarkup:
     )
 
 
-async def model(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def model(incoming: Incoming, context: BotContext) -> None:
     """/model shows the current model and a picker; /model NAME switches this chat to NAME."""
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None:
-        return
-    conversation = services(context).conversation
-    key = chat_key(chat.id)
+    conversation, message, key = context.conversation, incoming.message, incoming.chat_key
     wanted = clean_text(" ".join(context.args or [])).strip()
     if not wanted:
         current = await conversation.model_for(key)
@@ -124,44 +84,27 @@ async def model(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await message.reply_text(f"✅ Model switched to {chosen} for this chat.")
 
 
-async def model_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def model_button(press: Press, context: BotContext) -> None:
     """A tap on the picker switches the model and updates the picker message."""
-    query, chat = update.callback_query, update.effective_chat
-    if query is None or chat is None or not query.data:
-        return
-    conversation = services(context).conversation
+    conversation, query = context.conversation, press.query
     try:
-        name = conversation.models[int(query.data.removeprefix(MODEL_BUTTON_PREFIX))]
+        name = conversation.models[int(press.choice)]
     except (ValueError, IndexError):
         await query.answer("That choice is no longer available.")
         return
-    chosen = await conversation.set_model(chat_key(chat.id), name)
+    chosen = await conversation.set_model(press.chat_key, name)
     await query.answer(f"Switched to {chosen}")
     await query.edit_message_text(f"✅ Model switched to {chosen} for this chat.")
 
 
-async def retry(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def retry(incoming: Incoming, context: BotContext) -> None:
     """A new answer to the chat's last question; it replaces the old answer in the history."""
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None:
-        return
-    svc = services(context)
+    svc = context.services
     try:
-        turn = await svc.conversation.retry(
-            chat_key(chat.id), source_key=f"tg:update:{update.update_id}"
-        )
+        turn = await svc.conversation.retry(incoming.chat_key, source_key=incoming.source_key)
     except errors.NothingToRetry as exc:
-        await message.reply_text(exc.user_message)
+        await incoming.message.reply_text(exc.user_message)
         return
     if turn is not None:
         async with settled(svc, turn):
             await answer_turn(context.bot, svc, turn)
-
-
-async def unknown(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A command the bot does not have, in a private chat: say which ones it has."""
-    message = update.effective_message
-    if message is None or message.chat.type != "private":
-        return
-    names = " ".join(f"/{c.command}" for c in COMMANDS)
-    await message.reply_text(f"I don't know that command. I understand: {names}")

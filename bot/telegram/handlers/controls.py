@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.engine.conversation.export import FORMATS
 from bot.engine.profiles.personas import Persona
@@ -13,8 +12,8 @@ from bot.engine.profiles.profiles import (
     PromptTooLong,
     UnknownPersona,
 )
-from bot.telegram.app.processor import chat_key
-from bot.telegram.app.services import services
+from bot.telegram.app.context import BotContext
+from bot.telegram.handlers.incoming import Incoming, Press
 
 PERSONA_BUTTON_PREFIX = "persona:"
 RESET = "reset"
@@ -53,13 +52,9 @@ def _switched(profile: ChatProfile) -> str:
     return f"🎭 Persona switched to {profile.persona.name} for this chat (model: {profile.model})."
 
 
-async def persona(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def persona(incoming: Incoming, context: BotContext) -> None:
     """/persona lists the personas with a picker; /persona NAME switches; /persona reset."""
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None:
-        return
-    profiles = services(context).conversation.profiles
-    key = chat_key(chat.id)
+    profiles, message, key = context.conversation.profiles, incoming.message, incoming.chat_key
     wanted = " ".join(context.args or []).strip()
     if not wanted:
         profile = await profiles.resolve(key)
@@ -83,23 +78,18 @@ async def persona(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await message.reply_text(_switched(profile))
 
 
-async def persona_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def persona_button(press: Press, context: BotContext) -> None:
     """A tap on the persona picker switches the persona and updates the picker message."""
-    query, chat = update.callback_query, update.effective_chat
-    if query is None or chat is None or not query.data:
-        return
-    profiles = services(context).conversation.profiles
-    choice = query.data.removeprefix(PERSONA_BUTTON_PREFIX)
-    key = chat_key(chat.id)
-    if choice == RESET:
-        profile = await profiles.reset_persona(key)
+    profiles, query = context.conversation.profiles, press.query
+    if press.choice == RESET:
+        profile = await profiles.reset_persona(press.chat_key)
     else:
         try:
-            name = profiles.book.personas[int(choice)].name
+            name = profiles.book.personas[int(press.choice)].name
         except (ValueError, IndexError):
             await query.answer("That choice is no longer available.")
             return
-        profile = await profiles.set_persona(key, name)
+        profile = await profiles.set_persona(press.chat_key, name)
     await query.answer(f"Persona: {_current(profile)}")
     await query.edit_message_text(_switched(profile))
 
@@ -116,13 +106,11 @@ def _shown_prompt(profile: ChatProfile) -> str:
     return f"{where}:\n\n{text}\n\n/system TEXT sets a custom one; /system reset removes it."
 
 
-async def system(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def system(incoming: Incoming, context: BotContext) -> None:
     """/system shows the system prompt in effect; /system TEXT sets one; /system reset."""
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None or message.text is None:
+    profiles, message, key = context.conversation.profiles, incoming.message, incoming.chat_key
+    if message.text is None:
         return
-    profiles = services(context).conversation.profiles
-    key = chat_key(chat.id)
     # The text after the command, with its line breaks (context.args would lose them).
     parts = message.text.split(None, 1)
     text = parts[1].strip() if len(parts) > 1 else ""
@@ -143,17 +131,15 @@ async def system(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await message.reply_text("✅ System prompt set for this chat. /system shows it.")
 
 
-async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def export(incoming: Incoming, context: BotContext) -> None:
     """/export sends this chat's history as a Markdown file; /export json as JSON."""
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None:
-        return
+    message = incoming.message
     wanted = " ".join(context.args or []).strip().lower()
     fmt = FORMATS.get(wanted)
     if fmt is None:
         await message.reply_text("Send /export for a Markdown file or /export json for JSON.")
         return
-    file = await services(context).conversation.export(chat_key(chat.id), fmt)
+    file = await context.conversation.export(incoming.chat_key, fmt)
     if file is None:
         await message.reply_text("There is nothing to export yet: our conversation is empty.")
         return

@@ -3,20 +3,24 @@
 It runs in an early handler group for every update. A refused update stops here
 (ApplicationHandlerStop): no handler sees it and the model is never called. The decisions are
 the engine's (Gatekeeper); this module only maps Telegram updates onto them and shows the
-answer. If a check itself fails, the update is refused too (fail closed), because an exception
-here would otherwise let python-telegram-bot go on to the next handler group.
+answer. Who may use which command or button, and which of them ask the model, is the command
+table's to say (handlers/table.py). If a check itself fails, the update is refused too (fail
+closed), because an exception here would otherwise let python-telegram-bot go on to the next
+handler group.
 """
 
 from __future__ import annotations
 
 from telegram import CallbackQuery, Chat, ChatMember, Message, MessageEntity, Update, User
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
 
 from bot.engine.errors import BotError
 from bot.engine.policy.gatekeeper import Gatekeeper, Refusal
 from bot.observability.logs import get_logger
-from bot.telegram.app.services import services
+from bot.telegram.app.context import BotContext
+from bot.telegram.handlers import table
+from bot.telegram.handlers.table import Access
 from bot.telegram.handlers.triggers import is_addressed
 
 log = get_logger(__name__)
@@ -24,19 +28,10 @@ log = get_logger(__name__)
 # After the log context is bound (app.CONTEXT_GROUP = -10), before every handler (group 0).
 GUARD_GROUP = -5
 
-ADMIN_COMMANDS = frozenset({"usage"})
-# Commands that ask the model, held to the rate limit and budgets like a message would be.
-MODEL_COMMANDS = frozenset({"retry"})
-# In groups these change what everyone gets, so only group admins and bot admins may use them.
-SETTINGS_COMMANDS = frozenset({"clear", "model", "persona", "system"})
-SHOW_WITHOUT_ARGUMENTS = frozenset(
-    {"model", "persona", "system"}
-)  # without arguments they only show
-SETTINGS_BUTTONS = ("model:", "persona:")  # callback_data prefixes of settings pickers
 CHAT_ADMIN_STATUSES = frozenset({ChatMember.ADMINISTRATOR, ChatMember.OWNER})
 
 
-async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def guard(update: Update, context: BotContext) -> None:
     """Lets allowed updates through; answers refused ones once, briefly, and stops them."""
     try:
         refusal = await _decide(update, context)
@@ -55,8 +50,8 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     raise ApplicationHandlerStop
 
 
-async def _decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Refusal | None:
-    gate = services(context).gatekeeper
+async def _decide(update: Update, context: BotContext) -> Refusal | None:
+    gate = context.gatekeeper
     if update.callback_query is not None:
         return await _check_button(update.callback_query, update.effective_chat, context, gate)
     if update.effective_message is not None:  # new, edited, channel posts alike
@@ -64,9 +59,7 @@ async def _decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Refusal
     return None  # the bot's own membership changes and the like
 
 
-async def _check_message(
-    message: Message, context: ContextTypes.DEFAULT_TYPE, gate: Gatekeeper
-) -> Refusal | None:
+async def _check_message(message: Message, context: BotContext, gate: Gatekeeper) -> Refusal | None:
     me = context.bot.bot
     user, chat = message.from_user, message.chat
     user_id = user.id if user else None
@@ -76,22 +69,36 @@ async def _check_message(
     refusal = gate.check_access(user_id, chat.id, group=group, addressed=addressed)
     if refusal is not None:
         return refusal
-    if command in ADMIN_COMMANDS:
+    entry = table.command(command)
+    if entry is not None:
+        return await _check_command(entry, message, context, gate)
+    if command is None and message.text is not None and addressed:  # a message for the model
+        return await gate.check_message(user_id, chat.id)
+    return None  # an unknown command, or a message not for the bot
+
+
+async def _check_command(
+    entry: table.Command, message: Message, context: BotContext, gate: Gatekeeper
+) -> Refusal | None:
+    """What the command table's policy says about this command from this sender here."""
+    user = message.from_user
+    user_id = user.id if user else None
+    if entry.access is Access.BOT_ADMINS:
         return gate.check_admin(user_id)
-    if group and _changes_settings(command, message):
+    group = message.chat.type != Chat.PRIVATE
+    if group and entry.access.needs_group_admin(has_arguments=_has_arguments(message)):
         allowed = not gate.group_settings_admins_only or gate.is_admin(user_id)
         if not allowed and not await _is_chat_admin(context, message, user):
             return gate.chat_admins_only()
-    asks_model = command in MODEL_COMMANDS or (command is None and message.text is not None)
-    if asks_model and addressed:
-        return await gate.check_message(user_id, chat.id)
+    if entry.asks_model:  # held to the rate limit and budgets like a message would be
+        return await gate.check_message(user_id, message.chat.id)
     return None
 
 
 async def _check_button(
     query: CallbackQuery,
     chat: Chat | None,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: BotContext,
     gate: Gatekeeper,
 ) -> Refusal | None:
     user_id = query.from_user.id
@@ -100,7 +107,10 @@ async def _check_button(
     refusal = gate.check_access(user_id, chat_id, group=group, addressed=True)
     if refusal is not None or chat is None:
         return refusal
-    restricted = group and (query.data or "").startswith(SETTINGS_BUTTONS)
+    entry = table.button(query.data or "")
+    if entry is not None and entry.access is Access.BOT_ADMINS:
+        return gate.check_admin(user_id)
+    restricted = group and entry is not None and entry.access.needs_group_admin(has_arguments=True)
     if restricted and gate.group_settings_admins_only and not gate.is_admin(user_id):
         return (
             None if await _member_is_admin(context, chat.id, user_id) else gate.chat_admins_only()
@@ -121,22 +131,17 @@ def _command(message: Message, me: User) -> str | None:
     return name.lower()
 
 
-def _changes_settings(command: str | None, message: Message) -> bool:
-    if command not in SETTINGS_COMMANDS:
-        return False
-    has_arguments = len((message.text or "").split(maxsplit=1)) > 1
-    return command not in SHOW_WITHOUT_ARGUMENTS or has_arguments
+def _has_arguments(message: Message) -> bool:
+    return len((message.text or "").split(maxsplit=1)) > 1
 
 
-async def _is_chat_admin(
-    context: ContextTypes.DEFAULT_TYPE, message: Message, user: User | None
-) -> bool:
+async def _is_chat_admin(context: BotContext, message: Message, user: User | None) -> bool:
     if message.sender_chat is not None and message.sender_chat.id == message.chat.id:
         return True  # an anonymous admin, writing as the group itself
     return user is not None and await _member_is_admin(context, message.chat.id, user.id)
 
 
-async def _member_is_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
+async def _member_is_admin(context: BotContext, chat_id: int, user_id: int) -> bool:
     """Whether Telegram says this user administers the group (asked afresh each time)."""
     try:
         member = await context.bot.get_chat_member(chat_id, user_id)

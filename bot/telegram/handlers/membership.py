@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import ChatMember, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot.observability.logs import get_logger
+from bot.telegram.app.context import BotContext
 
 log = get_logger(__name__)
 
@@ -19,7 +19,7 @@ INTRO = (
 )
 
 
-async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_my_chat_member(update: Update, context: BotContext) -> None:
     """Logged; when the bot joins a group it introduces itself, once.
 
     Removal (or a user blocking the bot) needs nothing else: the chat's history stays, and an

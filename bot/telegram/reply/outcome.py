@@ -18,9 +18,9 @@ from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.engine import errors
+from bot.engine.conversation import identity
 from bot.observability.logs import get_logger
 from bot.storage.records import Turn
-from bot.telegram.app.processor import telegram_chat_id
 from bot.telegram.app.services import Services
 from bot.telegram.reply.delivery import send_answer, send_text
 
@@ -62,7 +62,9 @@ async def deliver_stored(bot: Bot, svc: Services, turn: Turn) -> None:
     """
     assert turn.answer is not None
     async with settled(svc, turn):
-        await send_answer(bot, telegram_chat_id(turn.chat_id), turn.answer, reply_to=_quote(turn))
+        await send_answer(
+            bot, identity.telegram_chat_id(turn.chat_id), turn.answer, reply_to=_quote(turn)
+        )
         await svc.conversation.delivered_late(turn)
 
 
@@ -70,6 +72,9 @@ async def expire(bot: Bot, svc: Services, turn: Turn) -> None:
     """Tell the user, quoting the message, that it waited too long to be answered now."""
     async with settled(svc, turn):
         await send_text(
-            bot, telegram_chat_id(turn.chat_id), errors.Expired.user_message, reply_to=_quote(turn)
+            bot,
+            identity.telegram_chat_id(turn.chat_id),
+            errors.Expired.user_message,
+            reply_to=_quote(turn),
         )
         await svc.conversation.failed(turn, errors.Expired())

@@ -16,17 +16,17 @@ from typing import Any
 
 from telegram import Bot
 
+from bot.engine.conversation import identity
 from bot.engine.conversation.recovery import Action, by_chat
 from bot.observability.logs import get_logger
 from bot.storage.errors import StorageError
 from bot.storage.records import Turn
 from bot.telegram.app.services import Services
-from bot.telegram.handlers.chat import answer_turn
 from bot.telegram.reply import outcome
+from bot.telegram.reply.answer import answer_turn
 
 log = get_logger(__name__)
 
-CHANNEL_PREFIX = "tg:"  # only this channel's turns are finished here
 CONCURRENT_CHATS = 8  # chats finished at once (each one in order), to spare the model
 
 
@@ -76,7 +76,8 @@ class Recovery:
 
     async def _spawn_chats(self, *, skip_busy: bool = False) -> list[asyncio.Event]:
         conversation = self._svc.conversation
-        turns = [t for t in await conversation.unfinished() if t.chat_id.startswith(CHANNEL_PREFIX)]
+        # Only this channel's turns are finished here.
+        turns = [t for t in await conversation.unfinished() if identity.is_telegram_chat(t.chat_id)]
         claims: list[asyncio.Event] = []
         chats = {
             chat_id: chat_turns

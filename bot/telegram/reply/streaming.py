@@ -13,8 +13,7 @@ queued, so a slow or flood-limited chat costs fewer updates, not a growing backl
 
 An answer longer than one message streams into several: a part that is complete becomes a
 message of its own and the stream continues in the next. The final delivery renders the
-whole answer once more and makes the chat show exactly its parts: messages that already
-show their part are left alone, the others are edited, missing parts are sent.
+whole answer once more (see :mod:`bot.telegram.reply.stream_messages`).
 """
 
 from __future__ import annotations
@@ -23,30 +22,19 @@ import asyncio
 import itertools
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.config import Settings
 from bot.engine.models.client import OnDelta
 from bot.observability.logs import get_logger
 from bot.telegram.format.render import RenderedPart, plain_parts, render
-from bot.telegram.reply.delivery import (
-    edit_part,
-    is_formatting_error,
-    is_not_modified,
-    reply_parameters,
-    retry_after_seconds,
-    send_answer,
-    send_part,
-)
+from bot.telegram.reply.delivery import is_formatting_error, is_not_modified, retry_after_seconds
 from bot.telegram.reply.pacing import ChatPacer
-from bot.telegram.reply.stream_steps import Mode, PartKey, Step, next_step, part_key
-from bot.telegram.reply.typing import typing
+from bot.telegram.reply.stream_messages import StreamedMessages, StreamStats
+from bot.telegram.reply.stream_steps import Mode, Step, next_step
 
 log = get_logger(__name__)
 
@@ -73,58 +61,9 @@ class StreamState:
 
 
 @dataclass
-class StreamStats:
-    """What one streamed reply cost, for the ``stream_finished`` log event."""
-
-    chunks: int = 0
-    drafts: int = 0
-    sends: int = 0
-    edits: int = 0
-    skipped: int = 0  # updates not sent because of a network error
-    flood_pauses: int = 0
-    final_edits: int = 0
-    final_sends: int = 0
-    first_visible_s: float | None = None  # from the first chunk to the first update shown
-
-
-@dataclass
-class _Shown:
-    message_id: int
-    key: PartKey
-
-
-@dataclass
 class _Call:
     step: Step
     refused_drafts: bool = False  # a refused draft does not count as an update of the chat
-
-
-class Answer(Protocol):
-    """How the channel hands an answer to the chat: chunks while generating, then the text."""
-
-    @property
-    def on_delta(self) -> OnDelta | None: ...
-
-    def generated(self) -> None: ...
-
-    async def deliver(self, text: str) -> None: ...
-
-
-class WholeAnswer:
-    """Streaming off: nothing is shown until the answer is complete."""
-
-    def __init__(self, bot: Bot, chat_id: int, *, reply_to: int | None) -> None:
-        self._bot, self._chat_id, self._reply_to = bot, chat_id, reply_to
-
-    @property
-    def on_delta(self) -> OnDelta | None:
-        return None
-
-    def generated(self) -> None:
-        """Nothing was shown, so nothing to stop."""
-
-    async def deliver(self, text: str) -> None:
-        await send_answer(self._bot, self._chat_id, text, reply_to=self._reply_to)
 
 
 class StreamingReply:
@@ -140,15 +79,12 @@ class StreamingReply:
         state: StreamState,
         on_visible: Callable[[], None] = lambda: None,
     ) -> None:
-        self._bot = bot
         self._chat_id = chat_id
-        self._reply_to = reply_to
         self._interval = interval
         self._state = state
         self._on_visible = on_visible
         private = chat_id > 0
         self._mode = Mode.DRAFT if private and chat_id not in state.drafts_refused else Mode.EDIT
-        self._draft_id = state.new_draft_id()
         self._text = ""
         self._live = True  # intermediate updates still wanted
         self._plain = False  # Telegram rejected our formatting: intermediate updates go plain
@@ -156,10 +92,17 @@ class StreamingReply:
         self._wake = asyncio.Event()
         self._sender: asyncio.Task[None] | None = None
         self._in_call = False
-        self._messages: list[_Shown] = []
-        self._draft: PartKey | None = None
         self._first_chunk_at: float | None = None
         self.stats = StreamStats()
+        self._view = StreamedMessages(
+            bot,
+            chat_id,
+            reply_to=reply_to,
+            draft_id=state.new_draft_id(),
+            pacer=state.pacer,
+            interval=interval,
+            stats=self.stats,
+        )
 
     @property
     def mode(self) -> Mode:
@@ -210,22 +153,7 @@ class StreamingReply:
         if self._refused is not None:
             raise self._refused
         parts = render(text) or [RenderedPart(plain) for plain in plain_parts(text)]
-        for index, part in enumerate(parts):
-            if index < len(self._messages):
-                shown = self._messages[index]
-                if shown.key == part_key(part):
-                    continue
-                await self._wait_for_chat(edit=True)
-                edited = await edit_part(self._bot, self._chat_id, shown.message_id, part)
-                self._state.pacer.updated(self._chat_id)
-                self.stats.final_edits += 1
-                if edited:
-                    continue
-            await self._wait_for_chat(edit=False)
-            reply_to = self._reply_to if index == 0 else None
-            await send_part(self._bot, self._chat_id, part, reply_to=reply_to)
-            self.stats.final_sends += 1
-        await self._delete(self._messages[len(parts) :])
+        await self._view.finish(parts)
         self._log_finished(len(parts))
 
     # -- the sender ---------------------------------------------------------------------------
@@ -247,13 +175,14 @@ class StreamingReply:
     async def _update(self) -> None:
         """Make the one call that brings the chat closest to the latest text."""
         parts = self._parts(self._text)
-        step = next_step(self._mode, parts, [m.key for m in self._messages], self._draft)
+        step = next_step(self._mode, parts, self._view.shown, self._view.draft)
         if step is None:
             return
         call = _Call(step)
         self._in_call = True
         try:
-            await self._make(step)
+            await self._view.make(step)
+            self._became_visible()
             self._wake.set()  # the chat may be a step or more behind (a new part, say)
         except RetryAfter as exc:
             self._flood_pause(exc, step)
@@ -270,35 +199,7 @@ class StreamingReply:
             if not call.refused_drafts:
                 self._state.pacer.updated(self._chat_id)
 
-    async def _make(self, step: Step) -> None:
-        part, chat_id = step.part, self._chat_id
-        entities = part.entities or None
-        if step.kind == "draft":
-            await self._bot.send_message_draft(
-                chat_id, self._draft_id, part.text, entities=entities
-            )
-            self._draft = part_key(part)
-            self.stats.drafts += 1
-        elif step.kind == "send":
-            message = await self._bot.send_message(
-                chat_id,
-                part.text,
-                entities=entities,
-                reply_parameters=reply_parameters(self._reply_to if step.index == 0 else None),
-                link_preview_options=None,
-            )
-            self._messages.append(_Shown(message.message_id, part_key(part)))
-            self.stats.sends += 1
-        else:
-            shown = self._messages[step.index]
-            await self._bot.edit_message_text(
-                part.text, chat_id, shown.message_id, entities=entities, link_preview_options=None
-            )
-            shown.key = part_key(part)
-            self.stats.edits += 1
-        self._shown()
-
-    def _shown(self) -> None:
+    def _became_visible(self) -> None:
         if self.stats.first_visible_s is None:
             started = self._first_chunk_at or time.monotonic()
             self.stats.first_visible_s = time.monotonic() - started
@@ -320,7 +221,7 @@ class StreamingReply:
     def _rejected(self, call: _Call, exc: BadRequest) -> None:
         step = call.step
         if step.kind == "edit" and is_not_modified(exc):
-            self._messages[step.index].key = part_key(step.part)
+            self._view.already_shows(step)
         elif is_formatting_error(exc) and not self._plain:
             log.warning("stream_formatting_rejected", method=step.kind, error=exc.message)
             self._plain = True
@@ -342,25 +243,6 @@ class StreamingReply:
         if isinstance(exc, Forbidden):
             self._refused = exc
 
-    # -- the final delivery -------------------------------------------------------------------
-
-    async def _wait_for_chat(self, *, edit: bool) -> None:
-        """Wait out the chat's flood pause, and before an edit also the update interval."""
-        pacer = self._state.pacer
-        if edit:
-            ready = pacer.ready_at(self._chat_id, self._interval, window=False)
-        else:
-            ready = pacer.paused_until(self._chat_id)
-        await asyncio.sleep(max(0.0, ready - time.monotonic()))
-
-    async def _delete(self, surplus: list[_Shown]) -> None:
-        """Messages left over when the final answer has fewer parts than were streamed."""
-        for shown in surplus:
-            try:
-                await self._bot.delete_message(self._chat_id, shown.message_id)
-            except TelegramError as exc:
-                log.warning("stream_surplus_not_deleted", error=type(exc).__name__)
-
     def _log_finished(self, parts: int) -> None:
         stats = self.stats
         first = stats.first_visible_s
@@ -378,29 +260,3 @@ class StreamingReply:
             final_sends=stats.final_sends,
             first_visible_ms=None if first is None else round(first * 1000, 1),
         )
-
-
-@asynccontextmanager
-async def answer_stream(
-    bot: Bot, settings: Settings, state: StreamState, chat_id: int, *, reply_to: int | None
-) -> AsyncIterator[Answer]:
-    """Show "typing…" while the block generates, streaming the answer if STREAMING is on.
-
-    "Typing…" stops once the first text is visible. After the block, ``deliver`` the text.
-    """
-    async with typing(bot, chat_id) as indicator:
-        if not settings.streaming:
-            yield WholeAnswer(bot, chat_id, reply_to=reply_to)
-            return
-        reply = StreamingReply(
-            bot,
-            chat_id,
-            reply_to=reply_to,
-            interval=settings.stream_edit_interval,
-            state=state,
-            on_visible=indicator.stop,
-        )
-        try:
-            yield reply
-        finally:
-            await reply.stop()

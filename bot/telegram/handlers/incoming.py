@@ -1,0 +1,82 @@
+"""What a handler receives: a message with its chat, or a button press, never an empty update.
+
+python-telegram-bot hands every callback an `Update` whose message and chat are optional. The
+wrappers here check that once, so a handler is written for the update it expects; an update
+without them is ignored, as every handler used to do at its top.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import CallbackQuery, Chat, Message, Update
+
+from bot.engine.conversation import identity
+from bot.telegram.app.context import BotContext
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A message (a command or a chat message) in a chat."""
+
+    update_id: int
+    message: Message
+    chat: Chat
+
+    @property
+    def chat_key(self) -> str:
+        """The conversation this message belongs to."""
+        return identity.telegram_chat(self.chat.id)
+
+    @property
+    def source_key(self) -> str:
+        """What makes the message's turn unique, so a re-delivered update is not answered twice."""
+        return identity.telegram_update(self.update_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """A tap on one of the bot's buttons in a chat; `choice` is its data after the prefix."""
+
+    query: CallbackQuery
+    chat: Chat
+    choice: str
+
+    @property
+    def chat_key(self) -> str:
+        """The conversation whose settings the button changes."""
+        return identity.telegram_chat(self.chat.id)
+
+
+Callback = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+MessageCallback = Callable[[Incoming, BotContext], Awaitable[None]]
+ButtonCallback = Callable[[Press, BotContext], Awaitable[None]]
+
+
+def on_message(handler: MessageCallback) -> Callback:
+    """The handler as python-telegram-bot calls it: only for an update with a message and chat."""
+
+    @functools.wraps(handler)
+    async def callback(update: Update, context: BotContext) -> None:
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None:
+            return
+        await handler(Incoming(update.update_id, message, chat), context)
+
+    return callback
+
+
+def on_button(prefix: str, handler: ButtonCallback) -> Callback:
+    """The handler as python-telegram-bot calls it: only for a press with data, in a chat."""
+
+    @functools.wraps(handler)
+    async def callback(update: Update, context: BotContext) -> None:
+        query, chat = update.callback_query, update.effective_chat
+        if query is None or chat is None or not query.data:
+            return
+        await handler(Press(query, chat, query.data.removeprefix(prefix)), context)
+
+    return callback

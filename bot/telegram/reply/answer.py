@@ -1,0 +1,99 @@
+"""Answering a stored turn in its chat: "typing…", the answer as it grows, then the answer.
+
+Every way of answering (a new message, /retry, recovery of an unfinished turn) comes here, so
+the three cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+from telegram import Bot
+
+from bot.config import Settings
+from bot.engine import errors
+from bot.engine.conversation import identity
+from bot.engine.models.client import OnDelta
+from bot.observability import metrics
+from bot.storage.records import Turn
+from bot.telegram.app.services import Services
+from bot.telegram.reply.delivery import send_answer, send_text
+from bot.telegram.reply.streaming import StreamingReply, StreamState
+from bot.telegram.reply.typing import typing
+
+
+@metrics.in_flight
+async def answer_turn(bot: Bot, svc: Services, turn: Turn) -> None:
+    """Generate (showing "typing…", then the answer as it grows) and deliver a stored turn's answer.
+
+    In groups the answer is a reply to the message that asked; in private chats it is not
+    (quoting every message there is noise).
+    """
+    chat_id = identity.telegram_chat_id(turn.chat_id)
+    quote = int(turn.reply_to) if turn.reply_to and chat_id < 0 else None
+    try:
+        async with answer_stream(bot, svc.settings, svc.streams, chat_id, reply_to=quote) as answer:
+            reply = await svc.conversation.generate(
+                turn, on_delta=answer.on_delta, on_generated=answer.generated
+            )
+    except errors.ModelError as exc:
+        await send_text(bot, chat_id, exc.user_message, reply_to=quote)
+        return
+    await answer.deliver(reply.text)
+    await svc.conversation.delivered(reply)
+
+
+class Answer(Protocol):
+    """How the channel hands an answer to the chat: chunks while generating, then the text."""
+
+    @property
+    def on_delta(self) -> OnDelta | None: ...
+
+    def generated(self) -> None: ...
+
+    async def deliver(self, text: str) -> None: ...
+
+
+class WholeAnswer:
+    """Streaming off: nothing is shown until the answer is complete."""
+
+    def __init__(self, bot: Bot, chat_id: int, *, reply_to: int | None) -> None:
+        self._bot, self._chat_id, self._reply_to = bot, chat_id, reply_to
+
+    @property
+    def on_delta(self) -> OnDelta | None:
+        return None
+
+    def generated(self) -> None:
+        """Nothing was shown, so nothing to stop."""
+
+    async def deliver(self, text: str) -> None:
+        await send_answer(self._bot, self._chat_id, text, reply_to=self._reply_to)
+
+
+@asynccontextmanager
+async def answer_stream(
+    bot: Bot, settings: Settings, state: StreamState, chat_id: int, *, reply_to: int | None
+) -> AsyncIterator[Answer]:
+    """Show "typing…" while the block generates, streaming the answer if STREAMING is on.
+
+    "Typing…" stops once the first text is visible. After the block, ``deliver`` the text.
+    """
+    async with typing(bot, chat_id) as indicator:
+        if not settings.streaming:
+            yield WholeAnswer(bot, chat_id, reply_to=reply_to)
+            return
+        reply = StreamingReply(
+            bot,
+            chat_id,
+            reply_to=reply_to,
+            interval=settings.stream_edit_interval,
+            state=state,
+            on_visible=indicator.stop,
+        )
+        try:
+            yield reply
+        finally:
+            await reply.stop()
