@@ -6,19 +6,8 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from tests.conftest import LogCapture, RunningBot
-
-PRIVATE = 1001
-GROUP = -100500
-
-
-async def answer_in(bot: RunningBot, chat_id: int, count: int = 1, timeout: float = 10) -> str:
-    """Wait until the bot has sent `count` messages to the chat; return the last one's text."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while len(bot.telegram.messages(chat_id)) < count:
-        assert asyncio.get_running_loop().time() < deadline, "no answer arrived"
-        await asyncio.sleep(0.01)
-    return bot.telegram.messages(chat_id)[count - 1].text
+from tests.support.chats import GROUP, PRIVATE, answer_in, user_messages
+from tests.support.running import LogCapture, RunningBot
 
 
 async def final_text_in(
@@ -31,10 +20,6 @@ async def final_text_in(
     while (text := bot.telegram.messages(chat_id)[count - 1].text) != expected:
         assert asyncio.get_running_loop().time() < deadline, f"final text never came: {text!r}"
         await asyncio.sleep(0.01)
-
-
-def user_messages(request_messages: list[dict[str, str]]) -> list[str]:
-    return [m["content"] for m in request_messages if m["role"] == "user"]
 
 
 class TestPrivateChat:

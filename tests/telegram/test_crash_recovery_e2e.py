@@ -6,19 +6,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from pathlib import Path
 
 from bot.engine import errors
-from tests.botprocess import BotProcess, UnconfirmedUpdates, integrity
-from tests.conftest import LogCapture, RunningBot
 from tests.fakes.openai import Block, Reply
 from tests.fakes.telegram import ApiCall, ApiError
-from tests.telegram.test_chat_e2e import PRIVATE, answer_in
-from tests.telegram.test_failures_e2e import stored_turns
-
-
-def database(bot: RunningBot) -> Path:
-    return Path(bot.env["DATABASE_URL"].removeprefix("sqlite:///"))
+from tests.support.botprocess import BotProcess, UnconfirmedUpdates
+from tests.support.chats import PRIVATE, answer_in
+from tests.support.database import database, integrity, stored_turns
+from tests.support.running import LogCapture, RunningBot
 
 
 async def crashed_bot(bot: RunningBot) -> tuple[BotProcess, UnconfirmedUpdates]:

@@ -8,10 +8,10 @@ import asyncio
 
 import pytest
 
-from tests.conftest import LogCapture, RunningBot
 from tests.fakes.openai import Reply
-from tests.telegram.test_chat_e2e import GROUP, PRIVATE, answer_in
-from tests.telegram.test_failures_e2e import stored_turns
+from tests.support.chats import GROUP, PRIVATE, answer_in
+from tests.support.database import stored_turns
+from tests.support.running import LogCapture, RunningBot
 
 
 async def answered(

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from tests.conftest import LogCapture, RunningBot
 from tests.fakes._tg_textbuf import utf16_len
-from tests.telegram.test_chat_e2e import GROUP, PRIVATE, answer_in, user_messages
-from tests.telegram.test_failures_e2e import stored_turns
+from tests.support.chats import GROUP, PRIVATE, answer_in, user_messages
+from tests.support.database import stored_turns
+from tests.support.running import LogCapture, RunningBot
 
 ALICE = {"id": PRIVATE, "is_bot": False, "first_name": "Alice"}
 PRIVATE_CHAT = {"id": PRIVATE, "type": "private", "first_name": "Alice"}

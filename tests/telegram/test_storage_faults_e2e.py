@@ -14,13 +14,12 @@ import pytest
 from bot import wiring
 from bot.engine import errors
 from bot.storage.sqlite import SQLiteStorage
-from tests.botprocess import BotProcess, integrity
-from tests.conftest import LogCapture, RunningBot
 from tests.fakes.openai import Block
 from tests.fakes.telegram import ApiCall
-from tests.telegram.test_chat_e2e import PRIVATE, answer_in
-from tests.telegram.test_crash_recovery_e2e import database
-from tests.telegram.test_failures_e2e import stored_turns
+from tests.support.botprocess import BotProcess
+from tests.support.chats import PRIVATE, answer_in
+from tests.support.database import database, integrity, stored_turns
+from tests.support.running import LogCapture, RunningBot
 
 STORAGE_MESSAGE = errors.StorageUnavailable.user_message
 

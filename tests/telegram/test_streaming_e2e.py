@@ -8,11 +8,11 @@ import pytest
 
 from bot.telegram.format.render import convert_markdown
 from bot.telegram.reply import typing as typing_indicator
-from tests.conftest import LogCapture, RunningBot
 from tests.fakes._oai_payloads import split_text
 from tests.fakes._tg_messages import NOT_MODIFIED
 from tests.fakes.openai import Reply
-from tests.telegram.test_chat_e2e import GROUP, PRIVATE, answer_in
+from tests.support.chats import GROUP, PRIVATE, answer_in
+from tests.support.running import LogCapture, RunningBot
 
 OTHER = 1002
 LONG = (

@@ -11,11 +11,11 @@ import pytest
 
 from bot.engine.conversation.context import SUMMARY_PREFIX
 from bot.engine.conversation.summary import INSTRUCTIONS
-from tests.conftest import LogCapture, RunningBot
 from tests.fakes._oai_payloads import echo_reply
 from tests.fakes.openai import Block, ChatRequest, Error, Hang, Reply
-from tests.telegram.test_chat_e2e import PRIVATE, user_messages
-from tests.telegram.test_controls_e2e import db_rows, exported, say
+from tests.support.chats import PRIVATE, exported, say, user_messages
+from tests.support.database import db_rows
+from tests.support.running import LogCapture, RunningBot
 
 SUMMARY = "The user is Ada; she likes tea."
 # Two turns fit a request (5 messages: 2 turns and the new message); folds take 2 turns.
