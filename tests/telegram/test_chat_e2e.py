@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests.support.chats import GROUP, PRIVATE, answer_in, user_messages
 from tests.support.running import LogCapture, RunningBot
+from tests.support.waiting import handled, quiet_for
 
 
 async def final_text_in(
@@ -162,7 +163,7 @@ class TestGroups:
         bot.telegram.send_group_text(GROUP, "hey @someone_else", user_id=8, first_name="Bob")
         bot.telegram.send_group_text(GROUP, "@test_llm_bot hi", user_id=7, first_name="Alice")
         await answer_in(bot, GROUP, 1)
-        await asyncio.sleep(0.2)
+        await quiet_for(bot)
         assert len(bot.telegram.messages(GROUP)) == 1
         assert len(bot.model.requests) == 1
 
@@ -199,14 +200,16 @@ class TestGroups:
         )
         await final_text_in(bot, GROUP, 2, "echo: Carol: tell me more")
 
-    async def test_group_command_is_answered(self, bot: RunningBot) -> None:
+    async def test_group_command_is_answered(self, bot: RunningBot, logs: LogCapture) -> None:
         """Commands work in groups without a mention, and /cmd@thisbot too."""
         bot.telegram.send_group_text(GROUP, "/stats", user_id=7, first_name="Alice")
         assert "Messages in memory: 0" in await answer_in(bot, GROUP, 1)
         bot.telegram.send_group_text(GROUP, "/start@test_llm_bot", user_id=7, first_name="Alice")
         assert "Mention me" in await answer_in(bot, GROUP, 2)
-        bot.telegram.send_group_text(GROUP, "/start@other_bot", user_id=7, first_name="Alice")
-        await asyncio.sleep(0.3)
+        other = bot.telegram.send_group_text(
+            GROUP, "/start@other_bot", user_id=7, first_name="Alice"
+        )
+        await handled(bot, logs, other["update_id"])
         assert len(bot.telegram.messages(GROUP)) == 2
 
     async def test_one_memory_per_group(self, bot: RunningBot) -> None:

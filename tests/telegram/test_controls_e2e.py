@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from tests.fakes.openai import Error
 from tests.support.chats import GROUP, PRIVATE, answer_in, exported, say
 from tests.support.database import db_rows
 from tests.support.running import RunningBot
+from tests.support.waiting import until
 
 PERSONAS = """
 [plain]
@@ -67,7 +67,9 @@ class TestPersonaList:
         picker = bot.telegram.messages(PRIVATE)[0]
         bot.telegram.push_callback_query(PRIVATE, PRIVATE, "persona:1", picker.message_id)
         await bot.telegram.wait_for_call("editMessageText")
-        await asyncio.sleep(0.05)
+        await until(
+            lambda: "switched to pirate" in bot.telegram.messages(PRIVATE)[0].text, "no edit"
+        )
         assert "switched to pirate" in bot.telegram.messages(PRIVATE)[0].text
         await say(bot, "ahoy", 2)
         assert system_prompt_sent(bot) == "You are a pirate. Say arr."

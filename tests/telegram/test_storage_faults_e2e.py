@@ -108,7 +108,9 @@ class TestFullDisk:
             limit_file_size(process.pid, 1)
             release.set()
             assert await answer_in(bot, PRIVATE, 3, timeout=30) == STORAGE_MESSAGE
-            await asyncio.sleep(1.5)  # sweeps while the disk is full do not ask the model
+            # Two sweeps find the turn while the disk is full, and put it off without the model.
+            postponed = len(process.events("turn_recovery_postponed"))
+            await process.wait_for("turn_recovery_postponed", postponed + 2)
             assert len(bot.model.requests) == 2
             limit_file_size(process.pid, resource.RLIM_INFINITY)
             assert await answer_in(bot, PRIVATE, 4, timeout=30) == "echo: three"
