@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from tests.support.running import RunningBot
 
@@ -13,8 +14,8 @@ def database(bot: RunningBot) -> Path:
     return Path(bot.env["DATABASE_URL"].removeprefix("sqlite:///"))
 
 
-def db_rows(bot: RunningBot, sql: str) -> list[tuple[object, ...]]:
-    """The rows a query returns."""
+def db_rows(bot: RunningBot, sql: str) -> list[tuple[Any, ...]]:
+    """The rows a query returns (as sqlite3 gives them: untyped)."""
     with sqlite3.connect(database(bot)) as db:
         return db.execute(sql).fetchall()
 

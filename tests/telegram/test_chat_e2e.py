@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from tests.support.chats import GROUP, PRIVATE, answer_in, user_messages
 from tests.support.running import LogCapture, RunningBot
@@ -111,7 +112,7 @@ class TestPrivateChat:
 
     async def test_non_text_gets_a_short_note(self, bot: RunningBot, logs: LogCapture) -> None:
         """A photo, sticker, voice note or file gets a note that only text is supported."""
-        kinds = {
+        kinds: dict[str, dict[str, Any]] = {
             "photo": {"photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]},
             "sticker": {
                 "sticker": {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def typing_calls(bot: RunningBot) -> int:
     return len(bot.telegram.calls_of("sendChatAction", PRIVATE))
 
 
-async def finished(logs: LogCapture, count: int = 1) -> list[dict[str, object]]:
+async def finished(logs: LogCapture, count: int = 1) -> list[dict[str, Any]]:
     """The stream_finished events, once `count` replies were delivered and recorded."""
     await logs.wait_for("reply_finished", count, timeout=30)
     return logs.named("stream_finished")
