@@ -39,7 +39,7 @@ test: $(VENV)/.installed-test  ## set up and run the test suite
 lint: $(VENV)/.installed-test  ## ruff and mypy
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/ruff format --check bot tests bench
-	$(BIN)/mypy bot bench
+	$(BIN)/mypy bot bench tests
 
 bench: $(VENV)/.installed-test $(BOT_VENV)/.installed  ## the benchmark table (BENCH_ARGS="--quick", "--smoke", "--only memory")
 	BENCH_BOT_PYTHON=$(BOT_VENV)/bin/python $(BIN)/python -m bench $(BENCH_ARGS)

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
-from tests.botprocess import BotProcess
 from tests.fakes.openai import ChatRequest, FakeOpenAI
 from tests.fakes.telegram import ApiCall, FakeTelegram
+from tests.support.botprocess import BotProcess
 
 TOKEN = "123456:BENCH-token-abcdef"
 KEY = "sk-bench-key"

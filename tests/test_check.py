@@ -14,9 +14,9 @@ import pytest
 from bot.check import check_model
 from bot.check import main as check_main
 from bot.config import load_settings
-from tests.conftest import API_KEY, TOKEN
 from tests.fakes.openai import FakeOpenAI, unused_port
 from tests.fakes.telegram import FakeTelegram
+from tests.support.running import API_KEY, TOKEN
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,26 +9,7 @@ import pytest
 from bot.config import ConfigError, Price, Settings, load_settings
 from bot.engine.models import local_server as local_model
 from bot.engine.models.local_server import GGUF_MAGIC
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_bot(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if k.upper() not in {name.upper() for name in Settings.model_fields}
-    }
-    clean["PYTHONPATH"] = str(ROOT)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        env={**clean, **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+from tests.support.cli import run_bot
 
 
 @pytest.fixture

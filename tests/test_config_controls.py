@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, Settings, load_settings
-from tests.test_config import run_bot
+from tests.support.cli import run_bot
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from typing import Any
 
 import jq
 
-from tests.conftest import LogCapture, RunningBot
 from tests.fakes.openai import Error
-from tests.telegram.test_chat_e2e import PRIVATE, answer_in
+from tests.support.chats import PRIVATE, answer_in
+from tests.support.running import LogCapture, RunningBot
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = ROOT / "docs" / "operations.md"

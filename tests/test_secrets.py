@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.conftest import API_KEY, TOKEN, LogCapture, RunningBot
 from tests.fakes.openai import Error
-from tests.telegram.test_chat_e2e import GROUP, PRIVATE, answer_in
+from tests.support.chats import GROUP, PRIVATE, answer_in
+from tests.support.running import API_KEY, TOKEN, LogCapture, RunningBot
 
 
 class TestSecretsInLogs:

@@ -8,9 +8,9 @@ import signal
 import sys
 from pathlib import Path
 
-from tests.conftest import RunningBot
 from tests.fakes.openai import Reply
-from tests.telegram.test_chat_e2e import PRIVATE, answer_in
+from tests.support.chats import PRIVATE, answer_in
+from tests.support.running import RunningBot
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -24,8 +24,8 @@ import yaml
 from dockerfile_parse import DockerfileParser
 
 from bot.storage.sqlite import Database
-from tests.conftest import RunningBot
-from tests.service import unused_port
+from tests.support.running import RunningBot
+from tests.support.service import unused_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

@@ -62,9 +62,7 @@ def send_message(state: TelegramState, call: ApiCall) -> JsonDict:
         message_id=0,
         date=int(time.time()),
         text=text,
-        raw_text=str(raw),
         entities=entities,
-        parse_mode=params.get("parse_mode"),
         reply_to_message_id=_reply_target(state, chat_id, call),
         reply_markup=_markup(call),
     )
@@ -97,8 +95,7 @@ def edit_message_text(state: TelegramState, call: ApiCall) -> JsonDict:
     markup = _markup(call)
     if (text, entities, markup) == (message.text, message.entities, message.reply_markup):
         raise ApiError(400, NOT_MODIFIED)
-    message.text, message.raw_text, message.entities = text, str(raw), entities
-    message.parse_mode, message.reply_markup = params.get("parse_mode"), markup
+    message.text, message.entities, message.reply_markup = text, entities, markup
     message.edits.append(text)
     message.edit_date = int(time.time())
     state.refresh(message)
@@ -151,7 +148,7 @@ def send_message_draft(state: TelegramState, call: ApiCall) -> bool:
     text, entities = parse_checked(
         raw, params.get("parse_mode"), params.get("entities"), limit=TEXT_LIMIT
     )
-    draft = Draft(chat_id, draft_id, text, str(raw), entities, params.get("parse_mode"), call.at)
+    draft = Draft(chat_id, draft_id, text, entities, call.at)
     state.store_draft(draft)
     return True
 
@@ -176,9 +173,7 @@ def send_document(state: TelegramState, call: ApiCall) -> JsonDict:
         message_id=state.next_message_id(chat_id),
         date=int(time.time()),
         text=caption,
-        raw_text=str(raw or ""),
         entities=entities,
-        parse_mode=params.get("parse_mode"),
         reply_to_message_id=reply_to,
         reply_markup=markup,
         document=document,

@@ -35,15 +35,13 @@ class ApiCall:
 
 @dataclass
 class SentMessage:
-    """A message the bot sent; text is the plain text the user sees, raw_text what was sent."""
+    """A message the bot sent: its text as the user sees it, and its entities."""
 
     chat_id: int
     message_id: int
     date: int
     text: str
-    raw_text: str
     entities: list[dict[str, Any]]
-    parse_mode: str | None
     reply_to_message_id: int | None
     reply_markup: dict[str, Any] | None
     edits: list[str] = field(default_factory=list)  # the plain text of each successful edit
@@ -60,9 +58,7 @@ class Draft:
     chat_id: int
     draft_id: int
     text: str
-    raw_text: str
     entities: list[dict[str, Any]]
-    parse_mode: str | None
     at: float
 
 

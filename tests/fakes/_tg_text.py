@@ -1,13 +1,15 @@
-"""Telegram's text rules: UTF-16 lengths, explicit entity checks and parse_mode dispatch.
+"""Telegram's text rules: UTF-16 lengths and explicit entity checks.
 
 Lengths and offsets are in UTF-16 code units, as in the Bot API. The emptiness check ignores
 leading and trailing whitespace, as Telegram does; the stored text is not trimmed.
+
+The bot formats with explicit entities and never sends parse_mode, so the fake does not parse
+HTML or Markdown: a parse_mode without entities is refused, so that a change that starts
+sending one fails loudly here instead of passing unchecked.
 """
 
 from __future__ import annotations
 
-from tests.fakes._tg_html import parse_html
-from tests.fakes._tg_markdown import parse_markdown, parse_markdown_v2
 from tests.fakes._tg_models import bad_request, cant_parse
 from tests.fakes._tg_textbuf import Entities, utf16_len
 
@@ -46,16 +48,13 @@ def check_entities(text: str, entities: object) -> Entities:
 
 
 def parse_text(text: str, parse_mode: object, entities: object) -> tuple[str, Entities]:
-    """Apply parse_mode (or explicit entities, which win) and return plain text and entities."""
+    """The text and its checked entities (which win over parse_mode, as in Telegram); a 400 for
+    a parse_mode without entities (the fake does not parse markup)."""
     if entities is not None:
         return text, check_entities(text, entities)
-    mode = parse_mode.lower() if isinstance(parse_mode, str) else ""
-    if not mode:
-        return text, []
-    parsers = {"html": parse_html, "markdownv2": parse_markdown_v2, "markdown": parse_markdown}
-    if mode not in parsers:
-        raise bad_request(f"unsupported parse_mode {parse_mode!r}")
-    return parsers[mode](text)
+    if parse_mode:
+        raise bad_request(f"unsupported parse_mode {parse_mode!r}: the fake takes entities only")
+    return text, []
 
 
 def parse_checked(

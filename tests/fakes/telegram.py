@@ -1,8 +1,8 @@
 """FakeTelegram: a real HTTP Bot API server on 127.0.0.1 for end-to-end tests and benchmarks.
 
 python-telegram-bot talks to it with Bot(token, base_url=fake.base_url). Every call is recorded;
-texts are checked the way Telegram checks them (see _tg_text, _tg_html, _tg_markdown); faults,
-flood control, blocking and hooks can be scripted per method.
+texts and entities are checked the way Telegram checks them (see _tg_text); faults, flood
+control, blocking and hooks can be scripted per method.
 """
 
 from __future__ import annotations

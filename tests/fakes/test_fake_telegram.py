@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 import telegram
-from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     EndPointNotFound,
@@ -20,6 +19,11 @@ from tests.fakes.telegram import ApiCall, ApiError, FakeTelegram
 
 CHAT = 42
 GROUP = -1001234
+
+
+def bold(offset: int, length: int) -> telegram.MessageEntity:
+    """A bold entity (the bot formats with entities, never with parse_mode)."""
+    return telegram.MessageEntity(telegram.MessageEntity.BOLD, offset=offset, length=length)
 
 
 class TestConnection:
@@ -54,39 +58,16 @@ class TestConnection:
 
 
 class TestSendMessage:
-    async def test_html_is_parsed_into_entities(
-        self, fake_tg: FakeTelegram, ptb_bot: telegram.Bot
-    ) -> None:
-        """Valid HTML is stored as plain text plus entities with UTF-16 offsets."""
-        sent = await ptb_bot.send_message(CHAT, "😀 <b>bold</b> &amp;", parse_mode=ParseMode.HTML)
-        assert sent.text == "😀 bold &"
-        stored = fake_tg.messages(CHAT)[-1]
-        assert stored.entities == [{"type": "bold", "offset": 3, "length": 4}]
-        assert stored.raw_text == "😀 <b>bold</b> &amp;"
-
-    @pytest.mark.parametrize("markup", ["<b>open", "a < b", "<div>x</div>", "<b><i>x</b></i>"])
-    async def test_invalid_html_is_rejected(self, ptb_bot: telegram.Bot, markup: str) -> None:
-        """Broken HTML gets 400 can't parse entities."""
-        with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
-            await ptb_bot.send_message(CHAT, markup, parse_mode=ParseMode.HTML)
-
-    async def test_markdown_v2_needs_escaping(self, ptb_bot: telegram.Bot) -> None:
-        """An unescaped reserved character fails; the escaped text passes."""
-        with pytest.raises(BadRequest, match="reserved"):
-            await ptb_bot.send_message(CHAT, "Done.", parse_mode=ParseMode.MARKDOWN_V2)
-        sent = await ptb_bot.send_message(CHAT, "*Done*\\.", parse_mode=ParseMode.MARKDOWN_V2)
-        assert sent.text == "Done."
-
     async def test_too_long_text_is_rejected(self, ptb_bot: telegram.Bot) -> None:
-        """More than 4096 UTF-16 units after parsing is 'message is too long'."""
-        await ptb_bot.send_message(CHAT, "<b>" + "x" * 4096 + "</b>", parse_mode=ParseMode.HTML)
+        """More than 4096 UTF-16 units is 'message is too long'."""
+        await ptb_bot.send_message(CHAT, "x" * 4096, entities=[bold(0, 4096)])
         with pytest.raises(BadRequest, match="too long"):
             await ptb_bot.send_message(CHAT, "😀" * 2049)
 
     async def test_empty_text_is_rejected(self, ptb_bot: telegram.Bot) -> None:
-        """Text that parses to nothing but whitespace is 'message text is empty'."""
+        """Text of nothing but whitespace is 'message text is empty'."""
         with pytest.raises(BadRequest, match="text is empty"):
-            await ptb_bot.send_message(CHAT, "<b> </b>", parse_mode=ParseMode.HTML)
+            await ptb_bot.send_message(CHAT, " ", entities=[bold(0, 1)])
 
     async def test_entities_beyond_the_text_are_rejected(self, ptb_bot: telegram.Bot) -> None:
         """An explicit entity must end within the text, measured in UTF-16."""
@@ -116,15 +97,16 @@ class TestEdits:
         """editMessageText replaces the stored text and appends to edits."""
         sent = await ptb_bot.send_message(CHAT, "one")
         await ptb_bot.edit_message_text("two", CHAT, sent.message_id)
-        await ptb_bot.edit_message_text("<i>three</i>", CHAT, sent.message_id, parse_mode="HTML")
+        italic = telegram.MessageEntity(telegram.MessageEntity.ITALIC, offset=0, length=5)
+        await ptb_bot.edit_message_text("three", CHAT, sent.message_id, entities=[italic])
         stored = fake_tg.messages(CHAT)[-1]
         assert (stored.text, stored.edits) == ("three", ["two", "three"])
 
     async def test_same_content_is_not_modified(self, ptb_bot: telegram.Bot) -> None:
         """An edit that changes nothing gets Telegram's 'message is not modified'."""
-        sent = await ptb_bot.send_message(CHAT, "<b>same</b>", parse_mode="HTML")
+        sent = await ptb_bot.send_message(CHAT, "same", entities=[bold(0, 4)])
         with pytest.raises(BadRequest, match="not modified"):
-            await ptb_bot.edit_message_text("*same*", CHAT, sent.message_id, parse_mode="Markdown")
+            await ptb_bot.edit_message_text("same", CHAT, sent.message_id, entities=[bold(0, 4)])
 
     async def test_missing_message_is_not_found(self, ptb_bot: telegram.Bot) -> None:
         """Editing an id the bot never sent is 'message to edit not found'."""
@@ -148,7 +130,7 @@ class TestDrafts:
     ) -> None:
         """sendMessageDraft returns True and the texts are listed per chat."""
         assert await ptb_bot.send_message_draft(CHAT, 1, "Hel")
-        assert await ptb_bot.send_message_draft(CHAT, 1, "<b>Hello</b>", parse_mode="HTML")
+        assert await ptb_bot.send_message_draft(CHAT, 1, "Hello", entities=[bold(0, 5)])
         assert fake_tg.drafts(CHAT) == ["Hel", "Hello"]
 
     async def test_drafts_only_in_private_chats(self, ptb_bot: telegram.Bot) -> None:

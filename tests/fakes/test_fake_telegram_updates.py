@@ -116,8 +116,9 @@ class TestOtherMethods:
         self, fake_tg: FakeTelegram, ptb_bot: telegram.Bot
     ) -> None:
         """sendDocument's multipart file is stored with its name; the caption is checked."""
-        sent = await ptb_bot.send_document(CHAT, b"data", filename="log.txt", caption="<b>c</b>",
-                                           parse_mode="HTML")  # fmt: skip
+        bold = telegram.MessageEntity(telegram.MessageEntity.BOLD, offset=0, length=1)
+        sent = await ptb_bot.send_document(CHAT, b"data", filename="log.txt", caption="c",
+                                           caption_entities=[bold])  # fmt: skip
         assert sent.document is not None and sent.document.file_name == "log.txt"
         stored = fake_tg.messages(CHAT)[-1]
         assert stored.document is not None and not isinstance(stored.document, str)

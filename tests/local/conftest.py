@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-# Small slots keep an over-long prompt cheap to tokenize; short answers keep the suite fast.
-LOCAL_ENV = {
-    "LOCAL_MODEL_CTX_SIZE": "512",
-    "LOCAL_MODEL_PARALLEL": "2",
-    "MAX_OUTPUT_TOKENS": "48",
-    "TEMPERATURE": "0",
-    "OPENAI_TIMEOUT": "120",
-}
+from tests.support.local_model import LOCAL_ENV
 
 
 @pytest.fixture

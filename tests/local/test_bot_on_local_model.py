@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.engine.errors import ContextTooLong
-from tests.conftest import LogCapture, RunningBot
-from tests.telegram.test_chat_e2e import PRIVATE, answer_in
+from tests.support.chats import PRIVATE, answer_in
+from tests.support.running import LogCapture, RunningBot
 
 pytestmark = pytest.mark.local
 

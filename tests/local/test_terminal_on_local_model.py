@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.engine.models.local_server import GGUF_MAGIC
-from tests.local.conftest import LOCAL_ENV
-from tests.terminal.pty import Terminal, log_events
+from tests.support.local_model import LOCAL_ENV
+from tests.support.terminal import Terminal, log_events
 
 pytestmark = pytest.mark.local
 

@@ -11,8 +11,8 @@ import pytest
 
 from bot.storage.sqlite import Database
 from bot.telegram.app.run import StartupError
-from tests.conftest import LogCapture, RunningBot
-from tests.service import get, unused_port
+from tests.support.running import LogCapture, RunningBot
+from tests.support.service import get, unused_port
 
 
 @pytest.fixture

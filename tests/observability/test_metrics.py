@@ -10,10 +10,10 @@ import asyncio
 
 import pytest
 
-from tests.conftest import LogCapture, RunningBot
 from tests.fakes.openai import Block, Error, Reply
-from tests.service import MetricsSnapshot, get, unused_port
-from tests.telegram.test_chat_e2e import PRIVATE, answer_in
+from tests.support.chats import PRIVATE, answer_in
+from tests.support.running import LogCapture, RunningBot
+from tests.support.service import MetricsSnapshot, get, unused_port
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ import pytest
 from bot.config import DEFAULT_SYSTEM_PROMPT
 from bot.engine.errors import BotError
 from bot.engine.policy.gatekeeper import ADMINS_ONLY, CHAT_ADMINS_ONLY, Gatekeeper
-from tests.conftest import LogCapture, RunningBot
-from tests.telegram.env import bot_env  # noqa: F401 - applies each class's ENV
-from tests.telegram.test_chat_e2e import GROUP, PRIVATE, answer_in
+from tests.support.chats import GROUP, PRIVATE, answer_in
+from tests.support.running import LogCapture, RunningBot
 
 STRANGER = 4242
 OTHER_GROUP = -100777

@@ -5,20 +5,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
-from tests.conftest import LogCapture, RunningBot
-
-PRIVATE = 1001
-GROUP = -100500
-
-
-async def answer_in(bot: RunningBot, chat_id: int, count: int = 1, timeout: float = 10) -> str:
-    """Wait until the bot has sent `count` messages to the chat; return the last one's text."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while len(bot.telegram.messages(chat_id)) < count:
-        assert asyncio.get_running_loop().time() < deadline, "no answer arrived"
-        await asyncio.sleep(0.01)
-    return bot.telegram.messages(chat_id)[count - 1].text
+from tests.support.chats import GROUP, PRIVATE, answer_in, user_messages
+from tests.support.running import LogCapture, RunningBot
+from tests.support.waiting import handled, quiet_for
 
 
 async def final_text_in(
@@ -31,10 +22,6 @@ async def final_text_in(
     while (text := bot.telegram.messages(chat_id)[count - 1].text) != expected:
         assert asyncio.get_running_loop().time() < deadline, f"final text never came: {text!r}"
         await asyncio.sleep(0.01)
-
-
-def user_messages(request_messages: list[dict[str, str]]) -> list[str]:
-    return [m["content"] for m in request_messages if m["role"] == "user"]
 
 
 class TestPrivateChat:
@@ -125,7 +112,7 @@ class TestPrivateChat:
 
     async def test_non_text_gets_a_short_note(self, bot: RunningBot, logs: LogCapture) -> None:
         """A photo, sticker, voice note or file gets a note that only text is supported."""
-        kinds = {
+        kinds: dict[str, dict[str, Any]] = {
             "photo": {"photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]},
             "sticker": {
                 "sticker": {
@@ -177,7 +164,7 @@ class TestGroups:
         bot.telegram.send_group_text(GROUP, "hey @someone_else", user_id=8, first_name="Bob")
         bot.telegram.send_group_text(GROUP, "@test_llm_bot hi", user_id=7, first_name="Alice")
         await answer_in(bot, GROUP, 1)
-        await asyncio.sleep(0.2)
+        await quiet_for(bot)
         assert len(bot.telegram.messages(GROUP)) == 1
         assert len(bot.model.requests) == 1
 
@@ -214,14 +201,16 @@ class TestGroups:
         )
         await final_text_in(bot, GROUP, 2, "echo: Carol: tell me more")
 
-    async def test_group_command_is_answered(self, bot: RunningBot) -> None:
+    async def test_group_command_is_answered(self, bot: RunningBot, logs: LogCapture) -> None:
         """Commands work in groups without a mention, and /cmd@thisbot too."""
         bot.telegram.send_group_text(GROUP, "/stats", user_id=7, first_name="Alice")
         assert "Messages in memory: 0" in await answer_in(bot, GROUP, 1)
         bot.telegram.send_group_text(GROUP, "/start@test_llm_bot", user_id=7, first_name="Alice")
         assert "Mention me" in await answer_in(bot, GROUP, 2)
-        bot.telegram.send_group_text(GROUP, "/start@other_bot", user_id=7, first_name="Alice")
-        await asyncio.sleep(0.3)
+        other = bot.telegram.send_group_text(
+            GROUP, "/start@other_bot", user_id=7, first_name="Alice"
+        )
+        await handled(bot, logs, other["update_id"])
         assert len(bot.telegram.messages(GROUP)) == 2
 
     async def test_one_memory_per_group(self, bot: RunningBot) -> None:

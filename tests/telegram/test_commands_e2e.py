@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from tests.conftest import RunningBot
-from tests.telegram.test_chat_e2e import PRIVATE, answer_in
+from tests.support.chats import PRIVATE, answer_in
+from tests.support.running import RunningBot
+from tests.support.waiting import until
 
 
 class TestStartupCommands:
@@ -136,7 +135,7 @@ class TestModel:
         bot.telegram.push_callback_query(PRIVATE, PRIVATE, "model:2", picker.message_id)
         await bot.telegram.wait_for_call("answerCallbackQuery")
         await bot.telegram.wait_for_call("editMessageText")
-        await asyncio.sleep(0.05)
+        await until(lambda: "big-model" in bot.telegram.messages(PRIVATE)[0].text, "not edited")
         assert "big-model" in bot.telegram.messages(PRIVATE)[0].text
         bot.telegram.send_private_text(PRIVATE, "hi")
         await answer_in(bot, PRIVATE, 2)

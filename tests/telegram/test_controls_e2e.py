@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sqlite3
 from pathlib import Path
 
 from bot.config import DEFAULT_SYSTEM_PROMPT
 from bot.engine.profiles.personas import load_personas
-from tests.conftest import RunningBot
 from tests.fakes.openai import Error
-from tests.fakes.telegram import UploadedFile
-from tests.telegram.test_chat_e2e import GROUP, PRIVATE, answer_in
+from tests.support.chats import GROUP, PRIVATE, answer_in, exported, say
+from tests.support.database import db_rows
+from tests.support.running import RunningBot
+from tests.support.waiting import until
 
 PERSONAS = """
 [plain]
@@ -33,18 +32,6 @@ description = "Prefers a model this bot does not offer"
 system_prompt = "Somewhere else."
 model = "not-offered"
 """
-
-
-def db_rows(bot: RunningBot, sql: str) -> list[tuple[object, ...]]:
-    path = Path(bot.env["DATABASE_URL"].removeprefix("sqlite:///"))
-    with sqlite3.connect(path) as db:
-        return db.execute(sql).fetchall()
-
-
-async def say(bot: RunningBot, text: str, count: int, chat: int = PRIVATE) -> str:
-    """Send a private text and return the `count`-th message the bot sent to the chat."""
-    bot.telegram.send_private_text(chat, text)
-    return await answer_in(bot, chat, count)
 
 
 async def with_personas(bot: RunningBot, tmp_path: Path) -> None:
@@ -80,7 +67,9 @@ class TestPersonaList:
         picker = bot.telegram.messages(PRIVATE)[0]
         bot.telegram.push_callback_query(PRIVATE, PRIVATE, "persona:1", picker.message_id)
         await bot.telegram.wait_for_call("editMessageText")
-        await asyncio.sleep(0.05)
+        await until(
+            lambda: "switched to pirate" in bot.telegram.messages(PRIVATE)[0].text, "no edit"
+        )
         assert "switched to pirate" in bot.telegram.messages(PRIVATE)[0].text
         await say(bot, "ahoy", 2)
         assert system_prompt_sent(bot) == "You are a pirate. Say arr."
@@ -230,12 +219,6 @@ class TestSystemPromptUnderTrimming:
         long_, short = bot.model.requests[-2], bot.model.requests[-1]
         assert len(short.messages) < len(long_.messages)
         assert short.messages[0] == {"role": "system", "content": "Keep me first."}
-
-
-def exported(bot: RunningBot, index: int) -> UploadedFile:
-    document = bot.telegram.messages(PRIVATE)[index].document
-    assert isinstance(document, UploadedFile)
-    return document
 
 
 class TestExport:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from tests.conftest import LogCapture, RunningBot
-from tests.telegram.test_chat_e2e import GROUP, PRIVATE, answer_in
+from tests.support.chats import GROUP, PRIVATE, answer_in
+from tests.support.running import LogCapture, RunningBot
 
 
 class TestCorrelationId:

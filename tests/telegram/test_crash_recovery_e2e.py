@@ -6,19 +6,15 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from pathlib import Path
 
 from bot.engine import errors
-from tests.botprocess import BotProcess, UnconfirmedUpdates, integrity
-from tests.conftest import LogCapture, RunningBot
 from tests.fakes.openai import Block, Reply
 from tests.fakes.telegram import ApiCall, ApiError
-from tests.telegram.test_chat_e2e import PRIVATE, answer_in
-from tests.telegram.test_failures_e2e import stored_turns
-
-
-def database(bot: RunningBot) -> Path:
-    return Path(bot.env["DATABASE_URL"].removeprefix("sqlite:///"))
+from tests.support.botprocess import BotProcess, UnconfirmedUpdates
+from tests.support.chats import PRIVATE, answer_in
+from tests.support.database import database, integrity, stored_turns
+from tests.support.running import LogCapture, RunningBot
+from tests.support.waiting import quiet_for
 
 
 async def crashed_bot(bot: RunningBot) -> tuple[BotProcess, UnconfirmedUpdates]:
@@ -41,7 +37,7 @@ async def assert_answered_once(bot: RunningBot, logs: LogCapture, text: str) -> 
     assert await answer_in(bot, PRIVATE, timeout=30) == text
     await logs.wait_for("reply_finished", timeout=30)
     await logs.wait_for("duplicate_message_ignored", timeout=30)
-    await asyncio.sleep(0.3)  # room for a wrong second answer to show up
+    await quiet_for(bot)  # room for a wrong second answer to show up
     assert [m.text for m in bot.telegram.messages(PRIVATE)] == [text]
     assert stored_turns(bot) == [("question", "answered", None)]
     assert integrity(database(bot)) == "ok"

@@ -8,10 +8,11 @@ import asyncio
 
 import pytest
 
-from tests.conftest import LogCapture, RunningBot
 from tests.fakes.openai import Reply
-from tests.telegram.test_chat_e2e import GROUP, PRIVATE, answer_in
-from tests.telegram.test_failures_e2e import stored_turns
+from tests.support.chats import GROUP, PRIVATE, answer_in
+from tests.support.database import stored_turns
+from tests.support.running import LogCapture, RunningBot
+from tests.support.waiting import quiet_for
 
 
 async def answered(
@@ -114,6 +115,6 @@ class TestRefusedForGood:
         bot.telegram.send_private_text(PRIVATE, "/start")
         [error] = await logs.wait_for("handler_error")
         assert error["error_type"] == "Forbidden"
-        await asyncio.sleep(0.3)
+        await quiet_for(bot)
         assert len(bot.telegram.calls_of("sendMessage", chat_id=PRIVATE)) == 1
         assert logs.named("error_reply_failed") == []

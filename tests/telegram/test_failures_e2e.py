@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 import pytest
 
 from bot.engine import errors
-from tests.conftest import LogCapture, RunningBot
 from tests.fakes.openai import CutStream, Error, Hang, Reply, unused_port
-from tests.telegram.test_chat_e2e import PRIVATE, answer_in
-
-
-def stored_turns(bot: RunningBot) -> list[tuple[str, str, str | None]]:
-    """(user_text, state, error_type) of every stored turn, oldest first."""
-    path = Path(bot.env["DATABASE_URL"].removeprefix("sqlite:///"))
-    with sqlite3.connect(path) as db:
-        return db.execute("SELECT user_text, state, error_type FROM turns ORDER BY id").fetchall()
+from tests.support.chats import PRIVATE, answer_in
+from tests.support.database import stored_turns
+from tests.support.running import LogCapture, RunningBot
 
 
 async def ask(bot: RunningBot, text: str = "question", count: int = 1) -> str:

@@ -10,10 +10,9 @@ from typing import ClassVar
 import pytest
 
 from bot.engine import errors
-from tests.conftest import LogCapture, RunningBot
 from tests.fakes.openai import Error, FakeOpenAI, Hang
-from tests.telegram.env import bot_env  # noqa: F401 - applies each class's ENV
-from tests.telegram.test_chat_e2e import PRIVATE, answer_in
+from tests.support.chats import PRIVATE, answer_in
+from tests.support.running import LogCapture, RunningBot
 
 FALLBACK_KEY = "sk-fallback-key-SECRET-77"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.telegram.format.render import convert_markdown, render, utf16_len
-from tests.conftest import LogCapture, RunningBot
 from tests.fakes.openai import Reply
 from tests.fakes.telegram import SentMessage
-from tests.telegram.format.test_split import part_starts
-from tests.telegram.test_chat_e2e import GROUP, PRIVATE
+from tests.support.chats import GROUP, PRIVATE
+from tests.support.parts import part_starts
+from tests.support.running import LogCapture, RunningBot
 
 TORTURE = {
     "unbalanced": "Unbalanced *stars, _underscores and [brackets with **bold that never ends",

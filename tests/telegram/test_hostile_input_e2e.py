@@ -3,21 +3,23 @@ crashes a handler, and never leaks between chats."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 
-from tests.conftest import LogCapture, RunningBot
 from tests.fakes._tg_textbuf import utf16_len
-from tests.telegram.test_chat_e2e import GROUP, PRIVATE, answer_in, user_messages
-from tests.telegram.test_failures_e2e import stored_turns
+from tests.support.chats import GROUP, PRIVATE, answer_in, user_messages
+from tests.support.database import stored_turns
+from tests.support.running import LogCapture, RunningBot
+from tests.support.waiting import handled, quiet_for
 
 ALICE = {"id": PRIVATE, "is_bot": False, "first_name": "Alice"}
 PRIVATE_CHAT = {"id": PRIVATE, "type": "private", "first_name": "Alice"}
 
 
-async def nothing_happens(bot: RunningBot, logs: LogCapture) -> None:
-    """Give the bot time to (wrongly) react; then check it did not."""
-    await asyncio.sleep(0.5)
+async def nothing_happens(bot: RunningBot, logs: LogCapture, *update_ids: int) -> None:
+    """Once the bot has taken the updates and gone quiet, check it did not (wrongly) react."""
+    for update_id in update_ids:
+        await handled(bot, logs, update_id)
+    await quiet_for(bot)
     assert bot.telegram.calls_of("sendMessage") == []
     assert bot.model.requests == []
     assert logs.named("handler_error") == []
@@ -57,7 +59,7 @@ class TestText:
         assert len(words) == 4096
         bot.telegram.send_private_text(PRIVATE, words)
         await answer_in(bot, PRIVATE, 2, timeout=20)
-        await asyncio.sleep(0.3)
+        await quiet_for(bot)
         parts = [m.text for m in bot.telegram.messages(PRIVATE)]
         assert all(utf16_len(p) <= 4096 for p in parts)
         assert "".join(parts).replace(" ", "").replace("\n", "") == (
@@ -87,8 +89,8 @@ class TestUpdatesTheBotIgnores:
         sent = bot.telegram.send_private_text(PRIVATE, "first version")
         await answer_in(bot, PRIVATE)
         edited = dict(sent["message"], text="second version", edit_date=int(time.time()))
-        bot.telegram.push_update({"edited_message": edited})
-        await asyncio.sleep(0.5)
+        update_id = bot.telegram.push_update({"edited_message": edited})
+        await handled(bot, logs, update_id)
         assert len(bot.telegram.messages(PRIVATE)) == 1
         assert len(bot.model.requests) == 1
         assert "edited_message" not in (bot.telegram.allowed_updates or [])
@@ -96,10 +98,10 @@ class TestUpdatesTheBotIgnores:
     async def test_channel_post_is_ignored(self, bot: RunningBot, logs: LogCapture) -> None:
         """A post in a channel where the bot is an admin gets no answer."""
         channel = {"id": -1001234, "type": "channel", "title": "News"}
-        bot.telegram.push_message(
+        post = bot.telegram.push_message(
             channel, None, update_type="channel_post", text="@test_llm_bot hi"
         )
-        await nothing_happens(bot, logs)
+        await nothing_happens(bot, logs, post["update_id"])
 
 
 class TestMembership:

@@ -7,9 +7,9 @@ import sqlite3
 from pathlib import Path
 from typing import ClassVar
 
-from tests.conftest import LogCapture, RunningBot
-from tests.telegram.env import FakeClock, bot_env, utc  # noqa: F401 - bot_env applies ENV
-from tests.telegram.test_chat_e2e import PRIVATE, answer_in
+from tests.support.chats import PRIVATE, answer_in
+from tests.support.clock import FakeClock, utc
+from tests.support.running import LogCapture, RunningBot
 
 OTHER = 1002
 ADMIN = 9001

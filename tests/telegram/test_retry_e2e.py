@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.engine import errors
-from tests.conftest import LogCapture, RunningBot
 from tests.fakes.openai import Error, Reply
-from tests.telegram.test_chat_e2e import GROUP, PRIVATE, answer_in
-from tests.telegram.test_failures_e2e import stored_turns
+from tests.support.chats import GROUP, PRIVATE, answer_in
+from tests.support.database import stored_turns
+from tests.support.running import LogCapture, RunningBot
 
 
 def history_of_last_request(bot: RunningBot) -> list[str]:

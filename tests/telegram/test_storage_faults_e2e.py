@@ -14,13 +14,12 @@ import pytest
 from bot import wiring
 from bot.engine import errors
 from bot.storage.sqlite import Database
-from tests.botprocess import BotProcess, integrity
-from tests.conftest import LogCapture, RunningBot
 from tests.fakes.openai import Block
 from tests.fakes.telegram import ApiCall
-from tests.telegram.test_chat_e2e import PRIVATE, answer_in
-from tests.telegram.test_crash_recovery_e2e import database
-from tests.telegram.test_failures_e2e import stored_turns
+from tests.support.botprocess import BotProcess
+from tests.support.chats import PRIVATE, answer_in
+from tests.support.database import database, integrity, stored_turns
+from tests.support.running import LogCapture, RunningBot
 
 STORAGE_MESSAGE = errors.StorageUnavailable.user_message
 
@@ -109,7 +108,9 @@ class TestFullDisk:
             limit_file_size(process.pid, 1)
             release.set()
             assert await answer_in(bot, PRIVATE, 3, timeout=30) == STORAGE_MESSAGE
-            await asyncio.sleep(1.5)  # sweeps while the disk is full do not ask the model
+            # Two sweeps find the turn while the disk is full, and put it off without the model.
+            postponed = len(process.events("turn_recovery_postponed"))
+            await process.wait_for("turn_recovery_postponed", postponed + 2)
             assert len(bot.model.requests) == 2
             limit_file_size(process.pid, resource.RLIM_INFINITY)
             assert await answer_in(bot, PRIVATE, 4, timeout=30) == "echo: three"

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
 from bot.telegram.format.render import convert_markdown
 from bot.telegram.reply import typing as typing_indicator
-from tests.conftest import LogCapture, RunningBot
 from tests.fakes._oai_payloads import split_text
 from tests.fakes._tg_messages import NOT_MODIFIED
 from tests.fakes.openai import Reply
-from tests.telegram.test_chat_e2e import GROUP, PRIVATE, answer_in
+from tests.support.chats import GROUP, PRIVATE, answer_in
+from tests.support.running import LogCapture, RunningBot
 
 OTHER = 1002
 LONG = (
@@ -31,7 +32,7 @@ def typing_calls(bot: RunningBot) -> int:
     return len(bot.telegram.calls_of("sendChatAction", PRIVATE))
 
 
-async def finished(logs: LogCapture, count: int = 1) -> list[dict[str, object]]:
+async def finished(logs: LogCapture, count: int = 1) -> list[dict[str, Any]]:
     """The stream_finished events, once `count` replies were delivered and recorded."""
     await logs.wait_for("reply_finished", count, timeout=30)
     return logs.named("stream_finished")

@@ -11,11 +11,12 @@ import pytest
 
 from bot.engine.conversation.context import SUMMARY_PREFIX
 from bot.engine.conversation.summary import INSTRUCTIONS
-from tests.conftest import LogCapture, RunningBot
 from tests.fakes._oai_payloads import echo_reply
 from tests.fakes.openai import Block, ChatRequest, Error, Hang, Reply
-from tests.telegram.test_chat_e2e import PRIVATE, user_messages
-from tests.telegram.test_controls_e2e import db_rows, exported, say
+from tests.support.chats import PRIVATE, exported, say, user_messages
+from tests.support.database import db_rows
+from tests.support.running import LogCapture, RunningBot
+from tests.support.waiting import quiet_for
 
 SUMMARY = "The user is Ada; she likes tea."
 # Two turns fit a request (5 messages: 2 turns and the new message); folds take 2 turns.
@@ -73,7 +74,7 @@ class TestSummaryIsMade:
         bot = summarising
         await say(bot, "one", 1)
         await say(bot, "two", 2)
-        await asyncio.sleep(0.3)
+        await quiet_for(bot)
         assert not any(is_summary_request(r) for r in bot.model.requests)
         assert logs.named("summary_started") == []
 
@@ -97,7 +98,7 @@ class TestSummaryIsMade:
         await bot.restart(**{**SMALL_WINDOW, "SUMMARY_ENABLED": "false"})
         await three_turns(bot)
         await say(bot, "more", 4)
-        await asyncio.sleep(0.3)
+        await quiet_for(bot)
         assert not any(is_summary_request(r) for r in bot.model.requests)
         assert user_messages(bot.model.requests[-1].messages) == [
             "I like tea",

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from bot.telegram.app.receive import webhook_path
-from tests.conftest import LogCapture, RunningBot
 from tests.fakes.openai import Block, FakeOpenAI, Reply
 from tests.fakes.telegram import FakeTelegram
-from tests.service import get, private_update, start_until_logged, unused_port
-from tests.telegram.test_chat_e2e import PRIVATE, answer_in
+from tests.support.chats import PRIVATE, answer_in
+from tests.support.running import LogCapture, RunningBot
+from tests.support.service import get, private_update, start_until_logged, unused_port
 
 SECRET = "s3cret-Webhook_token-42"
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import API_KEY
 from tests.fakes._oai_payloads import split_text
 from tests.fakes.openai import Error, FakeOpenAI, Reply
-from tests.terminal.pty import Terminal, log_events
+from tests.support.running import API_KEY
+from tests.support.terminal import Terminal, log_events
 
 OpenChat = Callable[..., Terminal]
 FOOTER = re.compile(r"gpt-test · ([\d,]+) → ([\d,]+) tokens")

@@ -16,7 +16,7 @@ from bot.telegram.format.render import (
     render,
     utf16_len,
 )
-from tests.telegram.format.test_split import FAMILY, UNICODE, U, assert_valid_parts, part_starts
+from tests.support.parts import FAMILY, UNICODE, U, assert_valid_parts, part_starts
 
 
 def single(markdown: str) -> RenderedPart:

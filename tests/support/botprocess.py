@@ -6,14 +6,13 @@ import asyncio
 import json
 import os
 import signal
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
 from tests.fakes.telegram import ApiCall, ApiError, FakeTelegram
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class BotProcess:
@@ -119,9 +118,3 @@ class UnconfirmedUpdates:
         """Let the next bot's requests through (call after the held bot is dead)."""
         self._holding = False
         self._released.set()
-
-
-def integrity(database: Path) -> str:
-    """SQLite's own verdict on the file: "ok" when nothing is corrupt."""
-    with sqlite3.connect(database) as db:
-        return str(db.execute("PRAGMA integrity_check").fetchone()[0])

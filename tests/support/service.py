@@ -10,8 +10,8 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.telegram.app.run import serve
-from tests.conftest import LogCapture, RunningBot
 from tests.fakes._server import unused_port
+from tests.support.running import LogCapture, RunningBot
 
 __all__ = ["MetricsSnapshot", "get", "private_update", "start_until_logged", "unused_port"]
 
