@@ -17,26 +17,25 @@ from tornado.httpserver import HTTPServer
 from tornado.web import Application, RequestHandler
 
 from bot.observability.logs import get_logger
-from bot.storage.base import Storage
 
 log = get_logger(__name__)
 
 Probe = Callable[[], Awaitable[str | None]]  # None when healthy, else the reason in plain words
 ReceivingProblem = Callable[[], str | None]
+Ping = Callable[[], Awaitable[object]]  # returns when the database answers, raises otherwise
 
 DB_TIMEOUT_S = 3.0
 
 
-def readiness(
-    receiving: ReceivingProblem, storage: Storage, timeout: float = DB_TIMEOUT_S
-) -> Probe:
-    """Healthy when the channel receives updates and the database answers within `timeout`."""
+def readiness(receiving: ReceivingProblem, ping: Ping, timeout: float = DB_TIMEOUT_S) -> Probe:
+    """Healthy when the channel receives updates and the database answers `ping` within
+    `timeout`; any exception from `ping` means unhealthy, never a failed request."""
 
     async def probe() -> str | None:
         if (problem := receiving()) is not None:
             return problem
         try:
-            await asyncio.wait_for(storage.ping(), timeout)
+            await asyncio.wait_for(ping(), timeout)
         except TimeoutError:
             return f"the database did not answer within {timeout:g} s"
         except Exception as exc:  # noqa: BLE001 - any database failure is "unhealthy", not a crash

@@ -49,7 +49,9 @@ async def serve(
         svc = Services(conversation, settings, gatekeeper)
         application = build_application(settings, svc, processor)
         receiving = Receiving(application)
-        await _start_health(stack, settings, readiness(receiving.problem, storage))
+        # `ping` looked up at each probe, not bound once: a test replaces it on the class.
+        probe = readiness(receiving.problem, lambda: storage.ping())  # noqa: PLW0108
+        await _start_health(stack, settings, probe)
         try:
             await application.initialize()
         except InvalidToken as exc:
