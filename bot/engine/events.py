@@ -12,7 +12,8 @@ from typing import Protocol
 
 
 class EngineEvents(Protocol):
-    """Called at most once per occurrence, never raising into the engine's work."""
+    """The engine calls a method once per occurrence, with plain values; an implementation
+    must not raise (counting is never worth a failed turn) nor block (it runs inline)."""
 
     def model_answered(
         self,
