@@ -36,10 +36,11 @@ run: $(VENV)/.installed  ## set up and run the bot (reads .env)
 test: $(VENV)/.installed-test  ## set up and run the test suite
 	$(BIN)/python -m pytest -q
 
-lint: $(VENV)/.installed-test  ## ruff and mypy
+lint: $(VENV)/.installed-test  ## ruff, mypy and the import-linter layer contracts
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/ruff format --check bot tests bench
 	$(BIN)/mypy bot bench tests
+	$(BIN)/lint-imports
 
 bench: $(VENV)/.installed-test $(BOT_VENV)/.installed  ## the benchmark table (BENCH_ARGS="--quick", "--smoke", "--only memory")
 	BENCH_BOT_PYTHON=$(BOT_VENV)/bin/python $(BIN)/python -m bench $(BENCH_ARGS)
@@ -67,4 +68,4 @@ test-local: $(VENV)/.installed-test $(VENV)/.installed-local  ## tests that run 
 	$(BIN)/python -m pytest -q -m local
 
 clean:
-	rm -rf $(VENV) $(BOT_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BOT_VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

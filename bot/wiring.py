@@ -14,12 +14,14 @@ from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.engine.conversation.turns import Conversation
+from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models import local_server as local_model
 from bot.engine.models.client import ChatModel, LLMClient, RetryPolicy
 from bot.engine.models.fallback import FallbackModel
 from bot.engine.models.local_server import LocalModelError, LocalModelServer
 from bot.engine.policy.gatekeeper import Gatekeeper
-from bot.observability.logs import get_logger, redactor
+from bot.observability.logs import add_secrets, get_logger
+from bot.observability.metrics import PrometheusEvents
 from bot.storage import sqlite
 from bot.storage.errors import StorageError
 from bot.storage.repositories import HealthCheck, Stores
@@ -54,10 +56,14 @@ class Engine:
 
 
 def make_llm(
-    settings: Settings, *, base_url: str | None = None, api_key: str | None = None
+    settings: Settings,
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    events: EngineEvents = NO_EVENTS,
 ) -> LLMClient:
     """A model client; `base_url`/`api_key` override the settings (the local server, the
-    fallback's endpoint)."""
+    fallback's endpoint); it reports its retries to `events`."""
     headers = {}
     if settings.app_url:
         headers["HTTP-Referer"] = settings.app_url
@@ -73,15 +79,20 @@ def make_llm(
             max_retries=settings.openai_max_retries, max_seconds=settings.openai_retry_max_seconds
         ),
         headers=headers,
+        events=events,
     )
 
 
 def make_model(
-    settings: Settings, *, base_url: str | None = None, api_key: str | None = None
+    settings: Settings,
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    events: EngineEvents = NO_EVENTS,
 ) -> ChatModel:
     """The primary model's client, behind a fallback when FALLBACK_MODEL is set (the fallback
     uses the primary's endpoint unless FALLBACK_BASE_URL / FALLBACK_API_KEY say otherwise)."""
-    primary = make_llm(settings, base_url=base_url, api_key=api_key)
+    primary = make_llm(settings, base_url=base_url, api_key=api_key, events=events)
     if not settings.fallback_model:
         return primary
     fallback = primary
@@ -91,6 +102,7 @@ def make_model(
             settings,
             base_url=settings.fallback_base_url or base_url,
             api_key=key.get_secret_value() if key else api_key,
+            events=events,
         )
     return FallbackModel(primary, fallback, settings.fallback_model)
 
@@ -105,22 +117,25 @@ async def open_engine(
     `clock` (Unix time) dates stored messages and usage and decides budget periods. Raises
     StartupError when the database cannot be opened or the local model cannot be served.
     """
+    events = PrometheusEvents()  # what the engine reports, counted for /metrics
     async with AsyncExitStack() as stack:
         stores = await open_stores(settings, stack)
         demo = False
         if settings.local_model is None:
-            llm = make_model(settings)
+            llm = make_model(settings, events=events)
         else:
             server = await start_local_model(settings, stack)
             demo = local_model.is_bundled(settings.local_model)
             settings = settings.model_copy(
                 update={"openai_model": server.model_name, "openai_models": [server.model_name]}
             )
-            llm = make_model(settings, base_url=server.base_url, api_key=server.api_key)
+            llm = make_model(
+                settings, base_url=server.base_url, api_key=server.api_key, events=events
+            )
         stack.push_async_callback(llm.close)
         if demo:
             log.warning("demo_model_in_use", model=settings.openai_model, hint=DEMO_MODEL_HINT)
-        conversation = Conversation(stores, llm, settings, clock=clock)
+        conversation = Conversation(stores, llm, settings, clock=clock, events=events)
         stack.push_async_callback(conversation.close)  # before the client and database close
         gatekeeper = Gatekeeper(stores.usage, settings, clock=clock)
         yield Engine(settings, conversation, gatekeeper, stores.health, demo)
@@ -151,5 +166,5 @@ async def start_local_model(settings: Settings, stack: AsyncExitStack) -> LocalM
     except LocalModelError as exc:
         raise StartupError(str(exc)) from exc
     stack.push_async_callback(server.stop)
-    redactor.add([server.api_key])
+    add_secrets([server.api_key])
     return server

@@ -22,14 +22,14 @@ log = get_logger(__name__)
 
 Probe = Callable[[], Awaitable[str | None]]  # None when healthy, else the reason in plain words
 ReceivingProblem = Callable[[], str | None]
+Ping = Callable[[], Awaitable[object]]  # returns when the database answers, raises otherwise
 
 DB_TIMEOUT_S = 3.0
 
 
-def readiness(
-    receiving: ReceivingProblem, ping: Callable[[], Awaitable[None]], timeout: float = DB_TIMEOUT_S
-) -> Probe:
-    """Healthy when the channel receives updates and the database answers within `timeout`."""
+def readiness(receiving: ReceivingProblem, ping: Ping, timeout: float = DB_TIMEOUT_S) -> Probe:
+    """Healthy when the channel receives updates and the database answers `ping` within
+    `timeout`; any exception from `ping` means unhealthy, never a failed request."""
 
     async def probe() -> str | None:
         if (problem := receiving()) is not None:

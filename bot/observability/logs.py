@@ -3,13 +3,18 @@
 Third-party libraries log through the standard library; their records pass through the same
 processors (so they are JSON too and get the same redaction). httpx logs every request URL,
 and Telegram URLs carry the bot token, so those loggers are turned down as well.
+
+The redactor belongs to this set-up and to nothing else: `configure_logging` installs it with
+the secrets it is given, and `add_secrets` is the one way to add a secret known only later (a
+generated webhook secret, the local model server's key). A secret once added is redacted for
+the rest of the process, whichever order set-up and additions happen in.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -60,7 +65,7 @@ class SecretRedactor:
         return {key: self._clean(value) for key, value in event_dict.items()}
 
 
-redactor = SecretRedactor()
+_REDACTOR = SecretRedactor()  # private: changed only through configure_logging and add_secrets
 
 
 def _drop_color_message(_logger: Any, _name: str, event_dict: EventDict) -> EventDict:
@@ -78,11 +83,17 @@ def _shared_processors() -> list[Processor]:
     ]
 
 
+def add_secrets(secrets: Iterable[str]) -> None:
+    """Redact `secrets` (and their URL-encoded forms) from every line logged from now on."""
+    _REDACTOR.add(secrets)
+
+
 def configure_logging(
     *, level: str = "INFO", fmt: str = "json", secrets: Iterable[str] = (), stream: Any = None
 ) -> None:
-    """Set up structlog and the standard library so that every line is rendered the same way."""
-    redactor.add(secrets)
+    """Set up structlog and the standard library so that every line is rendered the same way,
+    with `secrets` (and those added later by `add_secrets`) redacted from it."""
+    _REDACTOR.add(secrets)
     renderer: Processor
     if fmt == "console":
         renderer = structlog.dev.ConsoleRenderer(colors=False)
@@ -90,7 +101,7 @@ def configure_logging(
         renderer = structlog.processors.JSONRenderer()
     final: list[Processor] = [
         structlog.processors.format_exc_info,
-        redactor,
+        _REDACTOR,
         renderer,
     ]
     structlog.configure(
@@ -116,16 +127,6 @@ def configure_logging(
     root.setLevel(level)
     for name in _NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-
-
-def bind(**values: Any) -> None:
-    """Bind values (update_id, chat_id, ...) to every log line of the current task."""
-    structlog.contextvars.bind_contextvars(**values)
-
-
-def context_snapshot() -> MutableMapping[str, Any]:
-    """The values bound to the current task, for passing them on to another task."""
-    return structlog.contextvars.get_contextvars()
 
 
 get_logger = structlog.stdlib.get_logger

@@ -1,6 +1,8 @@
 """Prometheus metrics: the metric objects, and one-line helpers for the few places that count.
 
-Channel-agnostic (the engine counts tokens and latency here too). Everything is registered on
+A leaf: it knows nothing of the engine. The engine reports through its own events interface
+(`bot.engine.events.EngineEvents`), which `PrometheusEvents` satisfies structurally and the
+composition root binds; the channels call the helpers here. Everything is registered on
 prometheus-client's default registry, which also carries the process metrics (memory, CPU,
 open files); `/metrics` serves it. Names are part of the operator interface, like log events:
 docs/operations.md lists them.
@@ -10,13 +12,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
-
-if TYPE_CHECKING:
-    from bot.engine.models.client import Completion
-    from bot.storage.records import Usage
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -90,16 +88,36 @@ FLOOD_WAIT_SECONDS = Counter(
 )
 
 
-def completion(done: Completion, usage: Usage) -> None:
-    """Record one successful model request: its latency, time to first token, tokens, cost."""
-    model = usage.model
-    MODEL_LATENCY.labels(model=model).observe(done.latency_s)
-    if done.ttft_s is not None:
-        MODEL_TTFT.labels(model=model).observe(done.ttft_s)
-    TOKENS.labels(model=model, kind="prompt").inc(usage.prompt_tokens)
-    TOKENS.labels(model=model, kind="completion").inc(usage.completion_tokens)
-    if usage.cost_usd is not None:
-        COST.labels(model=model).inc(usage.cost_usd)
+class PrometheusEvents:
+    """The engine's events (`bot.engine.events.EngineEvents`) counted on the metrics above."""
+
+    def model_answered(
+        self,
+        *,
+        model: str,
+        latency_s: float,
+        ttft_s: float | None,
+        prompt_tokens: int,
+        completion_tokens: int,
+        cost_usd: float | None,
+    ) -> None:
+        """One successful model request: its latency, time to first token, tokens, cost."""
+        MODEL_LATENCY.labels(model=model).observe(latency_s)
+        if ttft_s is not None:
+            MODEL_TTFT.labels(model=model).observe(ttft_s)
+        TOKENS.labels(model=model, kind="prompt").inc(prompt_tokens)
+        TOKENS.labels(model=model, kind="completion").inc(completion_tokens)
+        if cost_usd is not None:
+            COST.labels(model=model).inc(cost_usd)
+
+    def model_retried(self, *, error_type: str) -> None:
+        MODEL_RETRIES.labels(error_type=error_type).inc()
+
+    def answer_delivered(self) -> None:
+        ANSWERS.inc()
+
+    def turn_failed(self, *, error_type: str) -> None:
+        ERRORS.labels(type=error_type).inc()
 
 
 def telegram_retry(*, error: str, wait_s: float, flood_control: bool) -> None:

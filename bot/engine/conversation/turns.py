@@ -19,10 +19,10 @@ from bot.engine.conversation.export import ExportFile, Format, export_file
 from bot.engine.conversation.ordering import ChatLocks
 from bot.engine.conversation.recovery import Action, action_for
 from bot.engine.conversation.summary import Summarizer, unsummarised
+from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models.client import ChatModel, Completion, OnDelta
 from bot.engine.profiles.personas import PersonaBook, load_personas
 from bot.engine.profiles.profiles import ChatProfile, Profiles
-from bot.observability import metrics
 from bot.observability.logs import get_logger
 from bot.storage.errors import StorageError
 from bot.storage.records import ChatStats, NewTurn, Turn, Usage
@@ -61,6 +61,7 @@ class Conversation:
         *,
         clock: Callable[[], float] = time.time,
         personas: PersonaBook | None = None,
+        events: EngineEvents = NO_EVENTS,
     ) -> None:
         self._turns = stores.turns
         self._chats = stores.chats
@@ -68,6 +69,7 @@ class Conversation:
         self.settings = settings
         self.locks = ChatLocks()
         self._clock = clock
+        self._events = events  # answers, delivered answers, failed turns
         self._unrecorded: set[int] = set()  # turns delivered whose record the database refused
         self._limits = Limits(
             max_messages=settings.max_history_messages,
@@ -211,10 +213,20 @@ class Conversation:
             on_generated()
         model = completion.model or model  # the fallback's, when it answered
         usage = await self._usage(model, messages, completion)
-        metrics.completion(completion, usage)
+        self._report_answer(completion, usage)
         await self._turns.save_answer(turn.id, completion.text, usage, now=self._clock())
         return Reply(
             replace(turn, answer=completion.text, model=model), completion.text, usage, completion
+        )
+
+    def _report_answer(self, completion: Completion, usage: Usage) -> None:
+        self._events.model_answered(
+            model=usage.model,
+            latency_s=completion.latency_s,
+            ttft_s=completion.ttft_s,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            cost_usd=usage.cost_usd,
         )
 
     async def _messages(self, turn: Turn, limits: Limits, profile: ChatProfile) -> list[Message]:
@@ -257,7 +269,7 @@ class Conversation:
     async def delivered(self, reply: Reply) -> None:
         """The channel showed the answer: the turn joins the chat's history."""
         await self.record_delivery(reply.turn)
-        metrics.ANSWERS.inc()
+        self._events.answer_delivered()
         self.summaries.schedule(reply.turn.chat_id)  # in the background, after delivery
         c = reply.completion
         log.info(
@@ -341,7 +353,7 @@ class Conversation:
     ) -> None:
         """The turn could not be answered; it stays out of the model's context for good."""
         await self._turns.mark_failed(turn.id, error.error_type, now=self._clock())
-        metrics.ERRORS.labels(type=error.error_type).inc()
+        self._events.turn_failed(error_type=error.error_type)
         log.warning(
             "reply_finished",
             outcome="failed",

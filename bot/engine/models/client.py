@@ -6,7 +6,6 @@ total time is bounded, and a stream that has already shown text is never silentl
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from tenacity import (
 )
 
 from bot.engine import errors
-from bot.observability import metrics
+from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.observability.logs import get_logger
 
 log = get_logger(__name__)
@@ -163,6 +162,7 @@ class LLMClient:
         timeout: float,
         retry: RetryPolicy,
         headers: dict[str, str] | None = None,
+        events: EngineEvents = NO_EVENTS,
     ) -> None:
         self._client = openai.AsyncOpenAI(
             api_key=api_key,
@@ -172,6 +172,7 @@ class LLMClient:
             default_headers=headers or None,
         )
         self._retry = retry
+        self._events = events  # counts each retry
         self._stream_options = True  # dropped for good once a provider rejects it
 
     async def close(self) -> None:
@@ -192,6 +193,33 @@ class LLMClient:
         asked = _retry_after(exc) if exc else None
         return max(backoff, asked) if asked is not None else backoff
 
+    def _retrying(self, model: str, shown: list[str]) -> AsyncRetrying:
+        """Retries of passing failures until text was shown (`shown`), each logged and counted."""
+
+        def retryable(exc: BaseException) -> bool:
+            return _transient(exc) and not shown
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            error_type = translate(exc).error_type if exc else None
+            log.warning(
+                "model_retry",
+                model=model,
+                attempt=state.attempt_number,
+                wait_s=round(state.upcoming_sleep, 2),
+                error_type=error_type,
+            )
+            self._events.model_retried(error_type=error_type or "")
+
+        return AsyncRetrying(
+            stop=stop_after_attempt(self._retry.max_retries + 1)
+            | stop_before_delay(self._retry.max_seconds),
+            wait=self._wait,
+            retry=retry_if_exception(retryable),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+
     async def complete(
         self,
         messages: Sequence[dict[str, str]],
@@ -207,32 +235,9 @@ class LLMClient:
         """
         started = time.monotonic()
         shown: list[str] = []
-
-        def retryable(exc: BaseException) -> bool:
-            return _transient(exc) and not shown
-
-        def before_sleep(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            log.warning(
-                "model_retry",
-                model=model,
-                attempt=state.attempt_number,
-                wait_s=round(state.upcoming_sleep, 2),
-                error_type=translate(exc).error_type if exc else None,
-            )
-            metrics.MODEL_RETRIES.labels(error_type=translate(exc).error_type if exc else "").inc()
-
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._retry.max_retries + 1)
-            | stop_before_delay(self._retry.max_seconds),
-            wait=self._wait,
-            retry=retry_if_exception(retryable),
-            before_sleep=before_sleep,
-            reraise=True,
-        )
         attempts = 0
         try:
-            async for attempt in retrying:
+            async for attempt in self._retrying(model, shown):
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
                     attempt_started = time.monotonic()
@@ -345,11 +350,3 @@ def _deltas(chunk: dict[str, Any]) -> list[str]:
         if isinstance(content, str) and content:
             found.append(content)
     return found
-
-
-async def aclose_quietly(client: LLMClient) -> None:
-    """Close the client, never raising during shutdown."""
-    try:
-        await client.close()
-    except (OSError, asyncio.CancelledError, RuntimeError):
-        log.debug("llm_close_failed", exc_info=True)

@@ -22,11 +22,11 @@ from bot.config import Settings
 from bot.engine import errors
 from bot.observability import metrics
 from bot.observability.logs import get_logger
-from bot.telegram.app.context import CONTEXT_TYPES, BotApplication, BotContext, install
 from bot.telegram.app.processor import PerChatUpdateProcessor
-from bot.telegram.app.services import Services
 from bot.telegram.handlers import chat, guard, membership, table
+from bot.telegram.handlers.context import CONTEXT_TYPES, BotApplication, BotContext, install
 from bot.telegram.handlers.incoming import on_button, on_message
+from bot.telegram.reply.services import Services
 
 log = get_logger(__name__)
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from telegram.ext import Application
 
 from bot.config import Settings
-from bot.observability.logs import redactor
+from bot.observability.logs import add_secrets
 from bot.telegram.app.build import ALLOWED_UPDATES
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -35,7 +35,7 @@ def webhook_secret(settings: Settings) -> tuple[str, str]:
         secret, origin = settings.webhook_secret.get_secret_value(), "configured"
     else:
         secret, origin = secrets.token_urlsafe(32), "generated"  # 256 bits, Telegram's alphabet
-    redactor.add([secret])
+    add_secrets([secret])
     return secret, origin
 
 

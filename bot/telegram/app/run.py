@@ -22,9 +22,9 @@ from bot.storage.errors import StorageError
 from bot.telegram.app.build import build_application
 from bot.telegram.app.processor import PerChatUpdateProcessor
 from bot.telegram.app.receive import AnyApplication, Receiving
-from bot.telegram.app.services import Services
 from bot.telegram.handlers.table import MENU
 from bot.telegram.reply.recovery import Recovery
+from bot.telegram.reply.services import Services
 from bot.wiring import StartupError, open_engine
 
 __all__ = ["StartupError", "serve"]

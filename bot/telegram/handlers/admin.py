@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.engine.accounting.reports import UsageReport
 from bot.engine.conversation import identity
 from bot.storage.records import UsageRow, UsageTotals
-from bot.telegram.app.context import BotContext
+from bot.telegram.handlers.context import BotContext
 from bot.telegram.handlers.incoming import Incoming
 
 USAGE_ROWS = 10  # users and chats shown, the costliest first

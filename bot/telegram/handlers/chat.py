@@ -7,7 +7,7 @@ from telegram import Message
 from bot.engine.text import clean_text
 from bot.observability.logs import get_logger
 from bot.storage.records import NewTurn
-from bot.telegram.app.context import BotContext
+from bot.telegram.handlers.context import BotContext
 from bot.telegram.handlers.incoming import Incoming
 from bot.telegram.handlers.triggers import is_addressed, is_private, speaker_name, strip_mention
 from bot.telegram.reply.answer import answer_turn

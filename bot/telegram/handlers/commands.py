@@ -7,7 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.engine import errors
 from bot.engine.conversation.turns import StatsView
 from bot.engine.text import clean_text
-from bot.telegram.app.context import BotContext
+from bot.telegram.handlers.context import BotContext
 from bot.telegram.handlers.incoming import Incoming, Press
 from bot.telegram.reply.answer import answer_turn
 from bot.telegram.reply.outcome import settled

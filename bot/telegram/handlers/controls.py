@@ -12,7 +12,7 @@ from bot.engine.profiles.profiles import (
     PromptTooLong,
     UnknownPersona,
 )
-from bot.telegram.app.context import BotContext
+from bot.telegram.handlers.context import BotContext
 from bot.telegram.handlers.incoming import Incoming, Press
 
 PERSONA_BUTTON_PREFIX = "persona:"

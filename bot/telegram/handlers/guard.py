@@ -18,8 +18,8 @@ from telegram.ext import ApplicationHandlerStop
 from bot.engine.errors import BotError
 from bot.engine.policy.gatekeeper import Gatekeeper, Refusal
 from bot.observability.logs import get_logger
-from bot.telegram.app.context import BotContext
 from bot.telegram.handlers import table
+from bot.telegram.handlers.context import BotContext
 from bot.telegram.handlers.table import Access
 from bot.telegram.handlers.triggers import is_addressed
 

@@ -15,7 +15,7 @@ from typing import Any
 from telegram import CallbackQuery, Chat, Message, Update
 
 from bot.engine.conversation import identity
-from bot.telegram.app.context import BotContext
+from bot.telegram.handlers.context import BotContext
 
 
 @dataclass(frozen=True, slots=True)

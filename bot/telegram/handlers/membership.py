@@ -7,7 +7,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot.observability.logs import get_logger
-from bot.telegram.app.context import BotContext
+from bot.telegram.handlers.context import BotContext
 
 log = get_logger(__name__)
 

@@ -16,8 +16,8 @@ from enum import Enum
 
 from telegram import BotCommand
 
-from bot.telegram.app.context import BotContext
 from bot.telegram.handlers import admin, commands, controls
+from bot.telegram.handlers.context import BotContext
 from bot.telegram.handlers.incoming import ButtonCallback, Incoming, MessageCallback
 
 

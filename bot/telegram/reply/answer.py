@@ -18,8 +18,8 @@ from bot.engine.conversation import identity
 from bot.engine.models.client import OnDelta
 from bot.observability import metrics
 from bot.storage.records import Turn
-from bot.telegram.app.services import Services
 from bot.telegram.reply.delivery import send_answer, send_text
+from bot.telegram.reply.services import Services
 from bot.telegram.reply.streaming import StreamingReply, StreamState
 from bot.telegram.reply.typing import typing
 

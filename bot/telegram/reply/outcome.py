@@ -21,8 +21,8 @@ from bot.engine import errors
 from bot.engine.conversation import identity
 from bot.observability.logs import get_logger
 from bot.storage.records import Turn
-from bot.telegram.app.services import Services
 from bot.telegram.reply.delivery import send_answer, send_text
+from bot.telegram.reply.services import Services
 
 log = get_logger(__name__)
 

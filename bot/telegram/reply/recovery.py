@@ -21,9 +21,9 @@ from bot.engine.conversation.recovery import Action, by_chat
 from bot.observability.logs import get_logger
 from bot.storage.errors import StorageError
 from bot.storage.records import Turn
-from bot.telegram.app.services import Services
 from bot.telegram.reply import outcome
 from bot.telegram.reply.answer import answer_turn
+from bot.telegram.reply.services import Services
 
 log = get_logger(__name__)
 

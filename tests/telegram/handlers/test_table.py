@@ -8,8 +8,8 @@ from telegram import Update
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler
 
 from bot.telegram.app.build import register_handlers
-from bot.telegram.app.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.telegram.handlers import table
+from bot.telegram.handlers.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.telegram.handlers.table import Access
 
 

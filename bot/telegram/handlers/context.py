@@ -13,7 +13,7 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.engine.conversation.turns import Conversation
 from bot.engine.policy.gatekeeper import Gatekeeper
-from bot.telegram.app.services import Services
+from bot.telegram.reply.services import Services
 
 
 class BotData:

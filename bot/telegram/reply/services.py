@@ -1,4 +1,5 @@
-"""What the handlers need: the engine's conversation and gatekeeper, and the shared stream state."""
+"""What the channel works with: the engine's conversation and gatekeeper, the settings, and the
+state shared by streamed replies. Built once by the app, handed to handlers and replies."""
 
 from __future__ import annotations
 
