@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 import structlog
 
-from bot.config import Settings, load_settings
+from bot.config import ENV_NAMES, Settings
 from bot.observability.logs import configure_logging
 from bot.telegram.app.run import serve
+from bot.wiring import load_checked_settings
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.telegram import FakeTelegram
 
@@ -93,8 +94,8 @@ def bot_env(
         # summary's own tests turn it on.
         "SUMMARY_ENABLED": "false",
     }
-    for name in list(Settings.model_fields):
-        monkeypatch.delenv(name.upper(), raising=False)
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
@@ -114,7 +115,7 @@ class RunningBot:
 
     @property
     def settings(self) -> Settings:
-        return load_settings(env_file=None)
+        return load_checked_settings(env_file=None)
 
     async def start(self, **overrides: str) -> None:
         for name, value in overrides.items():

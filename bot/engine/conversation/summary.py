@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.config import Settings
+from bot.config import Price, SummarySettings
 from bot.engine import errors
 from bot.engine.accounting.tokens import (
     MESSAGE_OVERHEAD_TOKENS,
@@ -68,15 +68,16 @@ class SummaryPolicy:
     context_tokens: int  # what the summary request may use in all
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SummaryPolicy:
+    def from_settings(cls, settings: SummarySettings, context_tokens: int) -> SummaryPolicy:
+        """SUMMARY_* for a model context of `context_tokens` (MAX_CONTEXT_TOKENS)."""
         return cls(
             enabled=settings.summary_enabled,
             model=settings.summary_model,
             min_turns=settings.summary_min_turns,
             # A small context leaves the summary at most a quarter of it.
-            max_tokens=min(settings.summary_max_tokens, settings.max_context_tokens // 4),
+            max_tokens=min(settings.summary_max_tokens, context_tokens // 4),
             timeout_s=settings.summary_timeout,
-            context_tokens=settings.max_context_tokens,
+            context_tokens=context_tokens,
         )
 
 
@@ -142,7 +143,8 @@ class Summarizer:
         storage: Storage,
         llm: ChatModel,
         *,
-        settings: Settings,
+        policy: SummaryPolicy,
+        prices: Mapping[str, Price],
         profiles: Profiles,
         tokens: TokenCounter,
         limits: Limits,
@@ -150,8 +152,8 @@ class Summarizer:
     ) -> None:
         self.storage = storage
         self.llm = llm
-        self.settings = settings
-        self.policy = SummaryPolicy.from_settings(settings)
+        self.policy = policy
+        self.prices = prices
         self.profiles = profiles
         self.tokens = tokens
         self.limits = limits
@@ -275,5 +277,5 @@ class Summarizer:
         """Record the summary call's usage (it costs like any request) and learn from it."""
         if completion.usage is not None:
             await self.tokens.observe(model, messages, completion.usage.prompt_tokens)
-        usage = measure_usage(model, messages, completion, counter, self.settings.model_prices)
+        usage = measure_usage(model, messages, completion, counter, self.prices)
         await self.storage.record_usage(chat_id, usage, now=self._clock())

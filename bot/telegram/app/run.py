@@ -15,7 +15,7 @@ from typing import Any
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
-from bot.config import Settings
+from bot.config import ServiceSettings, Settings, TelegramSettings
 from bot.engine.policy.gatekeeper import Gatekeeper
 from bot.observability.health import HealthServer, Probe, readiness
 from bot.observability.logs import get_logger
@@ -42,14 +42,20 @@ async def serve(
     """
     async with AsyncExitStack() as stack:
         engine = await stack.enter_async_context(open_engine(settings, clock=clock))
-        settings, conversation, storage = engine.settings, engine.conversation, engine.storage
-        gatekeeper = Gatekeeper(storage, settings, clock=clock)
+        conversation, storage = engine.conversation, engine.storage
+        gatekeeper = Gatekeeper(
+            storage,
+            settings.limits,
+            models=[*engine.endpoint.models, settings.model.fallback_model or ""],
+            prices=settings.model.model_prices,
+            clock=clock,
+        )
         gatekeeper.announce()
         processor = PerChatUpdateProcessor(conversation.locks)
-        svc = Services(conversation, settings, gatekeeper)
-        application = build_application(settings, svc, processor)
+        svc = Services(conversation, settings.telegram, gatekeeper)
+        application = build_application(settings.telegram, svc, processor)
         receiving = Receiving(application)
-        await _start_health(stack, settings, readiness(receiving.problem, storage))
+        await _start_health(stack, settings.service, readiness(receiving.problem, storage))
         try:
             await application.initialize()
         except InvalidToken as exc:
@@ -61,10 +67,14 @@ async def serve(
         recovery = Recovery(application.bot, svc)
         await _resume(recovery)
         await application.start()
-        how = await _start_receiving(application, receiving, settings)
-        sweeper = asyncio.create_task(recovery.sweep_every(settings.recovery_interval_seconds))
+        how = await _start_receiving(application, receiving, settings.telegram)
+        interval = settings.conversation.recovery_interval_seconds
+        sweeper = asyncio.create_task(recovery.sweep_every(interval))
         log.info(
-            "bot_started", username=application.bot.username, model=settings.openai_model, **how
+            "bot_started",
+            username=application.bot.username,
+            model=engine.endpoint.default_model,
+            **how,
         )
         await stop.wait()
         sweeper.cancel()
@@ -75,12 +85,12 @@ async def serve(
         await _stop_within_grace(
             _stop_all(application.stop(), recovery.wait()),
             [processor.cancel_in_flight, recovery.cancel],
-            settings.shutdown_grace_seconds,
+            settings.service.shutdown_grace_seconds,
         )
     log.info("bot_stopped")
 
 
-async def _start_health(stack: AsyncExitStack, settings: Settings, probe: Probe) -> None:
+async def _start_health(stack: AsyncExitStack, settings: ServiceSettings, probe: Probe) -> None:
     """Serve /healthz and /metrics on HEALTH_LISTEN:HEALTH_PORT (0: not at all)."""
     if settings.health_port == 0:
         return
@@ -96,7 +106,7 @@ async def _start_health(stack: AsyncExitStack, settings: Settings, probe: Probe)
 
 
 async def _start_receiving(
-    application: AnyApplication, receiving: Receiving, settings: Settings
+    application: AnyApplication, receiving: Receiving, settings: TelegramSettings
 ) -> dict[str, Any]:
     """Start polling or the webhook; on failure stop the application and say why."""
     try:

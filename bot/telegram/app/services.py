@@ -7,7 +7,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext
 
-from bot.config import Settings
+from bot.config import TelegramSettings
 from bot.engine.conversation.turns import Conversation
 from bot.engine.policy.gatekeeper import Gatekeeper
 from bot.telegram.reply.streaming import StreamState
@@ -18,7 +18,7 @@ _KEY = "services"
 @dataclass(frozen=True)
 class Services:
     conversation: Conversation
-    settings: Settings
+    telegram: TelegramSettings  # streaming answers
     gatekeeper: Gatekeeper
     streams: StreamState = field(default_factory=StreamState)  # shared by streamed replies
 

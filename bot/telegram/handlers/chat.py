@@ -71,7 +71,7 @@ async def answer_turn(bot: Bot, svc: Services, turn: Turn) -> None:
     chat_id = telegram_chat_id(turn.chat_id)
     quote = int(turn.reply_to) if turn.reply_to and chat_id < 0 else None
     try:
-        async with answer_stream(bot, svc.settings, svc.streams, chat_id, reply_to=quote) as answer:
+        async with answer_stream(bot, svc.telegram, svc.streams, chat_id, reply_to=quote) as answer:
             reply = await svc.conversation.generate(
                 turn, on_delta=answer.on_delta, on_generated=answer.generated
             )

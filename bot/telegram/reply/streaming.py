@@ -31,7 +31,7 @@ from typing import Protocol
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.config import Settings
+from bot.config import TelegramSettings
 from bot.engine.models.client import OnDelta
 from bot.observability.logs import get_logger
 from bot.telegram.format.render import RenderedPart, plain_parts, render
@@ -382,7 +382,7 @@ class StreamingReply:
 
 @asynccontextmanager
 async def answer_stream(
-    bot: Bot, settings: Settings, state: StreamState, chat_id: int, *, reply_to: int | None
+    bot: Bot, settings: TelegramSettings, state: StreamState, chat_id: int, *, reply_to: int | None
 ) -> AsyncIterator[Answer]:
     """Show "typing…" while the block generates, streaming the answer if STREAMING is on.
 
