@@ -80,21 +80,20 @@ def model_source_problems(loaded: Loaded) -> list[str]:
     """LOCAL_MODEL must be a usable GGUF file with the server package installed; with no model
     configured at all, the bundled demo model must be installed."""
     local = loaded.get(LocalModelSettings)
-    if local is None:
-        return []
-    if local.local_model is None:
-        if any(is_set(name) for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL")):
-            return []
+    if local is not None and local.local_model is not None:
         try:
-            local_model.check_available(BUNDLED)
-        except LocalModelError:
-            return [NO_MODEL]
+            local_model.check_available(local.local_model)
+        except LocalModelError as exc:
+            reason = str(exc).removeprefix("LOCAL_MODEL=bundled ").removeprefix("LOCAL_MODEL ")
+            return [f"LOCAL_MODEL: {reason} (got {local.local_model!r})"]
+        return []
+    # On the raw environment: an invalid OPENAI_BASE_URL is reported, not taken for "unset".
+    if any(is_set(name) for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LOCAL_MODEL")):
         return []
     try:
-        local_model.check_available(local.local_model)
-    except LocalModelError as exc:
-        reason = str(exc).removeprefix("LOCAL_MODEL=bundled ").removeprefix("LOCAL_MODEL ")
-        return [f"LOCAL_MODEL: {reason} (got {local.local_model!r})"]
+        local_model.check_available(BUNDLED)
+    except LocalModelError:
+        return [NO_MODEL]
     return []
 
 

@@ -93,7 +93,8 @@ class Settings:
 
 
 class Loaded:
-    """The sections that validated, for a start-up check (it skips what it cannot see)."""
+    """The sections as read, for a start-up check: a section with invalid values holds its
+    defaults in their place (they are reported already); one that cannot be read is absent."""
 
     def __init__(self, sections: Mapping[type[Section], Section]) -> None:
         self._sections = dict(sections)
@@ -124,16 +125,11 @@ def load_settings(
     if env_file and Path(env_file).is_file():
         load_dotenv(env_file, override=False)
     problems = _missing(require_telegram=require_telegram)
-    sections: dict[type[Section], Section] = {}
-    for kind in SECTIONS:
-        try:
-            sections[kind] = kind()
-        except ValidationError as exc:
-            problems += [_describe(err) for err in exc.errors()]
-    loaded = Loaded(sections)
+    loaded, invalid = _read_sections()
+    problems += invalid
     for check in checks:
         problems += check(loaded)
-    if len(sections) < len(SECTIONS):
+    if invalid:
         raise ConfigError(problems)
     settings = Settings(
         telegram=loaded.require(TelegramSettings),
@@ -148,6 +144,35 @@ def load_settings(
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def _read_sections() -> tuple[Loaded, list[str]]:
+    """Every section that validates, and the problems of those that do not."""
+    sections: dict[type[Section], Section] = {}
+    problems: list[str] = []
+    for kind in SECTIONS:
+        try:
+            sections[kind] = kind()
+        except ValidationError as exc:
+            problems += [_describe(err) for err in exc.errors()]
+            partial = _valid_part(kind, exc)
+            if partial is not None:
+                sections[kind] = partial
+    return Loaded(sections), problems
+
+
+def _valid_part(kind: type[Section], error: ValidationError) -> Section | None:
+    """The section with its invalid values left at their defaults, so that a start-up check
+    still sees the valid ones (the invalid ones are reported already); None when that does
+    not validate either."""
+    invalid = {str(err["loc"][0]) for err in error.errors() if err["loc"]}
+    defaults = {
+        name: kind.model_fields[name].get_default(call_default_factory=True) for name in invalid
+    }
+    try:
+        return kind(**defaults)
+    except ValidationError:
+        return None
 
 
 def _across_sections(settings: Settings) -> list[str]:

@@ -26,7 +26,7 @@ from bot.telegram.app.receive import AnyApplication, Receiving
 from bot.telegram.app.services import Services
 from bot.telegram.handlers.commands import COMMANDS
 from bot.telegram.reply.recovery import Recovery
-from bot.wiring import StartupError, open_engine
+from bot.wiring import Engine, StartupError, open_engine
 
 __all__ = ["StartupError", "serve"]
 
@@ -43,14 +43,7 @@ async def serve(
     async with AsyncExitStack() as stack:
         engine = await stack.enter_async_context(open_engine(settings, clock=clock))
         conversation, storage = engine.conversation, engine.storage
-        gatekeeper = Gatekeeper(
-            storage,
-            settings.limits,
-            models=[*engine.endpoint.models, settings.model.fallback_model or ""],
-            prices=settings.model.model_prices,
-            clock=clock,
-        )
-        gatekeeper.announce()
+        gatekeeper = _gatekeeper(settings, engine, clock)
         processor = PerChatUpdateProcessor(conversation.locks)
         svc = Services(conversation, settings.telegram, gatekeeper)
         application = build_application(settings.telegram, svc, processor)
@@ -70,12 +63,8 @@ async def serve(
         how = await _start_receiving(application, receiving, settings.telegram)
         interval = settings.conversation.recovery_interval_seconds
         sweeper = asyncio.create_task(recovery.sweep_every(interval))
-        log.info(
-            "bot_started",
-            username=application.bot.username,
-            model=engine.endpoint.default_model,
-            **how,
-        )
+        model = engine.endpoint.default_model
+        log.info("bot_started", username=application.bot.username, model=model, **how)
         await stop.wait()
         sweeper.cancel()
         with suppress(asyncio.CancelledError):
@@ -88,6 +77,19 @@ async def serve(
             settings.service.shutdown_grace_seconds,
         )
     log.info("bot_stopped")
+
+
+def _gatekeeper(settings: Settings, engine: Engine, clock: Callable[[], float]) -> Gatekeeper:
+    """This run's policy, having logged who may use the bot."""
+    gatekeeper = Gatekeeper(
+        engine.storage,
+        settings.limits,
+        models=[*engine.endpoint.models, settings.model.fallback_model or ""],
+        prices=settings.model.model_prices,
+        clock=clock,
+    )
+    gatekeeper.announce()
+    return gatekeeper
 
 
 async def _start_health(stack: AsyncExitStack, settings: ServiceSettings, probe: Probe) -> None:
