@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.config import Settings
+from bot.config import ConversationSettings, SummarySettings
 from bot.engine.accounting.periods import Period
 from bot.engine.conversation.context import Limits, history_window
 from bot.engine.conversation.summary import MAX_BATCH_TURNS, plan_fold, unsummarised
@@ -70,9 +70,8 @@ SIZES = {"smoke": (100, 1_000), "quick": (1_000, 100_000), "full": (1_000, 100_0
 ROUNDS = {"smoke": 2, "quick": 10, "full": 25}  # each round times CYCLES cycles of every size
 CYCLES = {"smoke": 2, "quick": 4, "full": 4}
 
-_DEFAULTS = Settings.model_fields
-MAX_MESSAGES = int(_DEFAULTS["max_history_messages"].default)
-SUMMARY_MIN_TURNS = int(_DEFAULTS["summary_min_turns"].default)
+MAX_MESSAGES = int(ConversationSettings.model_fields["max_history_messages"].default)
+SUMMARY_MIN_TURNS = int(SummarySettings.model_fields["summary_min_turns"].default)
 LIMITS = Limits(MAX_MESSAGES, 7_000)
 WINDOW = history_window(LIMITS)  # turns read for a request (9 by default)
 CYCLE = SUMMARY_MIN_TURNS  # turns between two folds in a long chat

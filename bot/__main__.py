@@ -11,9 +11,10 @@ import signal
 import sys
 
 from bot import check
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError
 from bot.observability.logs import configure_logging, get_logger
 from bot.telegram.app.run import StartupError, serve
+from bot.wiring import load_checked_settings
 
 EXIT_CONFIG = 2
 
@@ -42,12 +43,13 @@ def _chat(name: str) -> int:
     """The terminal chat: no Telegram token needed."""
     from bot.terminal.app import main as chat_main  # noqa: PLC0415 - only this command needs it
 
-    return chat_main(load_settings(require_telegram=False), name)
+    return chat_main(load_checked_settings(require_telegram=False), name)
 
 
 async def _run_until_signalled() -> int:
-    settings = load_settings(require_telegram=True)
-    configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets())
+    settings = load_checked_settings(require_telegram=True)
+    service = settings.service
+    configure_logging(level=service.log_level, fmt=service.log_format, secrets=settings.secrets())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

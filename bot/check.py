@@ -16,10 +16,17 @@ from typing import TextIO
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, ModelSettings, Settings, TelegramSettings
 from bot.engine import errors
+from bot.engine.models.client import RetryPolicy
 from bot.observability.logs import configure_logging
-from bot.wiring import StartupError, make_llm, start_local_model
+from bot.wiring import (
+    StartupError,
+    load_checked_settings,
+    local_endpoint,
+    make_llm,
+    start_local_model,
+)
 
 TELEGRAM_API = "https://api.telegram.org"
 OPENAI_API = "https://api.openai.com/v1"
@@ -36,7 +43,7 @@ class Result:
     fix: str = ""
 
 
-async def check_telegram(settings: Settings) -> Result:
+async def check_telegram(settings: TelegramSettings) -> Result:
     """getMe with the configured token and base URL."""
     token = settings.telegram_bot_token
     assert token is not None
@@ -64,9 +71,13 @@ async def check_telegram(settings: Settings) -> Result:
     return Result("telegram", True, f"@{me.username} (id {me.id}) at {where}")
 
 
-async def check_model(settings: Settings) -> Result:
+def _no_retry(settings: ModelSettings) -> RetryPolicy:
+    return RetryPolicy(max_retries=0, max_seconds=settings.openai_retry_max_seconds)
+
+
+async def check_model(settings: ModelSettings) -> Result:
     """A one-token request to OPENAI_MODEL, without retries."""
-    llm = make_llm(settings.model_copy(update={"openai_max_retries": 0}))
+    llm = make_llm(settings, settings.endpoint, retry=_no_retry(settings))
     model, where = settings.openai_model, settings.openai_base_url or OPENAI_API
     try:
         await llm.complete(
@@ -100,7 +111,7 @@ async def check_local_model(settings: Settings) -> Result:
             server = await start_local_model(settings, stack)
         except StartupError as exc:
             return Result("model", False, str(exc), "check LOCAL_MODEL and LOCAL_MODEL_*")
-        llm = make_llm(settings, base_url=server.base_url, api_key=server.api_key)
+        llm = make_llm(settings.model, local_endpoint(server))
         stack.push_async_callback(llm.close)
         try:
             await llm.complete(
@@ -114,10 +125,10 @@ async def check_local_model(settings: Settings) -> Result:
     return Result("model", True, f"{server.model_name} answered (LOCAL_MODEL, embedded)")
 
 
-async def _diagnose_rejection(settings: Settings, error: errors.ModelError) -> Result:
+async def _diagnose_rejection(settings: ModelSettings, error: errors.ModelError) -> Result:
     """A 404 or 400: an unknown model, or a base URL that is not an OpenAI-compatible API."""
     model, where = settings.openai_model, settings.openai_base_url or OPENAI_API
-    llm = make_llm(settings.model_copy(update={"openai_max_retries": 0}))
+    llm = make_llm(settings, settings.endpoint, retry=_no_retry(settings))
     try:
         offered = await llm.models()
     except errors.ModelError:
@@ -138,17 +149,21 @@ async def _diagnose_rejection(settings: Settings, error: errors.ModelError) -> R
 
 
 def _configuration(settings: Settings) -> Result:
-    mode = f"webhook at {settings.webhook_url}" if settings.webhook_url else "polling"
-    health = f"health on {settings.health_listen}:{settings.health_port}"
-    if settings.health_port == 0:
+    telegram, service = settings.telegram, settings.service
+    mode = f"webhook at {telegram.webhook_url}" if telegram.webhook_url else "polling"
+    health = f"health on {service.health_listen}:{service.health_port}"
+    if service.health_port == 0:
         health = "health server off"
-    detail = f"{mode}; model {settings.openai_model}; {health}; database {settings.database_path}"
+    model = settings.model.openai_model
+    detail = f"{mode}; model {model}; {health}; database {service.database_path}"
     return Result("configuration", True, detail)
 
 
 async def run_checks(settings: Settings) -> list[Result]:
-    model = check_model if settings.local_model is None else check_local_model
-    return [_configuration(settings), await check_telegram(settings), await model(settings)]
+    configuration, telegram = _configuration(settings), await check_telegram(settings.telegram)
+    if settings.local_model is None:
+        return [configuration, telegram, await check_model(settings.model)]
+    return [configuration, telegram, await check_local_model(settings)]
 
 
 def render(results: list[Result], out: TextIO) -> None:
@@ -167,7 +182,7 @@ def render(results: list[Result], out: TextIO) -> None:
 def main(out: TextIO = sys.stdout) -> int:
     """Run every check, print the report; 0 when all passed, 1 otherwise."""
     try:
-        settings = load_settings(require_telegram=True)
+        settings = load_checked_settings(require_telegram=True)
     except ConfigError as exc:
         results = [
             Result("configuration", False, problem, "set it in .env or the environment")
@@ -177,7 +192,10 @@ def main(out: TextIO = sys.stdout) -> int:
         print("Telegram and the model were not checked.", file=out)
         return 1
     configure_logging(
-        level="WARNING", fmt=settings.log_format, secrets=settings.secrets(), stream=sys.stderr
+        level="WARNING",
+        fmt=settings.service.log_format,
+        secrets=settings.secrets(),
+        stream=sys.stderr,
     )
     results = asyncio.run(run_checks(settings))
     render(results, out)

@@ -1,8 +1,9 @@
-"""Opening what every channel needs: the database, the model client, the embedded model if any.
+"""Opening what every channel needs: storage, the model client, the embedded model if any.
 
 `python -m bot run` (Telegram) and `python -m bot chat` (the terminal) both go through
 `open_engine`, so an answer takes the same path whichever channel asked for it, and a local
-model is reached through the same openai client as any remote provider.
+model is reached through the same openai client as any remote provider. The settings are read
+through `load_checked_settings`, which also checks the files they name.
 """
 
 from __future__ import annotations
@@ -12,7 +13,19 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-from bot.config import Settings
+from pydantic import SecretStr
+
+from bot.config import (
+    BUNDLED,
+    ConversationSettings,
+    Endpoint,
+    Loaded,
+    LocalModelSettings,
+    ModelSettings,
+    Settings,
+    is_set,
+    load_settings,
+)
 from bot.engine.conversation.turns import Conversation
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models import local_server as local_model
@@ -20,6 +33,7 @@ from bot.engine.models.client import ChatModel, LLMClient, RetryPolicy
 from bot.engine.models.fallback import FallbackModel
 from bot.engine.models.local_server import LocalModelError, LocalModelServer
 from bot.engine.policy.gatekeeper import Gatekeeper
+from bot.engine.profiles.personas import PersonaBook, PersonaFileError, load_personas
 from bot.observability.logs import add_secrets, get_logger
 from bot.observability.metrics import PrometheusEvents
 from bot.storage import sqlite
@@ -34,6 +48,11 @@ DEMO_MODEL_HINT = (
     "answers. Set OPENAI_API_KEY (or OPENAI_BASE_URL) for a provider, or LOCAL_MODEL to the "
     "path of a bigger GGUF file."
 )
+NO_MODEL = (
+    "OPENAI_API_KEY: no model is configured. Set OPENAI_API_KEY (OpenAI), or "
+    "OPENAI_BASE_URL (another provider or your own server), or LOCAL_MODEL (a GGUF "
+    "file), or run `make install-local` to try the bot on the bundled demo model"
+)
 
 
 class StartupError(Exception):
@@ -44,7 +63,7 @@ class StartupError(Exception):
 class Engine:
     """The open resources a channel works with (never the storage behind them)."""
 
-    settings: Settings  # as in effect: with a local model, its name is the only model
+    endpoint: Endpoint  # as in effect: with a local model, its name is the only model
     conversation: Conversation
     gatekeeper: Gatekeeper
     health: HealthCheck  # the database's; channels call `ping`, not this
@@ -55,56 +74,92 @@ class Engine:
         await self.health.ping()
 
 
+def load_checked_settings(
+    *, require_telegram: bool = True, env_file: str | None = ".env"
+) -> Settings:
+    """The settings, with the files they name checked too (the GGUF model, the personas file):
+    every problem reported together in one ConfigError."""
+    return load_settings(
+        require_telegram=require_telegram,
+        env_file=env_file,
+        checks=(model_source_problems, personas_problems),
+    )
+
+
+def model_source_problems(loaded: Loaded) -> list[str]:
+    """LOCAL_MODEL must be a usable GGUF file with the server package installed; with no model
+    configured at all, the bundled demo model must be installed."""
+    local = loaded.get(LocalModelSettings)
+    if local is not None and local.local_model is not None:
+        try:
+            local_model.check_available(local.local_model)
+        except LocalModelError as exc:
+            reason = str(exc).removeprefix("LOCAL_MODEL=bundled ").removeprefix("LOCAL_MODEL ")
+            return [f"LOCAL_MODEL: {reason} (got {local.local_model!r})"]
+        return []
+    # On the raw environment: an invalid OPENAI_BASE_URL is reported, not taken for "unset".
+    if any(is_set(name) for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LOCAL_MODEL")):
+        return []
+    try:
+        local_model.check_available(BUNDLED)
+    except LocalModelError:
+        return [NO_MODEL]
+    return []
+
+
+def personas_problems(loaded: Loaded) -> list[str]:
+    """PERSONAS_FILE must be readable and make sense (what is wrong, where)."""
+    conversation = loaded.get(ConversationSettings)
+    if conversation is None or conversation.personas_file is None:
+        return []
+    try:
+        load_personas(conversation.personas_file)
+    except PersonaFileError as exc:
+        return [f"PERSONAS_FILE: {exc} (got {str(conversation.personas_file)!r})"]
+    return []
+
+
 def make_llm(
-    settings: Settings,
+    model: ModelSettings,
+    endpoint: Endpoint,
     *,
-    base_url: str | None = None,
-    api_key: str | None = None,
+    retry: RetryPolicy | None = None,
     events: EngineEvents = NO_EVENTS,
 ) -> LLMClient:
-    """A model client; `base_url`/`api_key` override the settings (the local server, the
-    fallback's endpoint); it reports its retries to `events`."""
+    """A client of `endpoint` with MODEL's timeout, retries (unless `retry` says otherwise)
+    and APP_* headers; it reports its retries to `events`."""
     headers = {}
-    if settings.app_url:
-        headers["HTTP-Referer"] = settings.app_url
-    if settings.app_name:
-        headers["X-Title"] = settings.app_name
-    key = settings.openai_api_key
+    if model.app_url:
+        headers["HTTP-Referer"] = model.app_url
+    if model.app_name:
+        headers["X-Title"] = model.app_name
+    if retry is None:
+        retry = RetryPolicy(
+            max_retries=model.openai_max_retries, max_seconds=model.openai_retry_max_seconds
+        )
+    key = endpoint.api_key
     return LLMClient(
         # Local servers (llama.cpp, Ollama, vLLM) accept any key; the SDK insists on one.
-        api_key=api_key or (key.get_secret_value() if key else "not-needed"),
-        base_url=base_url or settings.openai_base_url,
-        timeout=settings.openai_timeout,
-        retry=RetryPolicy(
-            max_retries=settings.openai_max_retries, max_seconds=settings.openai_retry_max_seconds
-        ),
+        api_key=key.get_secret_value() if key else "not-needed",
+        base_url=endpoint.base_url,
+        timeout=model.openai_timeout,
+        retry=retry,
         headers=headers,
         events=events,
     )
 
 
 def make_model(
-    settings: Settings,
-    *,
-    base_url: str | None = None,
-    api_key: str | None = None,
-    events: EngineEvents = NO_EVENTS,
+    model: ModelSettings, endpoint: Endpoint, *, events: EngineEvents = NO_EVENTS
 ) -> ChatModel:
     """The primary model's client, behind a fallback when FALLBACK_MODEL is set (the fallback
     uses the primary's endpoint unless FALLBACK_BASE_URL / FALLBACK_API_KEY say otherwise)."""
-    primary = make_llm(settings, base_url=base_url, api_key=api_key, events=events)
-    if not settings.fallback_model:
+    primary = make_llm(model, endpoint, events=events)
+    if not model.fallback_model:
         return primary
-    fallback = primary
-    if settings.fallback_base_url or settings.fallback_api_key:
-        key = settings.fallback_api_key
-        fallback = make_llm(
-            settings,
-            base_url=settings.fallback_base_url or base_url,
-            api_key=key.get_secret_value() if key else api_key,
-            events=events,
-        )
-    return FallbackModel(primary, fallback, settings.fallback_model)
+    elsewhere = model.fallback_endpoint(endpoint)
+    fallback = primary if elsewhere is None else make_llm(model, elsewhere, events=events)
+    return FallbackModel(primary, fallback, model.fallback_model)
 
 
 @asynccontextmanager
@@ -115,52 +170,85 @@ async def open_engine(
     after.
 
     `clock` (Unix time) dates stored messages and usage and decides budget periods. Raises
-    StartupError when the database cannot be opened or the local model cannot be served.
+    StartupError when the database cannot be opened, the personas file cannot be used or the
+    local model cannot be served.
     """
     events = PrometheusEvents()  # what the engine reports, counted for /metrics
     async with AsyncExitStack() as stack:
+        personas = _personas(settings.conversation)
         stores = await open_stores(settings, stack)
-        demo = False
-        if settings.local_model is None:
-            llm = make_model(settings, events=events)
-        else:
-            server = await start_local_model(settings, stack)
-            demo = local_model.is_bundled(settings.local_model)
-            settings = settings.model_copy(
-                update={"openai_model": server.model_name, "openai_models": [server.model_name]}
-            )
-            llm = make_model(
-                settings, base_url=server.base_url, api_key=server.api_key, events=events
-            )
+        endpoint = await _endpoint(settings, stack)
+        llm = make_model(settings.model, endpoint, events=events)
         stack.push_async_callback(llm.close)
+        demo = settings.local_model is not None and local_model.is_bundled(settings.local_model)
         if demo:
-            log.warning("demo_model_in_use", model=settings.openai_model, hint=DEMO_MODEL_HINT)
-        conversation = Conversation(stores, llm, settings, clock=clock, events=events)
+            log.warning("demo_model_in_use", model=endpoint.default_model, hint=DEMO_MODEL_HINT)
+        conversation = Conversation(
+            stores,
+            llm,
+            endpoint,
+            settings.conversation,
+            summary=settings.summary,
+            prices=settings.model.model_prices,
+            personas=personas,
+            clock=clock,
+            events=events,
+        )
         stack.push_async_callback(conversation.close)  # before the client and database close
-        gatekeeper = Gatekeeper(stores.usage, settings, clock=clock)
-        yield Engine(settings, conversation, gatekeeper, stores.health, demo)
+        gatekeeper = Gatekeeper(
+            stores.usage,
+            settings.limits,
+            models=[*endpoint.models, settings.model.fallback_model or ""],
+            prices=settings.model.model_prices,
+            clock=clock,
+        )
+        yield Engine(endpoint, conversation, gatekeeper, stores.health, demo)
 
 
 async def open_stores(settings: Settings, stack: AsyncExitStack) -> Stores:
     """Open the database (SQLite: the one place that knows); `stack` closes it last."""
-    database = Database(settings.database_path)
+    path = settings.service.database_path
+    database = Database(path)
     stack.push_async_callback(database.close)
     try:
         await database.open()
     except StorageError as exc:
-        raise StartupError(f"Could not open the database {settings.database_path}: {exc}") from exc
+        raise StartupError(f"Could not open the database {path}: {exc}") from exc
     return sqlite.stores(database)
 
 
+def _personas(conversation: ConversationSettings) -> PersonaBook:
+    try:
+        return load_personas(conversation.personas_file)
+    except PersonaFileError as exc:  # changed since the settings were checked
+        raise StartupError(f"PERSONAS_FILE: {exc}") from exc
+
+
+async def _endpoint(settings: Settings, stack: AsyncExitStack) -> Endpoint:
+    """The configured provider, or the local model started for this run (its only model)."""
+    if settings.local_model is None:
+        return settings.model.endpoint
+    server = await start_local_model(settings, stack)
+    return local_endpoint(server)
+
+
+def local_endpoint(server: LocalModelServer) -> Endpoint:
+    """A started local server as an endpoint: the one model it serves, its own key."""
+    name = server.model_name
+    return Endpoint(server.base_url, SecretStr(server.api_key), (name,), name)
+
+
 async def start_local_model(settings: Settings, stack: AsyncExitStack) -> LocalModelServer:
-    """Start llama.cpp on LOCAL_MODEL; `stack` stops it (after the client is closed)."""
+    """Start llama.cpp on LOCAL_MODEL (or the bundled model); `stack` stops it (after the
+    client is closed)."""
     assert settings.local_model is not None
+    local = settings.local
     try:
         server = LocalModelServer(
             local_model.check_available(settings.local_model),
-            threads=settings.local_model_threads,
+            threads=local.local_model_threads,
             ctx_size=settings.local_slot_context,
-            parallel=settings.local_model_parallel,
+            parallel=local.local_model_parallel,
         )
         await server.start()
     except LocalModelError as exc:

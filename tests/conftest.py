@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from bot.config import Settings
+from bot.config import ENV_NAMES
 from bot.observability.logs import configure_logging
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.telegram import FakeTelegram
@@ -56,8 +56,8 @@ def bot_env(
         # summary's own tests turn it on.
         "SUMMARY_ENABLED": "false",
     }
-    for name in list(Settings.model_fields):
-        monkeypatch.delenv(name.upper(), raising=False)
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env

@@ -13,7 +13,7 @@ import pytest
 
 from bot.check import check_model
 from bot.check import main as check_main
-from bot.config import load_settings
+from bot.wiring import load_checked_settings
 from tests.fakes.openai import FakeOpenAI, unused_port
 from tests.fakes.telegram import FakeTelegram
 from tests.support.running import API_KEY, TOKEN
@@ -131,7 +131,7 @@ class TestDiagnoses:
         """A base URL without /v1, or with nothing listening: said so, with what to change."""
         url = base.format(origin=model.origin, closed=unused_port())
         monkeypatch.setenv("OPENAI_BASE_URL", url)
-        result = await check_model(load_settings(env_file=None))
+        result = await check_model(load_checked_settings(env_file=None).model)
         assert not result.ok
         assert expected in result.detail
         assert result.fix.startswith(fix)

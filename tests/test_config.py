@@ -6,16 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Price, Settings, load_settings
+from bot.config import ENV_NAMES, ConfigError, Price, load_settings
 from bot.engine.models import local_server as local_model
 from bot.engine.models.local_server import GGUF_MAGIC
+from bot.wiring import load_checked_settings
 from tests.support.cli import run_bot
 
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
 
@@ -76,10 +77,10 @@ class TestSettings:
         """Sensible defaults; the default model is always among the choices."""
         clean_env.setenv("OPENAI_API_KEY", "k")
         settings = load_settings(require_telegram=False, env_file=None)
-        assert settings.openai_model == "gpt-4o-mini"
-        assert settings.openai_models == ["gpt-4o-mini"]
-        assert settings.database_path == Path("data/bot.db")
-        assert settings.log_format == "json"
+        assert settings.model.openai_model == "gpt-4o-mini"
+        assert settings.model.models == ("gpt-4o-mini",)
+        assert settings.service.database_path == Path("data/bot.db")
+        assert settings.service.log_format == "json"
 
     def test_lists_and_prices_parse(self, clean_env: pytest.MonkeyPatch) -> None:
         """OPENAI_MODELS is comma-separated; MODEL_PRICES is model=in/out."""
@@ -87,8 +88,8 @@ class TestSettings:
         clean_env.setenv("OPENAI_MODEL", "b")
         clean_env.setenv("OPENAI_MODELS", " a, b ,c,")
         clean_env.setenv("MODEL_PRICES", "a=0.15/0.6, openai/b=2.5/10")
-        settings = load_settings(require_telegram=False, env_file=None)
-        assert settings.openai_models == ["a", "b", "c"]
+        settings = load_settings(require_telegram=False, env_file=None).model
+        assert settings.models == ("a", "b", "c")
         assert settings.model_prices == {"a": Price(0.15, 0.6), "openai/b": Price(2.5, 10.0)}
 
     def test_bad_prices_are_explained(self, clean_env: pytest.MonkeyPatch) -> None:
@@ -110,7 +111,7 @@ class TestSettings:
     def test_local_server_needs_no_key(self, clean_env: pytest.MonkeyPatch) -> None:
         """With OPENAI_BASE_URL set, no API key is required (llama.cpp, Ollama)."""
         clean_env.setenv("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1")
-        assert load_settings(require_telegram=False, env_file=None).openai_api_key is None
+        assert load_settings(require_telegram=False, env_file=None).model.openai_api_key is None
 
 
 @pytest.fixture
@@ -134,7 +135,7 @@ class TestModelChoice:
     ) -> None:
         """No key, no URL, no local extra: one plain problem naming every way out."""
         with pytest.raises(ConfigError) as caught:
-            load_settings(require_telegram=False, env_file=None)
+            load_checked_settings(require_telegram=False, env_file=None)
         [problem] = caught.value.problems
         for way in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LOCAL_MODEL", "make install-local"):
             assert way in problem
@@ -144,7 +145,7 @@ class TestModelChoice:
     ) -> None:
         """No key and no URL, with the local extra installed: LOCAL_MODEL becomes `bundled`."""
         clean_env.setattr(local_model, "check_available", lambda _value: gguf)
-        settings = load_settings(require_telegram=False, env_file=None)
+        settings = load_checked_settings(require_telegram=False, env_file=None)
         assert settings.local_model == "bundled"
 
     def test_a_blank_key_counts_as_unset(self, no_bundled_model: pytest.MonkeyPatch) -> None:
@@ -152,7 +153,7 @@ class TestModelChoice:
         no_bundled_model.setenv("OPENAI_API_KEY", "  ")
         no_bundled_model.setenv("TELEGRAM_BOT_TOKEN", "")
         with pytest.raises(ConfigError) as caught:
-            load_settings(env_file=None)
+            load_checked_settings(env_file=None)
         problems = " ".join(caught.value.problems)
         assert "OPENAI_API_KEY: no model is configured" in problems
         assert "TELEGRAM_BOT_TOKEN: is required" in problems
@@ -162,7 +163,7 @@ class TestModelChoice:
     ) -> None:
         """With OPENAI_API_KEY set, LOCAL_MODEL stays unset."""
         clean_env.setenv("OPENAI_API_KEY", "k")
-        assert load_settings(require_telegram=False, env_file=None).local_model is None
+        assert load_checked_settings(require_telegram=False, env_file=None).local_model is None
 
     def test_local_model_and_base_url_conflict(
         self, clean_env: pytest.MonkeyPatch, gguf: Path, monkeypatch: pytest.MonkeyPatch
@@ -172,7 +173,7 @@ class TestModelChoice:
         clean_env.setenv("LOCAL_MODEL", str(gguf))
         clean_env.setenv("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1")
         with pytest.raises(ConfigError) as caught:
-            load_settings(require_telegram=False, env_file=None)
+            load_checked_settings(require_telegram=False, env_file=None)
         assert caught.value.problems == ["LOCAL_MODEL and OPENAI_BASE_URL: set only one of them"]
 
     def test_local_model_sizes(
@@ -182,16 +183,18 @@ class TestModelChoice:
         monkeypatch.setattr(local_model, "check_available", lambda _value: gguf)
         clean_env.setenv("LOCAL_MODEL", str(gguf))
         clean_env.setenv("MAX_CONTEXT_TOKENS", "3000")
-        settings = load_settings(require_telegram=False, env_file=None)
-        assert (settings.local_slot_context, settings.local_model_parallel) == (3000, 2)
-        assert settings.local_model_threads is None
+        settings = load_checked_settings(require_telegram=False, env_file=None)
+        assert (settings.local_slot_context, settings.local.local_model_parallel) == (3000, 2)
+        assert settings.local.local_model_threads is None
         clean_env.setenv("LOCAL_MODEL_CTX_SIZE", "1024")
         clean_env.setenv("LOCAL_MODEL_THREADS", "0")
         with pytest.raises(ConfigError) as caught:
-            load_settings(require_telegram=False, env_file=None)
+            load_checked_settings(require_telegram=False, env_file=None)
         assert [p.split(":")[0] for p in caught.value.problems] == ["LOCAL_MODEL_THREADS"]
         clean_env.setenv("LOCAL_MODEL_THREADS", "1")
-        assert load_settings(require_telegram=False, env_file=None).local_slot_context == 1024
+        assert (
+            load_checked_settings(require_telegram=False, env_file=None).local_slot_context == 1024
+        )
 
 
 class TestLocalModelStartup:

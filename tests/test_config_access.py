@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ENV_NAMES, ConfigError, load_settings
 
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-primary")
     return monkeypatch
 
@@ -28,12 +28,12 @@ def problems(env: pytest.MonkeyPatch, **values: str) -> list[str]:
 class TestDefaults:
     def test_open_with_a_rate_limit_and_no_budgets(self, env: pytest.MonkeyPatch) -> None:
         """By default: no allowlist, 20 messages a minute, no budgets, no fallback."""
-        s = load_settings(require_telegram=False, env_file=None)
+        s = load_settings(require_telegram=False, env_file=None).limits
         assert s.allowed_user_ids == s.allowed_chat_ids == s.admin_user_ids == frozenset()
         assert (s.rate_limit_messages, s.rate_limit_window_seconds) == (20, 60)
         assert s.group_settings_admins_only is True
         assert s.user_daily_token_limit is None and s.global_monthly_cost_limit is None
-        assert s.fallback_model is None
+        assert load_settings(require_telegram=False, env_file=None).model.fallback_model is None
 
 
 class TestIds:
@@ -42,7 +42,7 @@ class TestIds:
         env.setenv("ALLOWED_USER_IDS", " 1001, 1002 ,")
         env.setenv("ALLOWED_CHAT_IDS", "-1001234567890")
         env.setenv("ADMIN_USER_IDS", "42")
-        s = load_settings(require_telegram=False, env_file=None)
+        s = load_settings(require_telegram=False, env_file=None).limits
         assert s.allowed_user_ids == frozenset({1001, 1002})
         assert s.allowed_chat_ids == frozenset({-1001234567890})
         assert s.admin_user_ids == frozenset({42})
@@ -59,7 +59,7 @@ class TestLimits:
         env.setenv("USER_DAILY_TOKEN_LIMIT", "50000")
         env.setenv("USER_MONTHLY_COST_LIMIT", "2.5")
         env.setenv("GLOBAL_MONTHLY_COST_LIMIT", "")
-        s = load_settings(require_telegram=False, env_file=None)
+        s = load_settings(require_telegram=False, env_file=None).limits
         assert s.user_daily_token_limit == 50_000 and s.user_monthly_cost_limit == 2.5
         assert s.global_monthly_cost_limit is None
 
@@ -105,6 +105,6 @@ class TestDocumented:
         root = Path(__file__).resolve().parents[1]
         reference = (root / "docs" / "configuration.md").read_text(encoding="utf-8")
         example = (root / ".env.example").read_text(encoding="utf-8")
-        for name in (field.upper() for field in Settings.model_fields):
+        for name in ENV_NAMES:
             assert f"| `{name}` |" in reference, name
             assert f"{name}=" in example, name

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ENV_NAMES, ConfigError, load_settings
+from bot.wiring import load_checked_settings
 from tests.support.cli import run_bot
 
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", "k")
     return monkeypatch
 
@@ -22,16 +23,18 @@ class TestControlSettings:
     def test_defaults(self, clean_env: pytest.MonkeyPatch) -> None:
         """Shipped personas, summaries on with the chat's model, four turns per fold."""
         settings = load_settings(require_telegram=False, env_file=None)
-        assert settings.personas_file is None
-        assert settings.summary_enabled and settings.summary_model is None
-        assert (settings.summary_min_turns, settings.summary_max_tokens) == (4, 400)
+        assert settings.conversation.personas_file is None
+        summary = settings.summary
+        assert summary.summary_enabled and summary.summary_model is None
+        assert (summary.summary_min_turns, summary.summary_max_tokens) == (4, 400)
 
     def test_blank_values_mean_unset(self, clean_env: pytest.MonkeyPatch) -> None:
         """PERSONAS_FILE= and SUMMARY_MODEL= left empty in .env mean "not set"."""
         clean_env.setenv("PERSONAS_FILE", " ")
         clean_env.setenv("SUMMARY_MODEL", "")
         settings = load_settings(require_telegram=False, env_file=None)
-        assert settings.personas_file is None and settings.summary_model is None
+        assert settings.conversation.personas_file is None
+        assert settings.summary.summary_model is None
 
     def test_bad_personas_file_is_a_config_problem(
         self, clean_env: pytest.MonkeyPatch, tmp_path: Path
@@ -42,7 +45,7 @@ class TestControlSettings:
         clean_env.setenv("PERSONAS_FILE", str(path))
         clean_env.setenv("SUMMARY_MIN_TURNS", "0")
         with pytest.raises(ConfigError) as caught:
-            load_settings(require_telegram=False, env_file=None)
+            load_checked_settings(require_telegram=False, env_file=None)
         problems = caught.value.problems
         assert any("PERSONAS_FILE" in p and "'coder'" in p and "0 to 2" in p for p in problems)
         assert any("SUMMARY_MIN_TURNS" in p for p in problems)

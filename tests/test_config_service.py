@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ENV_NAMES, ConfigError, load_settings
 
 TOKEN = "123456:AAE-service-token-SECRET"
 
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-k")
     return monkeypatch
@@ -30,9 +30,10 @@ class TestServiceSettings:
     def test_defaults(self, env: pytest.MonkeyPatch) -> None:
         """Polling; webhook server and health server on loopback; health on 8080."""
         settings = load_settings(env_file=None)
-        assert settings.webhook_url is None and settings.webhook_secret is None
-        assert (settings.webhook_listen, settings.webhook_port) == ("127.0.0.1", 8443)
-        assert (settings.health_listen, settings.health_port) == ("127.0.0.1", 8080)
+        telegram, service = settings.telegram, settings.service
+        assert telegram.webhook_url is None and telegram.webhook_secret is None
+        assert (telegram.webhook_listen, telegram.webhook_port) == ("127.0.0.1", 8443)
+        assert (service.health_listen, service.health_port) == ("127.0.0.1", 8080)
 
     def test_webhook_settings_parse(self, env: pytest.MonkeyPatch) -> None:
         """The contract names: WEBHOOK_URL/LISTEN/PORT/SECRET, HEALTH_PORT (0 = off)/LISTEN."""
@@ -46,9 +47,10 @@ class TestServiceSettings:
         }.items():
             env.setenv(name, value)
         settings = load_settings(env_file=None)
-        assert settings.webhook_url == "https://bot.example.org/telegram"
-        assert (settings.webhook_listen, settings.webhook_port) == ("0.0.0.0", 9000)
-        assert settings.health_port == 0 and settings.health_listen == "::1"
+        telegram, service = settings.telegram, settings.service
+        assert telegram.webhook_url == "https://bot.example.org/telegram"
+        assert (telegram.webhook_listen, telegram.webhook_port) == ("0.0.0.0", 9000)
+        assert service.health_port == 0 and service.health_listen == "::1"
         assert "a-Long_enough-secret-0123" in settings.secrets()
         assert "a-Long_enough-secret-0123" not in repr(settings)
 

@@ -16,7 +16,7 @@ from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory
 from rich.console import Console
 
-from bot.config import Settings
+from bot.config import ServiceSettings, Settings
 from bot.observability.logs import configure_logging, get_logger
 from bot.terminal.commands import COMMAND_NAMES
 from bot.terminal.session import TerminalChat
@@ -27,23 +27,23 @@ log = get_logger(__name__)
 PROMPT = FormattedText([("ansicyan bold", "you › ")])
 
 
-def log_path(settings: Settings) -> Path:
+def log_path(settings: ServiceSettings) -> Path:
     return settings.database_path.parent / "chat.log"
 
 
-def history_path(settings: Settings) -> Path:
+def history_path(settings: ServiceSettings) -> Path:
     """What was typed (for the up arrow and suggestions), shared by every terminal chat."""
     return settings.database_path.parent / "chat_history"
 
 
 def main(settings: Settings, name: str) -> int:
     """Run the terminal chat; 0 when the user leaves, 1 when the model could not be started."""
-    path = log_path(settings)
+    path = log_path(settings.service)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as log_file:
         configure_logging(
-            level=settings.log_level,
-            fmt=settings.log_format,
+            level=settings.service.log_level,
+            fmt=settings.service.log_format,
             secrets=settings.secrets(),
             stream=log_file,
         )
@@ -62,10 +62,10 @@ async def chat(settings: Settings, name: str, console: Console) -> None:
     if settings.local_model is not None:
         console.print("[dim]Starting the local model…[/dim]")
     async with open_engine(settings) as engine:
-        log.info("terminal_chat_started", chat=name, model=engine.settings.openai_model)
+        log.info("terminal_chat_started", chat=name, model=engine.endpoint.default_model)
         prompt: PromptSession[str] = PromptSession(
             PROMPT,
-            history=FileHistory(str(history_path(settings))),
+            history=FileHistory(str(history_path(settings.service))),
             auto_suggest=AutoSuggestFromHistory(),
             completer=WordCompleter(COMMAND_NAMES, sentence=True),
             complete_while_typing=False,

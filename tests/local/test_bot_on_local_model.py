@@ -71,7 +71,7 @@ class TestRealConversation:
         # The second request carried the first question and answer.
         assert two["prompt_tokens"] > one["prompt_tokens"] + one["completion_tokens"]
 
-        rows = usage_rows(bot.settings.database_path)
+        rows = usage_rows(bot.settings.service.database_path)
         assert rows == [
             (f"tg:{PRIVATE}", BUNDLED_NAME, e["prompt_tokens"], e["completion_tokens"], 0)
             for e in finished

@@ -7,17 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.config import Settings
+from bot.config import ENV_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_bot(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if k.upper() not in {name.upper() for name in Settings.model_fields}
-    }
+    clean = {k: v for k, v in os.environ.items() if k.upper() not in ENV_NAMES}
     clean["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from bot.telegram.app.run import serve
+from bot.wiring import load_checked_settings
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.telegram import FakeTelegram
 
@@ -63,7 +64,7 @@ class RunningBot:
 
     @property
     def settings(self) -> Settings:
-        return load_settings(env_file=None)
+        return load_checked_settings(env_file=None)
 
     async def start(self, **overrides: str) -> None:
         for name, value in overrides.items():

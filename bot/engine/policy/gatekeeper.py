@@ -9,10 +9,10 @@ tell them at all (repeats are told once, then met with silence).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.config import Settings
+from bot.config import LimitSettings, Price
 from bot.engine.accounting.periods import describe_duration, describe_reset
 from bot.engine.accounting.pricing import price_for
 from bot.engine.accounting.reports import UsageReport, usage_report
@@ -70,11 +70,20 @@ class Gatekeeper:
     """The access, admin, rate-limit and budget decisions for every channel."""
 
     def __init__(
-        self, usage: UsageRepository, settings: Settings, *, clock: Callable[[], float] = time.time
+        self,
+        usage: UsageRepository,
+        settings: LimitSettings,
+        *,
+        models: Sequence[str],
+        prices: Mapping[str, Price],
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """`models` (every model a request may go to) and `prices` (MODEL_PRICES) only serve
+        the start-up warning about cost budgets that cannot be counted."""
         self.access = AccessPolicy.from_settings(settings)
         self.group_settings_admins_only = settings.group_settings_admins_only
-        self._settings = settings
+        self._models = tuple(models)
+        self._prices = prices
         self._usage = usage
         self._clock = clock
         self._rate = MessageRateLimit(
@@ -105,8 +114,7 @@ class Gatekeeper:
     def _cost_budgets_without_price(self) -> list[str]:
         if not any(b.metric == "cost" for b in self._budgets.budgets):
             return []
-        models = [*self._settings.openai_models, self._settings.fallback_model or ""]
-        return [m for m in models if m and price_for(self._settings.model_prices, m) is None]
+        return [m for m in self._models if m and price_for(self._prices, m) is None]
 
     def is_admin(self, user_id: int | None) -> bool:
         return self.access.is_admin(user_id)

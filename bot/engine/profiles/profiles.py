@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.config import Settings
+from bot.config import ConversationSettings, Endpoint
 from bot.engine import errors
 from bot.engine.profiles.personas import Persona, PersonaBook
 from bot.observability.logs import get_logger
@@ -50,16 +50,25 @@ class PromptTooLong(errors.BotError):
 class Profiles:
     """Reads and changes chats' personas and system prompts."""
 
-    def __init__(self, chats: ChatRepository, settings: Settings, book: PersonaBook) -> None:
+    def __init__(
+        self,
+        chats: ChatRepository,
+        endpoint: Endpoint,
+        settings: ConversationSettings,
+        book: PersonaBook,
+    ) -> None:
+        """`endpoint` gives the models on offer and the default; `settings` the default system
+        prompt and temperature."""
         self.chats = chats
+        self.endpoint = endpoint
         self.settings = settings
         self.book = book
         for persona in book:
-            if persona.model and persona.model not in settings.openai_models:
+            if persona.model and persona.model not in endpoint.models:
                 log.warning("persona_model_ignored", persona=persona.name, model=persona.model)
 
     def _usable_model(self, persona: Persona | None) -> str | None:
-        if persona and persona.model in self.settings.openai_models:
+        if persona and persona.model in self.endpoint.models:
             return persona.model
         return None
 
@@ -72,10 +81,10 @@ class Profiles:
             prompt, source = persona.system_prompt, "persona"
         else:
             prompt, source = self.settings.system_prompt, "default"
-        if chosen.model in self.settings.openai_models:
+        if chosen.model in self.endpoint.models:
             model = chosen.model
         else:
-            model = self._usable_model(persona) or self.settings.openai_model
+            model = self._usable_model(persona) or self.endpoint.default_model
         temperature = (
             persona.temperature
             if persona and persona.temperature is not None

@@ -18,7 +18,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.config import Settings
+from bot.config import TelegramSettings
 from bot.engine import errors
 from bot.observability import metrics
 from bot.observability.logs import get_logger
@@ -83,7 +83,7 @@ async def on_error(update: object, context: BotContext) -> None:
 
 
 def build_application(
-    settings: Settings, svc: Services, processor: PerChatUpdateProcessor
+    settings: TelegramSettings, svc: Services, processor: PerChatUpdateProcessor
 ) -> BotApplication:
     token = settings.telegram_bot_token
     assert token is not None

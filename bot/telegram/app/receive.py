@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from telegram.ext import Application
 
-from bot.config import Settings
+from bot.config import TelegramSettings
 from bot.observability.logs import add_secrets
 from bot.telegram.app.build import ALLOWED_UPDATES
 
@@ -26,7 +26,7 @@ def webhook_path(url: str) -> str:
     return urlsplit(url).path or "/"
 
 
-def webhook_secret(settings: Settings) -> tuple[str, str]:
+def webhook_secret(settings: TelegramSettings) -> tuple[str, str]:
     """WEBHOOK_SECRET, or a strong one made for this run; and which of the two it is.
 
     Either way it is redacted from every log line (python-telegram-bot logs its API calls).
@@ -47,7 +47,7 @@ class Receiving:
         self._updater = application.updater
         self.mode: str | None = None  # set once updates can arrive
 
-    async def start(self, settings: Settings) -> dict[str, Any]:
+    async def start(self, settings: TelegramSettings) -> dict[str, Any]:
         """Start polling or the webhook; return what to log about it.
 
         Raises TelegramError when Telegram refuses, OSError when the webhook port is taken.

@@ -15,7 +15,7 @@ from typing import Any
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
-from bot.config import Settings
+from bot.config import ServiceSettings, Settings, TelegramSettings
 from bot.observability.health import HealthServer, Probe, readiness
 from bot.observability.logs import get_logger
 from bot.storage.errors import StorageError
@@ -41,13 +41,13 @@ async def serve(
     """
     async with AsyncExitStack() as stack:
         engine = await stack.enter_async_context(open_engine(settings, clock=clock))
-        settings, conversation, gatekeeper = engine.settings, engine.conversation, engine.gatekeeper
+        conversation, gatekeeper = engine.conversation, engine.gatekeeper
         gatekeeper.announce()
         processor = PerChatUpdateProcessor(conversation.locks)
-        svc = Services(conversation, settings, gatekeeper)
-        application = build_application(settings, svc, processor)
+        svc = Services(conversation, settings.telegram, gatekeeper)
+        application = build_application(settings.telegram, svc, processor)
         receiving = Receiving(application)
-        await _start_health(stack, settings, readiness(receiving.problem, engine.ping))
+        await _start_health(stack, settings.service, readiness(receiving.problem, engine.ping))
         try:
             await application.initialize()
         except InvalidToken as exc:
@@ -59,11 +59,11 @@ async def serve(
         recovery = Recovery(application.bot, svc)
         await _resume(recovery)
         await application.start()
-        how = await _start_receiving(application, receiving, settings)
-        sweeper = asyncio.create_task(recovery.sweep_every(settings.recovery_interval_seconds))
-        log.info(
-            "bot_started", username=application.bot.username, model=settings.openai_model, **how
-        )
+        how = await _start_receiving(application, receiving, settings.telegram)
+        interval = settings.conversation.recovery_interval_seconds
+        sweeper = asyncio.create_task(recovery.sweep_every(interval))
+        model = engine.endpoint.default_model
+        log.info("bot_started", username=application.bot.username, model=model, **how)
         await stop.wait()
         sweeper.cancel()
         with suppress(asyncio.CancelledError):
@@ -73,12 +73,12 @@ async def serve(
         await _stop_within_grace(
             _stop_all(application.stop(), recovery.wait()),
             [processor.cancel_in_flight, recovery.cancel],
-            settings.shutdown_grace_seconds,
+            settings.service.shutdown_grace_seconds,
         )
     log.info("bot_stopped")
 
 
-async def _start_health(stack: AsyncExitStack, settings: Settings, probe: Probe) -> None:
+async def _start_health(stack: AsyncExitStack, settings: ServiceSettings, probe: Probe) -> None:
     """Serve /healthz and /metrics on HEALTH_LISTEN:HEALTH_PORT (0: not at all)."""
     if settings.health_port == 0:
         return
@@ -94,7 +94,7 @@ async def _start_health(stack: AsyncExitStack, settings: Settings, probe: Probe)
 
 
 async def _start_receiving(
-    application: AnyApplication, receiving: Receiving, settings: Settings
+    application: AnyApplication, receiving: Receiving, settings: TelegramSettings
 ) -> dict[str, Any]:
     """Start polling or the webhook; on failure stop the application and say why."""
     try:

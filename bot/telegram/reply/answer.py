@@ -12,7 +12,7 @@ from typing import Protocol
 
 from telegram import Bot
 
-from bot.config import Settings
+from bot.config import TelegramSettings
 from bot.engine import errors
 from bot.engine.conversation import identity
 from bot.engine.models.client import OnDelta
@@ -34,7 +34,7 @@ async def answer_turn(bot: Bot, svc: Services, turn: Turn) -> None:
     chat_id = identity.telegram_chat_id(turn.chat_id)
     quote = int(turn.reply_to) if turn.reply_to and chat_id < 0 else None
     try:
-        async with answer_stream(bot, svc.settings, svc.streams, chat_id, reply_to=quote) as answer:
+        async with answer_stream(bot, svc.telegram, svc.streams, chat_id, reply_to=quote) as answer:
             reply = await svc.conversation.generate(
                 turn, on_delta=answer.on_delta, on_generated=answer.generated
             )
@@ -75,7 +75,7 @@ class WholeAnswer:
 
 @asynccontextmanager
 async def answer_stream(
-    bot: Bot, settings: Settings, state: StreamState, chat_id: int, *, reply_to: int | None
+    bot: Bot, settings: TelegramSettings, state: StreamState, chat_id: int, *, reply_to: int | None
 ) -> AsyncIterator[Answer]:
     """Show "typing…" while the block generates, streaming the answer if STREAMING is on.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.config import Settings
+from bot.config import TelegramSettings
 from bot.engine.conversation.turns import Conversation
 from bot.engine.policy.gatekeeper import Gatekeeper
 from bot.telegram.reply.streaming import StreamState
@@ -14,6 +14,6 @@ from bot.telegram.reply.streaming import StreamState
 @dataclass(frozen=True)
 class Services:
     conversation: Conversation
-    settings: Settings
+    telegram: TelegramSettings  # streaming answers
     gatekeeper: Gatekeeper
     streams: StreamState = field(default_factory=StreamState)  # shared by streamed replies

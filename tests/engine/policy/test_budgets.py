@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.config import LimitSettings
 from bot.engine.accounting.periods import Period
 from bot.engine.policy.budgets import Budget, Budgets, Metric, Scope, budgets_from
 from bot.storage import sqlite
@@ -38,12 +38,12 @@ async def spend(store: Stores, user: str, tokens: int, cost: float, at: float) -
 class TestConfiguredBudgets:
     def test_only_set_limits_are_budgets(self) -> None:
         """Unset limits are no limits; each set one becomes a budget."""
-        settings = Settings(user_daily_token_limit=1000, global_monthly_cost_limit=20.0)
+        settings = LimitSettings(user_daily_token_limit=1000, global_monthly_cost_limit=20.0)
         assert budgets_from(settings) == [
             Budget(Scope.USER, Period.DAY, Metric.TOKENS, 1000),
             Budget(Scope.EVERYONE, Period.MONTH, Metric.COST, 20.0),
         ]
-        assert budgets_from(Settings()) == []
+        assert budgets_from(LimitSettings()) == []
 
 
 class TestOverrun:

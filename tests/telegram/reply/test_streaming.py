@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ENV_NAMES, ConfigError, load_settings
 from bot.telegram.format.render import RenderedPart
 from bot.telegram.reply.stream_steps import Mode, next_step, part_key
 from bot.telegram.reply.streaming import StreamState
@@ -89,7 +89,7 @@ class TestStreamingSettings:
     def test_defaults(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Streaming is on by default, with one update per second per chat."""
         clean(monkeypatch)
-        settings = load_settings(require_telegram=False, env_file=None)
+        settings = load_settings(require_telegram=False, env_file=None).telegram
         assert settings.streaming is True
         assert settings.stream_edit_interval == 1.0
 
@@ -98,7 +98,7 @@ class TestStreamingSettings:
         """STREAMING accepts the usual spellings of off."""
         clean(monkeypatch)
         monkeypatch.setenv("STREAMING", value)
-        assert load_settings(require_telegram=False, env_file=None).streaming is False
+        assert load_settings(require_telegram=False, env_file=None).telegram.streaming is False
 
     @pytest.mark.parametrize("value", ["0", "-1", "0.05", "61", "often"])
     def test_bad_interval_is_explained(self, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
@@ -111,6 +111,6 @@ class TestStreamingSettings:
 
 
 def clean(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", "k")

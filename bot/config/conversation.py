@@ -1,0 +1,52 @@
+"""How a conversation runs: prompts, history and context sizes, personas, summaries, recovery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from bot.config.values import BlankIsUnset, OptionalStr, Section
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a helpful assistant chatting in Telegram. Answer clearly and concisely; "
+    "use Markdown sparingly (short paragraphs, lists and code blocks read well on a phone). "
+    "In group chats, messages are prefixed with the speaker's name."
+)
+
+
+class ConversationSettings(Section):
+    """SYSTEM_PROMPT, TEMPERATURE, MAX_*, PERSONAS_FILE, PENDING_MAX_AGE/RECOVERY_INTERVAL."""
+
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    max_history_messages: int = Field(default=20, ge=1, le=10_000)
+    max_context_tokens: int = Field(default=8_000, ge=256)
+    max_output_tokens: int = Field(default=1_000, ge=16)
+    # Read (and checked) at start-up by the code that uses it, not here.
+    personas_file: Annotated[Path | None, BlankIsUnset] = None
+    # Reliability (issue 4): crash recovery and redelivery of unfinished turns.
+    pending_max_age_seconds: float = Field(default=3600.0, gt=0)
+    recovery_interval_seconds: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _output_fits(self) -> ConversationSettings:
+        if self.max_output_tokens >= self.max_context_tokens:
+            raise ValueError("MAX_OUTPUT_TOKENS must be smaller than MAX_CONTEXT_TOKENS")
+        return self
+
+    @property
+    def max_prompt_tokens(self) -> int:
+        """What a request's messages may use: the context less the room for the answer."""
+        return self.max_context_tokens - self.max_output_tokens
+
+
+class SummarySettings(Section):
+    """SUMMARY_*: the rolling summary of what fell out of the history window (issue 9)."""
+
+    summary_enabled: bool = True
+    summary_model: OptionalStr = None  # None: the chat's own model
+    summary_min_turns: int = Field(default=4, ge=1, le=40)
+    summary_max_tokens: int = Field(default=400, ge=50, le=4_000)
+    summary_timeout: float = Field(default=120.0, gt=0)
