@@ -3,7 +3,7 @@
 One turn is exactly the storage calls the bot makes for an answered text message with the
 default settings (no budgets, summaries on), through the real SQLite repositories:
 
-    add_turn              the message is stored first            (telegram/handlers/chat.py -> submit)
+    add_turn              the message is stored first            (handlers/chat.py -> submit)
     chat_settings         the chat's model and prompt            (Conversation.generate)
     chat_summary          the rolling summary ...                (Conversation._messages)
     recent_turns(9)       ... and the newest turns after it
