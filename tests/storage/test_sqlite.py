@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,19 +12,6 @@ from bot.storage.errors import StorageError
 from bot.storage.records import NewTurn, TurnState, Usage
 from bot.storage.repositories import Stores
 from bot.storage.sqlite.database import Database, migrations
-
-
-@pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    opened = Database(tmp_path / "sub" / "bot.db")
-    await opened.open()
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture
-def storage(database: Database) -> Stores:
-    return sqlite.stores(database)
 
 
 async def answered(store: Stores, chat: str, text: str, key: str | None = None) -> int:

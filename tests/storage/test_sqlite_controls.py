@@ -2,28 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
-from bot.storage import sqlite
 from bot.storage.records import Calibration, ChatSettings, NewTurn, Summary, Usage
 from bot.storage.repositories import Stores
 from bot.storage.sqlite.database import Database
-
-
-@pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    opened = Database(tmp_path / "bot.db")
-    await opened.open()
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture
-def storage(database: Database) -> Stores:
-    return sqlite.stores(database)
 
 
 async def answered(store: Stores, chat: str, text: str) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,19 +14,6 @@ from bot.storage.sqlite.database import Database, migrations
 from bot.storage.sqlite.usage import DAY_S
 
 DAY, MONTH = 1_000.0, 500.0  # the current day and month start at these moments
-
-
-@pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    opened = Database(tmp_path / "bot.db")
-    await opened.open()
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture
-def storage(database: Database) -> Stores:
-    return sqlite.stores(database)
 
 
 async def spend(
