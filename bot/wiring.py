@@ -28,10 +28,11 @@ from bot.config import (
 )
 from bot.engine.conversation.turns import Conversation
 from bot.engine.events import NO_EVENTS, EngineEvents
-from bot.engine.models import local_server as local_model
+from bot.engine.models import local_model
 from bot.engine.models.client import ChatModel, LLMClient, RetryPolicy
 from bot.engine.models.fallback import FallbackModel
-from bot.engine.models.local_server import LocalModelError, LocalModelServer
+from bot.engine.models.local_model import LocalModelError
+from bot.engine.models.local_server import LocalModelServer
 from bot.engine.policy.gatekeeper import Gatekeeper
 from bot.engine.profiles.personas import PersonaBook, PersonaFileError, load_personas
 from bot.observability.logs import add_secrets, get_logger

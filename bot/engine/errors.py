@@ -1,4 +1,4 @@
-"""Our own error types. SDK errors are translated into these at the edge (llm.py).
+"""Our own error types. SDK errors are translated into these at the edge (models/translation.py).
 
 Each carries a stable `error_type` for logs and metrics and a short, human `user_message`;
 the exception text itself never reaches a user.

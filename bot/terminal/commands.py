@@ -39,7 +39,7 @@ class Command:
 
 async def clear(ctx: ChatContext, _arg: str) -> None:
     """Forgets this chat's conversation (its usage figures stay)."""
-    removed = await ctx.conversation.clear(ctx.key)
+    removed = await ctx.conversation.controls.clear(ctx.key)
     if removed:
         ctx.console.print(f"Forgot this conversation ({removed} messages). Starting fresh.")
     else:
@@ -63,20 +63,20 @@ def stats_table(view: StatsView) -> Table:
 
 async def stats(ctx: ChatContext, _arg: str) -> None:
     """This chat's figures."""
-    ctx.console.print(stats_table(await ctx.conversation.stats(ctx.key)))
+    ctx.console.print(stats_table(await ctx.conversation.controls.stats(ctx.key)))
 
 
 async def model(ctx: ChatContext, arg: str) -> None:
     """/model lists the models (the current one marked); /model NAME switches to NAME."""
     if not arg:
-        current = await ctx.conversation.model_for(ctx.key)
-        for name in ctx.conversation.models:
+        current = await ctx.conversation.controls.model_for(ctx.key)
+        for name in ctx.conversation.controls.models:
             mark = "[green]✓[/green]" if name == current else " "
             ctx.console.print(f"{mark} {name}", highlight=False)
         ctx.console.print("[dim]Switch with /model NAME.[/dim]")
         return
     try:
-        chosen = await ctx.conversation.set_model(ctx.key, arg)
+        chosen = await ctx.conversation.controls.set_model(ctx.key, arg)
     except errors.UnknownModel as exc:
         ctx.console.print(
             f"[red]Unknown model.[/red] Choose one of: {', '.join(exc.choices)}", highlight=False

@@ -83,14 +83,14 @@ class TerminalChat:
             self._generating.cancel()
 
     async def _greet(self) -> None:
-        model = await self.ctx.conversation.model_for(self.ctx.key)
+        model = await self.ctx.conversation.controls.model_for(self.ctx.key)
         self.console.print(
             f"[bold]Terminal chat “{self.name}”[/bold] · model [bold]{model}[/bold]",
             highlight=False,
         )
         if self.engine.demo_model:
             self.console.print(f"[yellow]{DEMO_MODEL_HINT}[/yellow]", highlight=False)
-        earlier = await self.ctx.conversation.history(self.ctx.key, SHOWN_ON_RESUME)
+        earlier = await self.ctx.conversation.controls.history(self.ctx.key, SHOWN_ON_RESUME)
         if earlier:
             self.console.print(f"[dim]Resuming this chat; the last {len(earlier)} exchanges:[/dim]")
             for turn in earlier:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine.models.local_server import GGUF_MAGIC
+from bot.engine.models.local_model import GGUF_MAGIC
 from tests.support.local_model import LOCAL_ENV
 from tests.support.terminal import Terminal, log_events
 

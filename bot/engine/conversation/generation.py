@@ -1,0 +1,121 @@
+"""Asking the model for a turn's answer: the request built, trimmed harder once if too long,
+the answer checked, the usage measured and reported.
+
+Stores nothing about the turn itself: the turn's states are kept by turns.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.config import Price
+from bot.engine import errors
+from bot.engine.accounting.tokens import TokenCounter, measure_usage
+from bot.engine.conversation.context import Limits, Message, build_messages, history_window
+from bot.engine.conversation.summary import Summarizer, unsummarised
+from bot.engine.events import EngineEvents
+from bot.engine.models.completion import ChatModel, Completion, OnDelta
+from bot.engine.profiles.profiles import ChatProfile
+from bot.observability.logs import get_logger
+from bot.storage.records import Turn, Usage
+from bot.storage.repositories import TurnRepository
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Generated:
+    """The model's answer and the messages it was asked with (they calibrate token counts)."""
+
+    messages: list[Message]
+    completion: Completion
+
+
+class Generator:
+    """Asks `llm` for answers within the chat's limits; reports each answer to `events`."""
+
+    def __init__(
+        self,
+        llm: ChatModel,
+        *,
+        turns: TurnRepository,
+        summaries: Summarizer,
+        tokens: TokenCounter,
+        limits: Limits,
+        max_output_tokens: int,
+        prices: Mapping[str, Price],
+        events: EngineEvents,
+    ) -> None:
+        self._llm = llm
+        self._turns = turns
+        self._summaries = summaries
+        self._tokens = tokens
+        self._limits = limits
+        self._max_output_tokens = max_output_tokens
+        self._prices = prices
+        self._events = events
+
+    async def answer(self, turn: Turn, profile: ChatProfile, on_delta: OnDelta | None) -> Generated:
+        """The model's non-empty answer to `turn`. When the provider says the context is too
+        long, the request is built again once with a quarter of the messages and half the
+        prompt tokens. Raises a `ModelError` (`EmptyAnswer` for a blank answer)."""
+        messages = await self._messages(turn, self._limits, profile)
+        try:
+            return Generated(messages, await self._complete(messages, profile, on_delta))
+        except errors.ContextTooLong:
+            log.info("context_trimmed_harder", model=profile.model)
+        harder = Limits(
+            max_messages=max(1, self._limits.max_messages // 4),
+            max_prompt_tokens=self._limits.max_prompt_tokens // 2,
+        )
+        messages = await self._messages(turn, harder, profile)
+        return Generated(messages, await self._complete(messages, profile, on_delta))
+
+    async def account(self, model: str, generated: Generated) -> Usage:
+        """The answer's usage, reported as an answer of `model`: the provider's count (which
+        calibrates our estimates), or our calibrated estimate."""
+        messages, completion = generated.messages, generated.completion
+        if completion.usage is not None:
+            await self._tokens.observe(model, messages, completion.usage.prompt_tokens)
+        counter = await self._tokens.counter(model)
+        usage = measure_usage(model, messages, completion, counter, self._prices)
+        self._events.model_answered(
+            model=usage.model,
+            latency_s=completion.latency_s,
+            ttft_s=completion.ttft_s,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            cost_usd=usage.cost_usd,
+        )
+        return usage
+
+    async def _messages(self, turn: Turn, limits: Limits, profile: ChatProfile) -> list[Message]:
+        """The system prompt (never trimmed), the summary, the newest turns after it, `turn`."""
+        summary = await self._summaries.current(turn.chat_id)
+        window = history_window(limits) + (1 if turn.replaces is not None else 0)
+        history = await self._turns.recent(turn.chat_id, window)
+        # A retry is asked as if the answer it replaces had never been given.
+        history = [t for t in history if t.id != turn.replaces]
+        return build_messages(
+            profile.system_prompt,
+            unsummarised(summary, history),
+            turn,
+            limits,
+            summary=summary.text if summary else None,
+            counter=await self._tokens.counter(profile.model),
+        )
+
+    async def _complete(
+        self, messages: list[Message], profile: ChatProfile, on_delta: OnDelta | None
+    ) -> Completion:
+        completion = await self._llm.complete(
+            messages,
+            model=profile.model,
+            max_tokens=self._max_output_tokens,
+            temperature=profile.temperature,
+            on_delta=on_delta,
+        )
+        if not completion.text.strip():
+            raise errors.EmptyAnswer()
+        return completion

@@ -1,0 +1,68 @@
+"""SDK failures translated into our error types, at one edge.
+
+Which failures are passing (worth a retry) and which our `ModelError` each one becomes, so that
+the rest of the bot sees only our types, each with its own `user_message`.
+"""
+
+from __future__ import annotations
+
+import httpx2
+import openai
+
+from bot.engine import errors
+
+_CONTEXT_MARKERS = (
+    "context_length",
+    "context length",
+    "maximum context",
+    "context window",
+    "exceed_context_size",
+    "exceeds the available context",
+    "too many tokens",
+    "prompt is too long",
+    "reduce the length",
+)
+
+
+def is_context_error(exc: BaseException) -> bool:
+    """Whether a 400 says the prompt does not fit the model's context (providers word it apart)."""
+    if not isinstance(exc, openai.BadRequestError):
+        return False
+    body = exc.body if isinstance(exc.body, dict) else {}
+    text = f"{exc.code or ''} {body.get('type', '')} {exc.message}".lower()
+    return any(marker in text for marker in _CONTEXT_MARKERS)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether the failure may pass by itself: rate limited, 5xx, timeout, connection lost."""
+    return isinstance(
+        exc,
+        openai.RateLimitError
+        | openai.InternalServerError  # every 5xx
+        | openai.APIConnectionError  # timeouts included
+        | httpx2.TransportError,  # a connection dropped while a stream is read
+    )
+
+
+# SDK exception -> our error, first match wins (a timeout is also a connection error).
+_TRANSLATION: list[tuple[tuple[type[BaseException], ...], type[errors.ModelError]]] = [
+    ((openai.RateLimitError,), errors.ModelBusy),
+    ((openai.APITimeoutError,), errors.ModelTimeout),
+    (
+        (openai.APIConnectionError, openai.InternalServerError, httpx2.HTTPError),
+        errors.ModelUnavailable,
+    ),
+    ((openai.AuthenticationError, openai.PermissionDeniedError), errors.ModelAuthError),
+    ((openai.NotFoundError,), errors.ModelNotFound),
+    ((openai.APIStatusError,), errors.ModelRejected),
+]
+
+
+def translate(exc: BaseException) -> errors.ModelError:
+    """Our error type for an SDK failure (after retries gave up)."""
+    if is_context_error(exc):
+        return errors.ContextTooLong()
+    for kinds, ours in _TRANSLATION:
+        if isinstance(exc, kinds):
+            return ours()
+    return errors.ModelError()
