@@ -8,19 +8,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
 
 from bot.config import ConversationSettings, Endpoint, Price, SummarySettings
 from bot.engine import errors
 from bot.engine.accounting.pricing import cost_usd
 from bot.engine.accounting.tokens import TokenCounter, measure_usage
-from bot.engine.conversation.context import Limits, Message, build_messages, history_window
+from bot.engine.conversation.context import (
+    Limits,
+    Message,
+    build_messages,
+    history_window,
+    message_tokens,
+)
 from bot.engine.conversation.export import ExportFile, Format, export_file
 from bot.engine.conversation.ordering import ChatLocks
 from bot.engine.conversation.recovery import Action, action_for
 from bot.engine.conversation.summary import Summarizer, SummaryPolicy, unsummarised
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models.client import ChatModel, Completion, OnDelta
+from bot.engine.policy.budgets import UNLIMITED, Estimate, Spending
 from bot.engine.profiles.personas import PersonaBook, load_personas
 from bot.engine.profiles.profiles import ChatProfile, Profiles
 from bot.observability.logs import get_logger
@@ -65,9 +73,12 @@ class Conversation:
         personas: PersonaBook | None = None,
         clock: Callable[[], float] = time.time,
         events: EngineEvents = NO_EVENTS,
+        spending: Spending = UNLIMITED,
     ) -> None:
         """`endpoint` names the models a chat may choose; `prices` (MODEL_PRICES) price the
-        usage; `personas` defaults to the shipped set (the wiring reads PERSONAS_FILE)."""
+        usage; `personas` defaults to the shipped set (the wiring reads PERSONAS_FILE);
+        `spending` holds each request's estimated cost against the budgets (the gatekeeper)."""
+        self.spending = spending
         self._turns = stores.turns
         self._chats = stores.chats
         self.llm = llm
@@ -192,38 +203,63 @@ class Conversation:
         stored, so that a channel stops showing partial text that is about to be replaced.
         On failure the turn is marked failed, the outcome is logged, and the `ModelError`
         propagates so the channel can show its `user_message`.
+
+        The request's estimated cost is held against the budgets (`spending`) from before the
+        model is asked until its usage is stored; `errors.OverBudget` (a `ModelError`) when a
+        budget is used up, with the model never asked.
         """
         started = time.monotonic()
         profile = await self.profiles.resolve(turn.chat_id)
         model = profile.model
-        try:
-            messages = await self._messages(turn, self._limits, profile)
+        async with AsyncExitStack() as held:  # the budget hold, until the usage is stored
             try:
-                completion = await self._complete(messages, profile, on_delta)
-            except errors.ContextTooLong:
-                log.info("context_trimmed_harder", model=model)
-                harder = Limits(
-                    max_messages=max(1, self._limits.max_messages // 4),
-                    max_prompt_tokens=self._limits.max_prompt_tokens // 2,
-                )
-                messages = await self._messages(turn, harder, profile)
-                completion = await self._complete(messages, profile, on_delta)
-        except errors.ModelError as exc:
-            await self.failed(turn, exc, model=model, latency_s=time.monotonic() - started)
-            raise
-        except Exception:
-            # A bug of ours: the turn must not stay pending (and be retried forever).
-            await self.failed(turn, errors.BotError(), model=model)
-            raise
-        if on_generated is not None:
-            on_generated()
-        model = completion.model or model  # the fallback's, when it answered
-        usage = await self._usage(model, messages, completion)
-        self._report_answer(completion, usage)
-        await self._turns.save_answer(turn.id, completion.text, usage, now=self._clock())
+                messages = await self._messages(turn, self._limits, profile)
+                estimate = await self._estimate(profile.model, messages)
+                await held.enter_async_context(self.spending.hold(turn.user_id, estimate))
+                messages, completion = await self._ask(turn, profile, messages, on_delta)
+            except errors.ModelError as exc:
+                await self.failed(turn, exc, model=model, latency_s=time.monotonic() - started)
+                raise
+            except Exception:
+                # A bug of ours: the turn must not stay pending (and be retried forever).
+                await self.failed(turn, errors.BotError(), model=model)
+                raise
+            if on_generated is not None:
+                on_generated()
+            model = completion.model or model  # the fallback's, when it answered
+            usage = await self._usage(model, messages, completion)
+            self._report_answer(completion, usage)
+            await self._turns.save_answer(turn.id, completion.text, usage, now=self._clock())
         return Reply(
             replace(turn, answer=completion.text, model=model), completion.text, usage, completion
         )
+
+    async def _ask(
+        self,
+        turn: Turn,
+        profile: ChatProfile,
+        messages: list[Message],
+        on_delta: OnDelta | None,
+    ) -> tuple[list[Message], Completion]:
+        """The model's answer, asked once more with a harder-trimmed context if too long."""
+        try:
+            return messages, await self._complete(messages, profile, on_delta)
+        except errors.ContextTooLong:
+            log.info("context_trimmed_harder", model=profile.model)
+            harder = Limits(
+                max_messages=max(1, self._limits.max_messages // 4),
+                max_prompt_tokens=self._limits.max_prompt_tokens // 2,
+            )
+            messages = await self._messages(turn, harder, profile)
+            return messages, await self._complete(messages, profile, on_delta)
+
+    async def _estimate(self, model: str, messages: list[Message]) -> Estimate:
+        """The most a request may cost: its prompt and the whole MAX_OUTPUT_TOKENS, priced."""
+        counter = await self.tokens.counter(model)
+        prompt = sum(message_tokens(m, counter) for m in messages)
+        completion = self.settings.max_output_tokens
+        price = cost_usd(self.prices, model, prompt, completion)
+        return Estimate(prompt + completion, price or 0.0)
 
     def _report_answer(self, completion: Completion, usage: Usage) -> None:
         self._events.model_answered(
@@ -276,7 +312,8 @@ class Conversation:
         """The channel showed the answer: the turn joins the chat's history."""
         await self.record_delivery(reply.turn)
         self._events.answer_delivered()
-        self.summaries.schedule(reply.turn.chat_id)  # in the background, after delivery
+        # In the background, after delivery; its usage is charged to who asked this turn.
+        self.summaries.schedule(reply.turn.chat_id, user_id=reply.turn.user_id)
         c = reply.completion
         log.info(
             "reply_finished",
