@@ -214,7 +214,7 @@ class Gatekeeper:
         async with self._budgets.held(user_id, estimate, check=not exempt) as overrun:
             if overrun is not None:
                 refusal = self._over_budget(overrun, user_id or "everyone")
-                log.info("request_over_budget", user_id=user_id, **refusal.details)
+                log.info("request_over_budget", user_key=user_id, **refusal.details)
                 raise errors.OverBudget(refusal.message)
             yield
 
