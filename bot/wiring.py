@@ -184,6 +184,13 @@ async def open_engine(
         demo = settings.local_model is not None and local_model.is_bundled(settings.local_model)
         if demo:
             log.warning("demo_model_in_use", model=endpoint.default_model, hint=DEMO_MODEL_HINT)
+        gatekeeper = Gatekeeper(
+            stores.usage,
+            settings.limits,
+            models=[*endpoint.models, settings.model.fallback_model or ""],
+            prices=settings.model.model_prices,
+            clock=clock,
+        )
         conversation = Conversation(
             stores,
             llm,
@@ -194,15 +201,9 @@ async def open_engine(
             personas=personas,
             clock=clock,
             events=events,
+            spending=gatekeeper,  # each request's estimate held against the budgets
         )
         stack.push_async_callback(conversation.close)  # before the client and database close
-        gatekeeper = Gatekeeper(
-            stores.usage,
-            settings.limits,
-            models=[*endpoint.models, settings.model.fallback_model or ""],
-            prices=settings.model.model_prices,
-            clock=clock,
-        )
         yield Engine(endpoint, conversation, gatekeeper, stores.health, demo)
 
 

@@ -147,3 +147,13 @@ def user_message(error: BaseException | None) -> str:
     if isinstance(error, StorageError):
         return StorageUnavailable.user_message
     return BotError.user_message
+
+
+class OverBudget(ModelError):
+    """A spending limit is used up (checked again just before the model is asked)."""
+
+    error_type = "over_budget"
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__("over budget")
+        self.user_message = user_message

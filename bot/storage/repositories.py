@@ -93,8 +93,11 @@ class ChatRepository(Protocol):
 class UsageRepository(Protocol):
     """Model requests accounted for; survives /clear (budgets and /usage read it)."""
 
-    async def record(self, chat_id: str, usage: Usage, *, now: float) -> None:
-        """Account for a model request that belongs to no turn (a summary)."""
+    async def record(
+        self, chat_id: str, usage: Usage, *, now: float, user_id: str | None = None
+    ) -> None:
+        """Account for a model request that belongs to no turn (a summary), to the chat and,
+        when given, to the user (their budgets count it)."""
         ...
 
     async def totals(self, *, since: float, user_id: str | None = None) -> UsageTotals:

@@ -9,6 +9,7 @@ import pytest
 from bot.config import DEFAULT_SYSTEM_PROMPT
 from bot.engine.errors import BotError
 from bot.engine.policy.gatekeeper import ADMINS_ONLY, CHAT_ADMINS_ONLY, Gatekeeper
+from tests.fakes.telegram import ApiCall
 from tests.support.chats import GROUP, PRIVATE, answer_in
 from tests.support.running import LogCapture, RunningBot
 
@@ -21,6 +22,11 @@ ALICE, BOB = 7, 8
 async def refusals(logs: LogCapture, count: int) -> list[dict[str, object]]:
     """The first `count` update_refused events, once that many were logged."""
     return (await logs.wait_for("update_refused", count, timeout=20))[:count]
+
+
+def admin_lookups(bot: RunningBot) -> list[ApiCall]:
+    """Every question to Telegram about who administers a chat."""
+    return bot.telegram.calls_of("getChatAdministrators") + bot.telegram.calls_of("getChatMember")
 
 
 class TestOpenBot:
@@ -154,15 +160,18 @@ class TestGroupSettings:
     ENV: ClassVar[dict[str, str]] = {"ADMIN_USER_IDS": str(ADMIN)}
 
     async def test_members_cannot_change_settings(self, bot: RunningBot, logs: LogCapture) -> None:
-        """A plain member's /model NAME and /clear are refused; the group's model stays."""
+        """A plain member's /model NAME and /clear are refused (told once); the group's model
+        stays; Telegram is asked for the group's admins once."""
         bot.telegram.send_group_text(GROUP, "/model gpt-other", user_id=ALICE)
         bot.telegram.send_group_text(GROUP, "/clear@test_llm_bot", user_id=ALICE)
-        await answer_in(bot, GROUP, 2)
-        assert {m.text for m in bot.telegram.messages(GROUP)} == {CHAT_ADMINS_ONLY}
-        assert [e["reason"] for e in await refusals(logs, 2)] == ["chat_admins_only"] * 2
-        assert len(bot.telegram.calls_of("getChatMember", chat_id=GROUP)) == 2
+        events = await refusals(logs, 2)
+        assert [e["reason"] for e in events] == ["chat_admins_only"] * 2
+        assert [e["told"] for e in events] == [True, False]
+        assert [m.text for m in bot.telegram.messages(GROUP)] == [CHAT_ADMINS_ONLY]
+        assert len(bot.telegram.calls_of("getChatAdministrators", chat_id=GROUP)) == 1
+        assert bot.telegram.calls_of("getChatMember") == []
         bot.telegram.send_group_text(GROUP, "@test_llm_bot hi", user_id=ALICE)
-        await answer_in(bot, GROUP, 3)
+        await answer_in(bot, GROUP, 2)
         assert bot.model.requests[-1].model == "gpt-test"
 
     async def test_members_may_look(self, bot: RunningBot) -> None:
@@ -179,7 +188,7 @@ class TestGroupSettings:
         assert bot.model.requests[-1].messages[0]["content"] == DEFAULT_SYSTEM_PROMPT
 
     async def test_telegram_group_admin_may(self, bot: RunningBot) -> None:
-        """A group admin (per getChatMember) may switch the group's model."""
+        """A group admin (per getChatAdministrators) may switch the group's model."""
         bot.telegram.set_chat_admins(GROUP, [BOB])
         bot.telegram.send_group_text(GROUP, "/model gpt-other", user_id=BOB)
         assert "switched to gpt-other" in await answer_in(bot, GROUP)
@@ -188,7 +197,7 @@ class TestGroupSettings:
         """A bot admin may change any group's settings without asking Telegram."""
         bot.telegram.send_group_text(GROUP, "/clear", user_id=ADMIN)
         assert "already empty" in await answer_in(bot, GROUP)
-        assert bot.telegram.calls_of("getChatMember") == []
+        assert admin_lookups(bot) == []
 
     async def test_anonymous_group_admin_may(self, bot: RunningBot) -> None:
         """An admin writing anonymously (as the group itself) may change settings."""
@@ -208,7 +217,7 @@ class TestGroupSettings:
             entities=[{"type": "bot_command", "offset": 0, "length": len("/model")}],
         )
         assert "switched to gpt-other" in await answer_in(bot, GROUP)
-        assert bot.telegram.calls_of("getChatMember") == []
+        assert admin_lookups(bot) == []
 
     async def test_picker_button_needs_a_group_admin(self, bot: RunningBot) -> None:
         """A member pressing the group's model picker is refused; an admin's press switches."""
@@ -232,7 +241,7 @@ class TestGroupSettingsOpen:
         """With GROUP_SETTINGS_ADMINS_ONLY=false any member may switch the group's model."""
         bot.telegram.send_group_text(GROUP, "/model gpt-other", user_id=ALICE)
         assert "switched to gpt-other" in await answer_in(bot, GROUP)
-        assert bot.telegram.calls_of("getChatMember") == []
+        assert admin_lookups(bot) == []
 
 
 class TestFailClosed:

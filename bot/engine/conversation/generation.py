@@ -7,15 +7,24 @@ Stores nothing about the turn itself: the turn's states are kept by turns.py.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 from bot.config import Price
 from bot.engine import errors
+from bot.engine.accounting.pricing import cost_usd
 from bot.engine.accounting.tokens import TokenCounter, measure_usage
-from bot.engine.conversation.context import Limits, Message, build_messages, history_window
+from bot.engine.conversation.context import (
+    Limits,
+    Message,
+    build_messages,
+    history_window,
+    message_tokens,
+)
 from bot.engine.conversation.summary import Summarizer, unsummarised
 from bot.engine.events import EngineEvents
 from bot.engine.models.completion import ChatModel, Completion, OnDelta
+from bot.engine.policy.budgets import Estimate, Spending
 from bot.engine.profiles.profiles import ChatProfile
 from bot.observability.logs import get_logger
 from bot.storage.records import Turn, Usage
@@ -46,6 +55,7 @@ class Generator:
         max_output_tokens: int,
         prices: Mapping[str, Price],
         events: EngineEvents,
+        spending: Spending,
     ) -> None:
         self._llm = llm
         self._turns = turns
@@ -55,12 +65,24 @@ class Generator:
         self._max_output_tokens = max_output_tokens
         self._prices = prices
         self._events = events
+        self._spending = spending
 
-    async def answer(self, turn: Turn, profile: ChatProfile, on_delta: OnDelta | None) -> Generated:
-        """The model's non-empty answer to `turn`. When the provider says the context is too
-        long, the request is built again once with a quarter of the messages and half the
-        prompt tokens. Raises a `ModelError` (`EmptyAnswer` for a blank answer)."""
+    async def answer(
+        self,
+        turn: Turn,
+        profile: ChatProfile,
+        on_delta: OnDelta | None,
+        *,
+        held: AsyncExitStack,
+    ) -> Generated:
+        """The model's non-empty answer to `turn`. Before the model is asked, the request's
+        largest cost is held against the budgets on `held` (`OverBudget` when one is used up).
+        When the provider says the context is too long, the request is built again once with a
+        quarter of the messages and half the prompt tokens. Raises a `ModelError`
+        (`EmptyAnswer` for a blank answer)."""
         messages = await self._messages(turn, self._limits, profile)
+        estimate = await self._estimate(profile.model, messages)
+        await held.enter_async_context(self._spending.hold(turn.user_id, estimate))
         try:
             return Generated(messages, await self._complete(messages, profile, on_delta))
         except errors.ContextTooLong:
@@ -71,6 +93,14 @@ class Generator:
         )
         messages = await self._messages(turn, harder, profile)
         return Generated(messages, await self._complete(messages, profile, on_delta))
+
+    async def _estimate(self, model: str, messages: list[Message]) -> Estimate:
+        """The most a request may cost: its prompt and the whole MAX_OUTPUT_TOKENS, priced."""
+        counter = await self._tokens.counter(model)
+        prompt = sum(message_tokens(m, counter) for m in messages)
+        completion = self._max_output_tokens
+        price = cost_usd(self._prices, model, prompt, completion)
+        return Estimate(prompt + completion, price or 0.0)
 
     async def account(self, model: str, generated: Generated) -> Usage:
         """The answer's usage, reported as an answer of `model`: the provider's count (which

@@ -172,8 +172,11 @@ class Summarizer:
             return None
         return await self.summaries.get(chat_id)
 
-    def schedule(self, chat_id: str) -> bool:
-        """Start the chat's summary check in the background, unless one is running already."""
+    def schedule(self, chat_id: str, *, user_id: str | None = None) -> bool:
+        """Start the chat's summary check in the background, unless one is running already.
+
+        Its usage is charged to the chat and to `user_id` (who asked the turn that led to it),
+        so it counts against that user's budgets as well as everyone's."""
         if not self.policy.enabled or chat_id in self._tasks:
             return False
         failed = self._failed_at.get(chat_id)
@@ -182,7 +185,7 @@ class Summarizer:
         if len(self._tasks) >= MAX_RUNNING:
             log.info("summary_skipped", chat_key=chat_id, reason="busy")
             return False
-        task = asyncio.create_task(self._run(chat_id), name=f"summary {chat_id}")
+        task = asyncio.create_task(self._run(chat_id, user_id), name=f"summary {chat_id}")
         self._tasks[chat_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(chat_id, None))
         return True
@@ -194,11 +197,11 @@ class Summarizer:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _run(self, chat_id: str) -> None:
+    async def _run(self, chat_id: str, user_id: str | None) -> None:
         started = time.monotonic()
         try:
             async with asyncio.timeout(self.policy.timeout_s):
-                await self._fold(chat_id, started)
+                await self._fold(chat_id, user_id, started)
         except TimeoutError:
             self._failed(chat_id, "timeout", started)
         except errors.ModelError as exc:
@@ -232,7 +235,7 @@ class Summarizer:
         kept = fit_turns(uncovered, self.limits, budget, counter)
         return plan_fold(uncovered, len(kept), self.policy.min_turns), profile.model
 
-    async def _fold(self, chat_id: str, started: float) -> None:
+    async def _fold(self, chat_id: str, user_id: str | None, started: float) -> None:
         previous = await self.summaries.get(chat_id)
         candidates, chat_model = await self._plan(chat_id, previous)
         if not candidates:
@@ -250,7 +253,7 @@ class Summarizer:
         text = completion.text.strip()
         if not text:
             raise errors.EmptyAnswer()
-        await self._account(chat_id, model, messages, completion, counter)
+        await self._account(chat_id, model, messages, completion, counter, user_id=user_id)
         summary = Summary(text, folded[-1].id)
         previous_end = previous.covers_to if previous else None
         saved = await self.summaries.save(
@@ -267,6 +270,7 @@ class Summarizer:
             turns=len(folded),
             covers_to=summary.covers_to,
             chars=len(text),
+            user_id=user_id,  # charged with the chat
             model=model,
             latency_ms=latency_ms,
         )
@@ -278,9 +282,11 @@ class Summarizer:
         messages: list[Message],
         completion: Completion,
         counter: Counter,
+        *,
+        user_id: str | None,
     ) -> None:
         """Record the summary call's usage (it costs like any request) and learn from it."""
         if completion.usage is not None:
             await self.tokens.observe(model, messages, completion.usage.prompt_tokens)
         usage = measure_usage(model, messages, completion, counter, self.prices)
-        await self.usage.record(chat_id, usage, now=self._clock())
+        await self.usage.record(chat_id, usage, now=self._clock(), user_id=user_id)

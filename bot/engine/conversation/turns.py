@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
 
 from bot.config import ConversationSettings, Endpoint, Price, SummarySettings
@@ -26,6 +27,7 @@ from bot.engine.conversation.recovery import Action, action_for
 from bot.engine.conversation.summary import Summarizer, SummaryPolicy
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models.completion import ChatModel, Completion, OnDelta
+from bot.engine.policy.budgets import UNLIMITED, Spending
 from bot.engine.profiles.personas import PersonaBook, load_personas
 from bot.engine.profiles.profiles import Profiles
 from bot.observability.logs import get_logger
@@ -63,19 +65,18 @@ class Conversation:
         personas: PersonaBook | None = None,
         clock: Callable[[], float] = time.time,
         events: EngineEvents = NO_EVENTS,
+        spending: Spending = UNLIMITED,
     ) -> None:
         """`endpoint` names the models a chat may choose; `prices` (MODEL_PRICES) price the
-        usage; `personas` defaults to the shipped set (the wiring reads PERSONAS_FILE)."""
+        usage; `personas` defaults to the shipped set (the wiring reads PERSONAS_FILE);
+        `spending` holds each request's estimated cost against the budgets (the gatekeeper)."""
         self._turns = stores.turns
         self.settings = settings
         self.locks = ChatLocks()
         self._clock = clock
         self._events = events  # answers, delivered answers, failed turns
         self._unrecorded: set[int] = set()  # turns delivered whose record the database refused
-        self._limits = Limits(
-            max_messages=settings.max_history_messages,
-            max_prompt_tokens=settings.max_prompt_tokens,
-        )
+        self._limits = Limits(settings.max_history_messages, settings.max_prompt_tokens)
         # Conversation controls (issue 9): personas, system prompts, summaries, token counting.
         self.tokens = TokenCounter(stores.calibrations, clock=clock)
         self.profiles = Profiles(stores.chats, endpoint, settings, personas or load_personas(None))
@@ -98,6 +99,7 @@ class Conversation:
             max_output_tokens=settings.max_output_tokens,
             prices=prices,
             events=events,
+            spending=spending,
         )
 
     def _summarizer(
@@ -188,25 +190,30 @@ class Conversation:
         stored, so that a channel stops showing partial text that is about to be replaced.
         On failure the turn is marked failed, the outcome is logged, and the `ModelError`
         propagates so the channel can show its `user_message`.
+
+        The request's estimated cost is held against the budgets from before the model is
+        asked until its usage is stored; `errors.OverBudget` (a `ModelError`) when a budget is
+        used up, with the model never asked.
         """
         started = time.monotonic()
         profile = await self.profiles.resolve(turn.chat_id)
         model = profile.model
-        try:
-            generated = await self._generator.answer(turn, profile, on_delta)
-        except errors.ModelError as exc:
-            await self.failed(turn, exc, model=model, latency_s=time.monotonic() - started)
-            raise
-        except Exception:
-            # A bug of ours: the turn must not stay pending (and be retried forever).
-            await self.failed(turn, errors.BotError(), model=model)
-            raise
-        if on_generated is not None:
-            on_generated()
-        completion = generated.completion
-        model = completion.model or model  # the fallback's, when it answered
-        usage = await self._generator.account(model, generated)
-        await self._turns.save_answer(turn.id, completion.text, usage, now=self._clock())
+        async with AsyncExitStack() as held:  # the budget hold, until the usage is stored
+            try:
+                generated = await self._generator.answer(turn, profile, on_delta, held=held)
+            except errors.ModelError as exc:
+                await self.failed(turn, exc, model=model, latency_s=time.monotonic() - started)
+                raise
+            except Exception:
+                # A bug of ours: the turn must not stay pending (and be retried forever).
+                await self.failed(turn, errors.BotError(), model=model)
+                raise
+            if on_generated is not None:
+                on_generated()
+            completion = generated.completion
+            model = completion.model or model  # the fallback's, when it answered
+            usage = await self._generator.account(model, generated)
+            await self._turns.save_answer(turn.id, completion.text, usage, now=self._clock())
         return Reply(
             replace(turn, answer=completion.text, model=model), completion.text, usage, completion
         )
@@ -215,7 +222,8 @@ class Conversation:
         """The channel showed the answer: the turn joins the chat's history."""
         await self.record_delivery(reply.turn)
         self._events.answer_delivered()
-        self.summaries.schedule(reply.turn.chat_id)  # in the background, after delivery
+        # In the background, after delivery; its usage is charged to who asked this turn.
+        self.summaries.schedule(reply.turn.chat_id, user_id=reply.turn.user_id)
         outcomes.answered(reply.turn, reply.usage, reply.completion)
 
     async def delivered_late(self, turn: Turn) -> None:

@@ -2,15 +2,22 @@
 
 Usage is read from the usage table (one row per model request, kept through /clear), so limits
 hold across restarts. A request is refused once a limit is reached; the request that crosses a
-limit is still answered, so a limit can be overshot by at most one answer per user (or, for the
-global limit, by the answers in flight).
+limit is still answered. Requests in flight count too: each holds an estimate of what it may
+cost (its prompt and the whole MAX_OUTPUT_TOKENS, priced) from just before the model is asked
+until its usage is stored, and a budget counts what is stored plus what is held. So however
+many chats a user writes in at once, a limit is overshot by at most one answer per user (for
+the global limit, one answer in all, admins' aside).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from bot.config import LimitSettings
 from bot.engine.accounting.periods import Period, span
@@ -49,6 +56,61 @@ class Overrun:
     resets_at: float
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """What a request may cost at most, held against the budgets while it is in flight."""
+
+    tokens: int
+    cost_usd: float = 0.0
+
+
+class Spending(Protocol):
+    """What the conversation asks before a model request: hold its estimate, or refuse."""
+
+    def hold(self, user_id: str | None, estimate: Estimate) -> AbstractAsyncContextManager[None]:
+        """Hold `estimate` for the block; raise `errors.OverBudget` when a budget is used up."""
+        ...
+
+
+class Unlimited:
+    """No budgets: every request may go ahead (the terminal's default, specs)."""
+
+    @asynccontextmanager
+    async def hold(self, user_id: str | None, estimate: Estimate) -> AsyncIterator[None]:
+        yield
+
+
+UNLIMITED: Spending = Unlimited()
+
+
+class Holds:
+    """The estimates of the requests in flight, by user (bounded by the requests in flight)."""
+
+    def __init__(self) -> None:
+        self._held: dict[int, tuple[str | None, Estimate]] = {}
+        self._tickets = itertools.count()
+
+    def add(self, user_id: str | None, estimate: Estimate) -> int:
+        ticket = next(self._tickets)
+        self._held[ticket] = (user_id, estimate)
+        return ticket
+
+    def release(self, ticket: int) -> None:
+        self._held.pop(ticket, None)
+
+    def of(self, user_id: str | None) -> UsageTotals:
+        """What is held for one user (None: for everyone), as usage totals."""
+        held = [e for who, e in self._held.values() if user_id is None or who == user_id]
+        return UsageTotals(
+            requests=len(held),
+            prompt_tokens=sum(e.tokens for e in held),
+            cost_usd=sum(e.cost_usd for e in held),
+        )
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+
 def budgets_from(settings: LimitSettings) -> list[Budget]:
     """The configured budgets (an unset limit is no limit)."""
     candidates = [
@@ -74,9 +136,29 @@ class Budgets:
         self._usage = usage
         self.budgets = list(budgets)
         self._clock = clock
+        self.holds = Holds()
+        # A check and the hold it grants are one step: two requests cannot both pass on the
+        # same figures.
+        self._admitting = asyncio.Lock()
+
+    @asynccontextmanager
+    async def held(
+        self, user_id: str | None, estimate: Estimate, *, check: bool = True
+    ) -> AsyncIterator[Overrun | None]:
+        """Hold `estimate` for the block unless (when `check`) a budget is used up: then hold
+        nothing and yield that budget's overrun."""
+        async with self._admitting:
+            overrun = await self.overrun(user_id) if check else None
+            ticket = None if overrun is not None else self.holds.add(user_id, estimate)
+        try:
+            yield overrun
+        finally:
+            if ticket is not None:
+                self.holds.release(ticket)
 
     async def overrun(self, user_id: str | None) -> Overrun | None:
-        """The used-up budget that frees up last (None when the user may go on)."""
+        """The used-up budget that frees up last (None when the user may go on); what the
+        requests in flight hold counts as used."""
         now = self._clock()
         totals: dict[tuple[Scope, Period], UsageTotals] = {}
         found: list[Overrun] = []
@@ -88,7 +170,8 @@ class Budgets:
             if key not in totals:
                 who = user_id if budget.scope is Scope.USER else None
                 totals[key] = await self._usage.totals(since=period.start, user_id=who)
-            used = _used(totals[key], budget.metric)
+            held = self.holds.of(user_id if budget.scope is Scope.USER else None)
+            used = _used(totals[key], budget.metric) + _used(held, budget.metric)
             if used >= budget.limit:
                 found.append(Overrun(budget, used, period.end))
         return max(found, key=lambda o: o.resets_at, default=None)

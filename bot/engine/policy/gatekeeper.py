@@ -1,23 +1,31 @@
 """Who may do what, and how much: one place that every channel asks before anything runs.
 
-Access (allowlists), admin-only commands, group settings, the per-user rate limit and the
-budgets are decided here, without knowing the channel; the channel only maps its updates onto
-these questions and shows the answer. A refusal says what the person is told and whether to
-tell them at all (repeats are told once, then met with silence).
+Access (allowlists), admin-only commands, group settings, the per-user rate limits (messages
+for the model; commands and buttons) and the budgets are decided here, without knowing the
+channel; the channel only maps its updates onto these questions and shows the answer. A
+refusal says what the person is told and whether to tell them at all: each kind of refusal is
+told once per window (per person and chat), repeats are met with silence, so a flood of
+refused updates never becomes a flood of bot messages.
+
+"Who" is a sender id: a user's id, or for someone writing as a chat (an anonymous group admin,
+a user posting as their channel) that chat's id, so that each such sender has limits of their
+own instead of sharing Telegram's one placeholder user.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from bot.config import LimitSettings, Price
+from bot.engine import errors
 from bot.engine.accounting.periods import describe_duration, describe_reset
 from bot.engine.accounting.pricing import price_for
 from bot.engine.accounting.reports import UsageReport, usage_report
 from bot.engine.policy.access import AccessPolicy
-from bot.engine.policy.budgets import Budgets, Overrun, Scope, budgets_from
+from bot.engine.policy.budgets import Budgets, Estimate, Overrun, Scope, budgets_from
 from bot.engine.policy.notices import Notices
 from bot.engine.policy.ratelimit import MessageRateLimit
 from bot.observability.logs import get_logger
@@ -27,6 +35,7 @@ log = get_logger(__name__)
 
 NOT_ALLOWED_TTL_S = 24 * 3600  # a refused person is reminded of their id at most once a day
 BUDGET_NOTICE_TTL_S = 3600  # an over-budget user is reminded at most once an hour
+REFUSAL_NOTICE_TTL_S = 600  # "admins only" is told once per person and chat per 10 minutes
 
 ADMINS_ONLY = "That command is for the bot's admins only."
 CHAT_ADMINS_ONLY = "Only this group's admins can change its settings."
@@ -36,7 +45,9 @@ CHAT_ADMINS_ONLY = "Only this group's admins can change its settings."
 class Refusal:
     """Why something was refused and what the person is told (if `tell`)."""
 
-    reason: str  # for logs: not_allowed, admins_only, chat_admins_only, rate_limited, over_budget
+    # for logs: not_allowed, admins_only, chat_admins_only, rate_limited, commands_rate_limited,
+    # over_budget
+    reason: str
     message: str
     tell: bool = True  # False: they were told recently, so say nothing (no amplification)
     details: Mapping[str, object] = field(default_factory=dict)
@@ -89,6 +100,9 @@ class Gatekeeper:
         self._rate = MessageRateLimit(
             settings.rate_limit_messages, settings.rate_limit_window_seconds
         )
+        self._commands = MessageRateLimit(
+            settings.rate_limit_commands, settings.rate_limit_commands_window_seconds
+        )
         self._budgets = Budgets(usage, budgets_from(settings), clock)
         self._notices = Notices(clock=clock)
 
@@ -136,13 +150,37 @@ class Gatekeeper:
             tell=addressed and self._notices.first(key, NOT_ALLOWED_TTL_S),
         )
 
-    def check_admin(self, user_id: int | None) -> Refusal | None:
-        """None if this user is one of the bot's admins."""
-        return None if self.is_admin(user_id) else Refusal("admins_only", ADMINS_ONLY)
+    def check_admin(self, user_id: int | None, chat_id: int | None = None) -> Refusal | None:
+        """None if this user is one of the bot's admins; the refusal is told once per
+        REFUSAL_NOTICE_TTL_S per user and chat."""
+        if self.is_admin(user_id):
+            return None
+        key = ("admins_only", chat_id, user_id)
+        return Refusal("admins_only", ADMINS_ONLY, self._notices.first(key, REFUSAL_NOTICE_TTL_S))
 
-    def chat_admins_only(self) -> Refusal:
-        """The refusal of a group settings change by someone who is not a group admin."""
-        return Refusal("chat_admins_only", CHAT_ADMINS_ONLY)
+    def chat_admins_only(self, user_id: int | None = None, chat_id: int | None = None) -> Refusal:
+        """The refusal of a group settings change by someone who is not a group admin, told
+        once per REFUSAL_NOTICE_TTL_S per user and chat."""
+        key = ("chat_admins_only", chat_id, user_id)
+        told = self._notices.first(key, REFUSAL_NOTICE_TTL_S)
+        return Refusal("chat_admins_only", CHAT_ADMINS_ONLY, told)
+
+    async def check_command(self, sender_id: int | None, chat_id: int) -> Refusal | None:
+        """None if a command that does not ask the model (or a button tap) may go ahead:
+        within RATE_LIMIT_COMMANDS per RATE_LIMIT_COMMANDS_WINDOW_SECONDS. Admins are exempt;
+        the refusal is told once per wait."""
+        if self.is_admin(sender_id):
+            return None
+        who = str(sender_id) if sender_id is not None else f"chat:{chat_id}"
+        wait = await self._commands.hit(who)
+        if wait is None:
+            return None
+        return Refusal(
+            "commands_rate_limited",
+            f"Too many commands. Please wait {describe_duration(wait)} and try again.",
+            tell=self._notices.first(("commands_rate_limited", who), wait),
+            details={"retry_after_s": round(wait, 1)},
+        )
 
     async def check_message(self, user_id: int | None, chat_id: int) -> Refusal | None:
         """None if a message for the model may go ahead: within the rate limit and budgets.
@@ -164,6 +202,28 @@ class Gatekeeper:
         overrun = await self._budgets.overrun(None if user_id is None else str(user_id))
         if overrun is None:
             return None
+        return self._over_budget(overrun, who)
+
+    @asynccontextmanager
+    async def hold(self, user_id: str | None, estimate: Estimate) -> AsyncIterator[None]:
+        """Hold a request's estimated cost against the budgets while it is in flight (the
+        conversation's `Spending`); raise `errors.OverBudget` instead when a budget, counting
+        what is stored and what other requests hold, is used up. Admins are never refused
+        (their requests are held all the same, for the global budget)."""
+        exempt = user_id is not None and self.is_admin(_as_int(user_id))
+        async with self._budgets.held(user_id, estimate, check=not exempt) as overrun:
+            if overrun is not None:
+                refusal = self._over_budget(overrun, user_id or "everyone")
+                log.info("request_over_budget", user_key=user_id, **refusal.details)
+                raise errors.OverBudget(refusal.message)
+            yield
+
+    @property
+    def requests_held(self) -> int:
+        """Requests in flight holding an estimate against the budgets."""
+        return len(self._budgets.holds)
+
+    def _over_budget(self, overrun: Overrun, who: str) -> Refusal:
         now = self._clock()
         budget = overrun.budget
         return Refusal(
@@ -185,3 +245,10 @@ class Gatekeeper:
 
     async def usage_report(self, limit: int = 10) -> UsageReport:
         return await usage_report(self._usage, now=self._clock(), limit=limit)
+
+
+def _as_int(value: str) -> int | None:
+    try:
+        return int(value)
+    except ValueError:
+        return None

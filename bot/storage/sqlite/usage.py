@@ -115,9 +115,11 @@ class SQLiteUsage:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def record(self, chat_id: str, usage: Usage, *, now: float) -> None:
+    async def record(
+        self, chat_id: str, usage: Usage, *, now: float, user_id: str | None = None
+    ) -> None:
         async with self._db.transaction() as db:
-            await add_usage(db, chat_id, None, None, usage, now=now)
+            await add_usage(db, chat_id, user_id, None, usage, now=now)
 
     async def totals(self, *, since: float, user_id: str | None = None) -> UsageTotals:
         day = -(-since // DAY_S) * DAY_S  # the first day's start at or after `since`

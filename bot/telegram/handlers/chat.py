@@ -9,7 +9,13 @@ from bot.observability.logs import get_logger
 from bot.storage.records import NewTurn
 from bot.telegram.handlers.context import BotContext
 from bot.telegram.handlers.incoming import Incoming
-from bot.telegram.handlers.triggers import is_addressed, is_private, speaker_name, strip_mention
+from bot.telegram.handlers.triggers import (
+    is_addressed,
+    is_private,
+    sender_id,
+    speaker_name,
+    strip_mention,
+)
 from bot.telegram.reply.answer import answer_turn
 from bot.telegram.reply.outcome import expire, settled
 
@@ -36,13 +42,14 @@ async def on_text(incoming: Incoming, context: BotContext) -> None:
         return
     svc = context.services
     user = message.from_user
+    sender = sender_id(message)  # whose budgets the answer is charged to
     turn = await svc.conversation.submit(
         NewTurn(
             chat_id=incoming.chat_key,
             user_text=text,
             source_key=incoming.source_key,
             reply_to=str(message.message_id),
-            user_id=str(user.id) if user else None,
+            user_id=None if sender is None else str(sender),
             speaker=None if is_private(message) else speaker_name(user),
             sent_at=message.date.timestamp(),
         )

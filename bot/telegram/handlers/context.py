@@ -13,16 +13,19 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.engine.conversation.turns import Conversation
 from bot.engine.policy.gatekeeper import Gatekeeper
+from bot.telegram.handlers.chat_admins import ChatAdmins
 from bot.telegram.reply.services import Services
 
 
 class BotData:
-    """The application's ``bot_data``: the services, set once by `install`."""
+    """The application's ``bot_data``: the services, set once by `install`, and the groups'
+    administrators as last asked of Telegram."""
 
-    __slots__ = ("services",)
+    __slots__ = ("chat_admins", "services")
 
     def __init__(self) -> None:
         self.services: Services | None = None
+        self.chat_admins = ChatAdmins()
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
@@ -43,6 +46,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
     @property
     def gatekeeper(self) -> Gatekeeper:
         return self.services.gatekeeper
+
+    @property
+    def chat_admins(self) -> ChatAdmins:
+        return self.bot_data.chat_admins
 
 
 CONTEXT_TYPES = ContextTypes(context=BotContext, bot_data=BotData)

@@ -4,14 +4,19 @@ It runs in an early handler group for every update. A refused update stops here
 (ApplicationHandlerStop): no handler sees it and the model is never called. The decisions are
 the engine's (Gatekeeper); this module only maps Telegram updates onto them and shows the
 answer. Who may use which command or button, and which of them ask the model, is the command
-table's to say (handlers/table.py). If a check itself fails, the update is refused too (fail
-closed), because an exception here would otherwise let python-telegram-bot go on to the next
-handler group.
+table's to say (handlers/table.py). Every command for the bot and every button tap is rate
+limited: those that ask the model with messages, all others with the commands' own limit, so a
+new command cannot skip it. Each kind of refusal is told once per window, then met with silence
+(a button is still answered, without text, so it stops spinning). Whether someone administers a
+group comes from a per-group list kept for a minute (handlers/chat_admins.py). Rate limits and
+budgets count a sender (handlers/triggers.sender_id): someone writing as a chat is that chat. If
+a check itself fails, the update is refused too (fail closed), because an exception here would
+otherwise let python-telegram-bot go on to the next handler group.
 """
 
 from __future__ import annotations
 
-from telegram import CallbackQuery, Chat, ChatMember, Message, MessageEntity, Update, User
+from telegram import CallbackQuery, Chat, Message, MessageEntity, Update, User
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
@@ -21,14 +26,12 @@ from bot.observability.logs import get_logger
 from bot.telegram.handlers import table
 from bot.telegram.handlers.context import BotContext
 from bot.telegram.handlers.table import Access
-from bot.telegram.handlers.triggers import is_addressed
+from bot.telegram.handlers.triggers import is_addressed, sender_id
 
 log = get_logger(__name__)
 
 # After the log context is bound (app.CONTEXT_GROUP = -10), before every handler (group 0).
 GUARD_GROUP = -5
-
-CHAT_ADMIN_STATUSES = frozenset({ChatMember.ADMINISTRATOR, ChatMember.OWNER})
 
 
 async def guard(update: Update, context: BotContext) -> None:
@@ -69,29 +72,37 @@ async def _check_message(message: Message, context: BotContext, gate: Gatekeeper
     refusal = gate.check_access(user_id, chat.id, group=group, addressed=addressed)
     if refusal is not None:
         return refusal
-    entry = table.command(command)
-    if entry is not None:
-        return await _check_command(entry, message, context, gate)
-    if command is None and message.text is not None and addressed:  # a message for the model
-        return await gate.check_message(user_id, chat.id)
-    return None  # an unknown command, or a message not for the bot
+    if command is not None:  # every command for this bot, in the table or not
+        return await _check_command(table.command(command), message, context, gate)
+    if message.text is not None and addressed:  # a message for the model
+        return await gate.check_message(sender_id(message), chat.id)
+    return None  # a message not for the bot
 
 
 async def _check_command(
-    entry: table.Command, message: Message, context: BotContext, gate: Gatekeeper
+    entry: table.Command | None, message: Message, context: BotContext, gate: Gatekeeper
 ) -> Refusal | None:
-    """What the command table's policy says about this command from this sender here."""
+    """What the command table's policy says about this command from this sender here.
+
+    A command that asks the model counts against the message rate limit and the budgets;
+    every other one (an unknown command too: it may be answered) against the commands' own.
+    """
+    sender, chat_id = sender_id(message), message.chat.id
+    if entry is None or not entry.asks_model:
+        refusal = await gate.check_command(sender, chat_id)
+        if refusal is not None or entry is None:
+            return refusal
     user = message.from_user
     user_id = user.id if user else None
     if entry.access is Access.BOT_ADMINS:
-        return gate.check_admin(user_id)
+        return gate.check_admin(user_id, chat_id)
     group = message.chat.type != Chat.PRIVATE
     if group and entry.access.needs_group_admin(has_arguments=_has_arguments(message)):
         allowed = not gate.group_settings_admins_only or gate.is_admin(user_id)
         if not allowed and not await _is_chat_admin(context, message, user):
-            return gate.chat_admins_only()
+            return gate.chat_admins_only(user_id, chat_id)
     if entry.asks_model:  # held to the rate limit and budgets like a message would be
-        return await gate.check_message(user_id, message.chat.id)
+        return await gate.check_message(sender, chat_id)
     return None
 
 
@@ -101,20 +112,22 @@ async def _check_button(
     context: BotContext,
     gate: Gatekeeper,
 ) -> Refusal | None:
+    """Access, then the commands' rate limit, then the button's own policy."""
     user_id = query.from_user.id
     group = chat is not None and chat.type != Chat.PRIVATE
     chat_id = chat.id if chat is not None else None  # None: a button of an inline message
     refusal = gate.check_access(user_id, chat_id, group=group, addressed=True)
+    if refusal is None:
+        refusal = await gate.check_command(user_id, chat_id if chat_id is not None else user_id)
     if refusal is not None or chat is None:
         return refusal
     entry = table.button(query.data or "")
     if entry is not None and entry.access is Access.BOT_ADMINS:
-        return gate.check_admin(user_id)
+        return gate.check_admin(user_id, chat.id)
     restricted = group and entry is not None and entry.access.needs_group_admin(has_arguments=True)
     if restricted and gate.group_settings_admins_only and not gate.is_admin(user_id):
-        return (
-            None if await _member_is_admin(context, chat.id, user_id) else gate.chat_admins_only()
-        )
+        admin = await context.chat_admins.is_admin(context.bot, chat.id, user_id)
+        return None if admin else gate.chat_admins_only(user_id, chat.id)
     return None
 
 
@@ -138,17 +151,9 @@ def _has_arguments(message: Message) -> bool:
 async def _is_chat_admin(context: BotContext, message: Message, user: User | None) -> bool:
     if message.sender_chat is not None and message.sender_chat.id == message.chat.id:
         return True  # an anonymous admin, writing as the group itself
-    return user is not None and await _member_is_admin(context, message.chat.id, user.id)
-
-
-async def _member_is_admin(context: BotContext, chat_id: int, user_id: int) -> bool:
-    """Whether Telegram says this user administers the group (asked afresh each time)."""
-    try:
-        member = await context.bot.get_chat_member(chat_id, user_id)
-    except TelegramError as exc:
-        log.warning("chat_admin_check_failed", error=type(exc).__name__)
+    if user is None:
         return False
-    return member.status in CHAT_ADMIN_STATUSES
+    return await context.chat_admins.is_admin(context.bot, message.chat.id, user.id)
 
 
 async def _tell(update: Update, refusal: Refusal) -> None:

@@ -53,3 +53,13 @@ def speaker_name(user: User | None) -> str | None:
     if user is None:
         return None
     return user.full_name or (f"@{user.username}" if user.username else f"user {user.id}")
+
+
+def sender_id(message: Message) -> int | None:
+    """Who sent the message, as rate limits and budgets count: the user, or for a message sent
+    as a chat (an anonymous group admin writes as the group, a user may post as their channel)
+    that chat's id. Telegram gives all of those one shared placeholder user, which would make
+    every anonymous admin and channel poster share one limit."""
+    if message.sender_chat is not None:
+        return message.sender_chat.id
+    return message.from_user.id if message.from_user is not None else None

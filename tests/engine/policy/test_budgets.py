@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 from bot.config import LimitSettings
 from bot.engine.accounting.periods import Period
-from bot.engine.policy.budgets import Budget, Budgets, Metric, Scope, budgets_from
+from bot.engine.policy.budgets import Budget, Budgets, Estimate, Metric, Scope, budgets_from
 from bot.storage import sqlite
 from bot.storage.records import NewTurn, Usage
 from bot.storage.repositories import Stores
@@ -93,3 +94,49 @@ class TestOverrun:
         await spend(storage, "1", 40, 0.0, NOON - 30)
         overrun = await budgets.overrun(None)
         assert overrun is not None and overrun.budget.scope is Scope.EVERYONE
+
+
+class TestHolds:
+    """Requests in flight hold their estimate; a check and its hold are one step."""
+
+    async def test_a_hold_counts_until_released(self, storage: Stores) -> None:
+        """While one request holds 600 of a user's 1,000 tokens, a second asking is refused
+        (the first may still use them); the user's other budgets and other users are not."""
+        budget = Budget(Scope.USER, Period.DAY, Metric.TOKENS, 1000)
+        budgets = Budgets(storage.usage, [budget], clock=lambda: NOON)
+        await spend(storage, "u1", 500, 0.0, NOON)
+        async with budgets.held("u1", Estimate(600)) as first:
+            assert first is None
+            async with budgets.held("u1", Estimate(10)) as second:
+                assert second is not None and second.used == 1100
+            assert len(budgets.holds) == 1
+            assert await budgets.overrun("u2") is None
+        assert len(budgets.holds) == 0
+        assert await budgets.overrun("u1") is None
+
+    async def test_concurrent_requests_pass_at_most_one_over(self, storage: Stores) -> None:
+        """Ten requests of one user at once, each able to cross the limit: one is let through."""
+        budget = Budget(Scope.USER, Period.DAY, Metric.COST, 1.0)
+        budgets = Budgets(storage.usage, [budget], clock=lambda: NOON)
+        await spend(storage, "u1", 10, 0.9, NOON)
+        passed: list[bool] = []
+        gate = asyncio.Event()
+
+        async def request() -> None:
+            async with budgets.held("u1", Estimate(100, 0.2)) as overrun:
+                passed.append(overrun is None)
+                await gate.wait()  # all in flight at once
+
+        tasks = [asyncio.create_task(request()) for _ in range(10)]
+        await asyncio.sleep(0.05)
+        gate.set()
+        await asyncio.gather(*tasks)
+        assert passed.count(True) == 1
+
+    async def test_everyone_counts_every_hold(self, storage: Stores) -> None:
+        """The global budget counts what every user's requests hold."""
+        budget = Budget(Scope.EVERYONE, Period.MONTH, Metric.COST, 1.0)
+        budgets = Budgets(storage.usage, [budget], clock=lambda: NOON)
+        async with budgets.held("u1", Estimate(1, 0.6)), budgets.held("u2", Estimate(1, 0.5)):
+            overrun = await budgets.overrun("u3")
+            assert overrun is not None and abs(overrun.used - 1.1) < 1e-9
