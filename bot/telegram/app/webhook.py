@@ -40,7 +40,7 @@ BODY_TIMEOUT_S = 30.0  # a body trickled in more slowly than this is cut off
 class UpdateHandler(tornado.web.RequestHandler):
     """POST <path>: one update from Telegram, put on the application's queue; 200 at once."""
 
-    SUPPORTED_METHODS = ("POST",)  # type: ignore[assignment]
+    SUPPORTED_METHODS = ("POST",)
 
     def initialize(self, bot: Bot, queue: asyncio.Queue[object], secret: bytes) -> None:
         self._bot, self._queue, self._secret = bot, queue, secret
