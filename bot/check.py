@@ -16,7 +16,7 @@ from typing import TextIO
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
-from bot.config import ConfigError, ModelSettings, Settings, TelegramSettings
+from bot.config import ConfigError, ModelSettings, Settings, TelegramSettings, redact_url
 from bot.engine import errors
 from bot.engine.models.client import RetryPolicy
 from bot.observability.logs import configure_logging
@@ -47,7 +47,7 @@ async def check_telegram(settings: TelegramSettings) -> Result:
     """getMe with the configured token and base URL."""
     token = settings.telegram_bot_token
     assert token is not None
-    where = settings.telegram_base_url or TELEGRAM_API
+    where = redact_url(settings.telegram_base_url or TELEGRAM_API)
     bot = Bot(
         token.get_secret_value(), base_url=settings.telegram_base_url or f"{TELEGRAM_API}/bot"
     )
@@ -78,7 +78,7 @@ def _no_retry(settings: ModelSettings) -> RetryPolicy:
 async def check_model(settings: ModelSettings) -> Result:
     """A one-token request to OPENAI_MODEL, without retries."""
     llm = make_llm(settings, settings.endpoint, retry=_no_retry(settings))
-    model, where = settings.openai_model, settings.openai_base_url or OPENAI_API
+    model, where = settings.openai_model, redact_url(settings.openai_base_url or OPENAI_API)
     try:
         await llm.complete(
             [{"role": "user", "content": "Say OK."}], model=model, max_tokens=1, temperature=0
@@ -127,7 +127,7 @@ async def check_local_model(settings: Settings) -> Result:
 
 async def _diagnose_rejection(settings: ModelSettings, error: errors.ModelError) -> Result:
     """A 404 or 400: an unknown model, or a base URL that is not an OpenAI-compatible API."""
-    model, where = settings.openai_model, settings.openai_base_url or OPENAI_API
+    model, where = settings.openai_model, redact_url(settings.openai_base_url or OPENAI_API)
     llm = make_llm(settings, settings.endpoint, retry=_no_retry(settings))
     try:
         offered = await llm.models()

@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import SecretStr
 
@@ -38,11 +39,14 @@ from bot.engine.profiles.personas import PersonaBook, PersonaFileError, load_per
 from bot.observability.logs import add_secrets, get_logger
 from bot.observability.metrics import PrometheusEvents
 from bot.storage import sqlite
-from bot.storage.errors import StorageError
+from bot.storage.errors import StorageError, StoreInUse
+from bot.storage.files import readable_by_others
 from bot.storage.repositories import HealthCheck, Stores
 from bot.storage.sqlite import Database
 
 log = get_logger(__name__)
+
+ENV_FILE = Path(".env")  # read by load_settings from the working directory
 
 DEMO_MODEL_HINT = (
     "The bundled SmolLM2-135M is a tiny demo model: fine for trying the bot, not for real "
@@ -73,6 +77,13 @@ class Engine:
     async def ping(self) -> None:
         """Raise unless the database answers (what /healthz asks)."""
         await self.health.ping()
+
+
+def warn_if_readable(path: Path) -> None:
+    """Log `env_file_readable` when other users may read `path` (.env holds the secrets)."""
+    mode = readable_by_others(path)
+    if mode is not None:
+        log.warning("env_file_readable", path=str(path), mode=f"{mode:04o}")
 
 
 def load_checked_settings(
@@ -175,6 +186,7 @@ async def open_engine(
     local model cannot be served.
     """
     events = PrometheusEvents()  # what the engine reports, counted for /metrics
+    warn_if_readable(ENV_FILE)
     async with AsyncExitStack() as stack:
         personas = _personas(settings.conversation)
         stores = await open_stores(settings, stack)
@@ -208,8 +220,20 @@ async def open_engine(
 
 
 async def open_stores(settings: Settings, stack: AsyncExitStack) -> Stores:
-    """Open the database (SQLite: the one place that knows); `stack` closes it last."""
+    """Claim the database for this process and open it (SQLite: the one place that knows);
+    `stack` closes it last. Raises StartupError when another process holds it."""
     path = settings.service.database_path
+    claim = sqlite.ProcessLock(path)
+    try:
+        claim.acquire()
+    except StoreInUse as exc:
+        raise StartupError(
+            f"Another bot process (pid {exc.holder}) is using the database {path}: stop it "
+            "first, or give this one its own DATABASE_URL (two would answer the same messages)."
+        ) from exc
+    except OSError as exc:
+        raise StartupError(f"Could not lock the database {path}: {exc.strerror}") from exc
+    stack.callback(claim.release)  # after the database is closed
     database = Database(path)
     stack.push_async_callback(database.close)
     try:

@@ -28,7 +28,7 @@ from bot.config.settings import (
     load_settings,
 )
 from bot.config.telegram import TelegramSettings
-from bot.config.values import Price
+from bot.config.values import Price, redact_url
 
 __all__ = [
     "BUNDLED",
@@ -49,4 +49,5 @@ __all__ = [
     "TelegramSettings",
     "is_set",
     "load_settings",
+    "redact_url",
 ]

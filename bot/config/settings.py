@@ -21,7 +21,7 @@ from bot.config.local import BUNDLED, LocalModelSettings
 from bot.config.model import ModelSettings
 from bot.config.service import ServiceSettings
 from bot.config.telegram import TelegramSettings
-from bot.config.values import Section
+from bot.config.values import Section, redact_url, url_secrets
 
 S = TypeVar("S", bound=Section)
 
@@ -89,6 +89,12 @@ class Settings:
         if token is not None:
             # The part after "123456:" is the secret half of a bot token.
             found.append(token.get_secret_value().partition(":")[2])
+        for url in (
+            self.model.openai_base_url,
+            self.model.fallback_base_url,
+            self.telegram.telegram_base_url,
+        ):
+            found += url_secrets(url)  # https://user:pass@host, ?key=...
         return [s for s in found if s]
 
 
@@ -193,8 +199,16 @@ def _describe(error: ErrorDetails) -> str:
     loc = [str(part) for part in error["loc"] if part != "__root__"]
     name = loc[0].upper() if loc else ""
     message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
-    shown = "" if not loc or loc[0] in _SECRET_FIELDS else f" (got {error.get('input')!r})"
+    shown = "" if not loc or loc[0] in _SECRET_FIELDS else f" (got {_shown(error)!r})"
     return f"{name}: {message}{shown}" if name else message
+
+
+def _shown(error: ErrorDetails) -> object:
+    """The invalid value as it may be printed: a URL without the credentials inside it."""
+    value = error.get("input")
+    if isinstance(value, str) and str(error["loc"][0]).endswith("_url"):
+        return redact_url(value)
+    return value
 
 
 def is_set(name: str) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from pydantic import BeforeValidator, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -72,6 +73,40 @@ def http_url(value: object) -> object:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
     return value
+
+
+HIDDEN = "[REDACTED]"
+_SECRET_PARAMS = ("key", "token", "secret", "sig", "pass", "auth", "cred")
+
+
+def _secret_param(name: str) -> bool:
+    return any(word in name.lower() for word in _SECRET_PARAMS)
+
+
+def url_secrets(url: str | None) -> list[str]:
+    """The credentials inside a URL: the password of `user:pass@` (the user when there is no
+    password: `token@host`), and the values of query parameters named like a key or token."""
+    if not url:
+        return []
+    parts = urlsplit(url)
+    found = [parts.password] if parts.password else [parts.username or ""]
+    found += [value for name, value in parse_qsl(parts.query) if _secret_param(name)]
+    return [unquote(s) for s in found if s] + [s for s in found if s]
+
+
+def redact_url(url: str) -> str:
+    """`url` as it may be shown: without its userinfo and its secret-looking query values."""
+    try:
+        parts = urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]
+        netloc = f"{HIDDEN}@{host}" if "@" in parts.netloc else host
+        query = [
+            (name, HIDDEN if _secret_param(name) else value)
+            for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        ]
+        return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="[]"), ""))
+    except ValueError:  # not even a URL: it may be anything, so show nothing
+        return HIDDEN
 
 
 class Section(BaseSettings):

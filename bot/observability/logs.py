@@ -2,7 +2,10 @@
 
 Third-party libraries log through the standard library; their records pass through the same
 processors (so they are JSON too and get the same redaction). httpx logs every request URL,
-and Telegram URLs carry the bot token, so those loggers are turned down as well.
+and Telegram URLs carry the bot token, so those loggers are turned down as well. At DEBUG,
+python-telegram-bot logs every API call with its parameters and every update (what people
+wrote): its loggers (and tornado's) never go below INFO, so LOG_LEVEL=DEBUG shows our own
+debug events only.
 
 The redactor belongs to this set-up and to nothing else: `configure_logging` installs it with
 the secrets it is given, and `add_secrets` is the one way to add a secret known only later (a
@@ -29,9 +32,9 @@ _NOISY_LOGGERS = (
     "httpcore2",
     "openai",
     "telegram.ext.Updater",
-    "telegram.ext._utils.webhookhandler",  # logs every update's JSON (what people wrote) at DEBUG
     "aiosqlite",
 )
+_TEXT_LOGGERS = ("telegram", "tornado")  # their DEBUG lines carry message texts
 
 
 class SecretRedactor:
@@ -127,6 +130,8 @@ def configure_logging(
     root.setLevel(level)
     for name in _NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in _TEXT_LOGGERS:
+        logging.getLogger(name).setLevel(max(root.getEffectiveLevel(), logging.INFO))
 
 
 get_logger = structlog.stdlib.get_logger

@@ -6,6 +6,7 @@ The screen belongs to the conversation, so log lines go to a file beside the dat
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from rich.console import Console
 
 from bot.config import ServiceSettings, Settings
 from bot.observability.logs import configure_logging, get_logger
+from bot.storage.files import open_private
 from bot.terminal.commands import COMMAND_NAMES
 from bot.terminal.session import TerminalChat
 from bot.wiring import StartupError, open_engine
@@ -28,6 +30,7 @@ PROMPT = FormattedText([("ansicyan bold", "you › ")])
 
 
 def log_path(settings: ServiceSettings) -> Path:
+    """The terminal's log lines (0600: they may quote what was typed)."""
     return settings.database_path.parent / "chat.log"
 
 
@@ -39,8 +42,7 @@ def history_path(settings: ServiceSettings) -> Path:
 def main(settings: Settings, name: str) -> int:
     """Run the terminal chat; 0 when the user leaves, 1 when the model could not be started."""
     path = log_path(settings.service)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as log_file:
+    with os.fdopen(open_private(path), "a", encoding="utf-8") as log_file:
         configure_logging(
             level=settings.service.log_level,
             fmt=settings.service.log_format,
@@ -63,9 +65,11 @@ async def chat(settings: Settings, name: str, console: Console) -> None:
         console.print("[dim]Starting the local model…[/dim]")
     async with open_engine(settings) as engine:
         log.info("terminal_chat_started", chat=name, model=engine.endpoint.default_model)
+        typed = history_path(settings.service)
+        os.close(open_private(typed))  # created 0600: it holds what was typed
         prompt: PromptSession[str] = PromptSession(
             PROMPT,
-            history=FileHistory(str(history_path(settings.service))),
+            history=FileHistory(str(typed)),
             auto_suggest=AutoSuggestFromHistory(),
             completer=WordCompleter(COMMAND_NAMES, sentence=True),
             complete_while_typing=False,

@@ -161,6 +161,12 @@ class TestCompose:
         assert bot["read_only"] is True and bot["cap_drop"] == ["ALL"]
         assert "ports" not in bot  # nothing of the bot is published on the host
 
+    def test_memory_and_process_limits(self) -> None:
+        """The bot's container has a memory ceiling and a bounded number of processes/threads."""
+        bot = compose()["services"]["bot"]
+        assert bot["mem_limit"] == "1g"
+        assert 64 <= bot["pids_limit"] <= 1024
+
     def test_optional_webhook_proxy(self) -> None:
         """Caddy runs only in the `webhook` profile and forwards /telegram to the webhook port."""
         data = compose()
@@ -172,6 +178,12 @@ class TestCompose:
         caddyfile = (DEPLOY / "Caddyfile").read_text()
         assert "handle /telegram {" in caddyfile
         assert f"reverse_proxy bot:{port}" in caddyfile
+
+    def test_proxy_refuses_bodies_over_1_mb(self) -> None:
+        """Caddy's request_body limit for the webhook route is the bot's own: 1 MB."""
+        caddyfile = (DEPLOY / "Caddyfile").read_text()
+        route = caddyfile[caddyfile.index("handle /telegram {") :].split("reverse_proxy")[0]
+        assert re.search(r"request_body \{\s*max_size 1MB\s*\}", route), route
 
 
 def unit_with_python(tmp_path: Path, text: str | None = None) -> Path:
@@ -201,6 +213,9 @@ class TestSystemdUnit:
             "Restart=on-failure",
             "ProtectSystem=strict",
             "NoNewPrivileges=yes",
+            "UMask=0077",  # the database, its WAL and the logs are the bot user's only
+            "MemoryMax=1G",
+            "TasksMax=256",
         ]:
             assert f"\n{line}\n" in text, line
 

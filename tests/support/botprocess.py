@@ -30,6 +30,13 @@ class BotProcess:
     ) -> BotProcess:
         """Start the bot (with the interpreter `python`) and wait until it polls Telegram."""
         polls = len(telegram.calls_of("getUpdates"))
+        running = await cls.spawn(env, python)
+        await telegram.wait_for_call("getUpdates", timeout=30, since=_index_after(telegram, polls))
+        return running
+
+    @classmethod
+    async def spawn(cls, env: dict[str, str], python: str = sys.executable) -> BotProcess:
+        """Start the bot and return at once (webhook mode, or a bot expected to fail)."""
         process = await asyncio.create_subprocess_exec(
             python,
             "-m",
@@ -38,9 +45,19 @@ class BotProcess:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
-        running = cls(process)
-        await telegram.wait_for_call("getUpdates", timeout=30, since=_index_after(telegram, polls))
-        return running
+        return cls(process)
+
+    def memory_kb(self, field: str = "VmHWM") -> int:
+        """A memory figure of /proc/<pid>/status in KiB: VmHWM, the peak resident memory so
+        far (memory taken and given back in between counts), or VmRSS, the resident now."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+        raise AssertionError(f"no {field} line")
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
 
     @property
     def pid(self) -> int:

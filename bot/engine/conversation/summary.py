@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from cachetools import TTLCache
+
 from bot.config import Price, SummarySettings
 from bot.engine import errors
 from bot.engine.accounting.tokens import (
@@ -45,6 +47,7 @@ MAX_BATCH_TURNS = 40  # turns folded by one summary call at most
 MAX_TURN_CHARS = 1500  # of each question and answer, in the summary's input
 MAX_RUNNING = 4  # summary calls in flight across all chats
 RETRY_AFTER_FAILURE_S = 60.0  # a chat whose summary failed waits this long before the next try
+FAILURES_KEPT = 10_000  # chats remembered as failed; the oldest are forgotten first (a retry)
 TEMPERATURE = 0.2
 
 INSTRUCTIONS = (
@@ -164,7 +167,10 @@ class Summarizer:
         self.limits = limits
         self._clock = clock
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._failed_at: dict[str, float] = {}
+        # Bounded: an entry expires when its wait is over, and at most FAILURES_KEPT are kept.
+        self._failed_at: TTLCache[str, float] = TTLCache(
+            maxsize=FAILURES_KEPT, ttl=RETRY_AFTER_FAILURE_S, timer=time.monotonic
+        )
 
     async def current(self, chat_id: str) -> Summary | None:
         """The summary to send with the chat's requests (None when summaries are off)."""

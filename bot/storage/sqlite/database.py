@@ -12,6 +12,7 @@ whole, and the connection stays usable, so the next operation succeeds as soon a
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
@@ -21,8 +22,13 @@ from typing import Any
 
 import aiosqlite
 
+from bot.observability.logs import get_logger
 from bot.storage.errors import StorageError
+from bot.storage.files import make_private, open_private
 
+log = get_logger(__name__)
+
+_SIDE_FILES = ("-wal", "-shm", "-journal")
 Params = Sequence[Any] | Mapping[str, Any]
 Row = sqlite3.Row  # what aiosqlite's cursors return (a tuple unless a row factory is set)
 
@@ -64,16 +70,36 @@ class Database:
         return self._connection
 
     async def open(self) -> None:
-        """Open (creating the folder and file if needed) and bring the schema up to date."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Open (creating the folder 0700 and the file 0600 if needed) and bring the schema up
+        to date. The file and its -wal/-shm files are made 0600 if they were not."""
         with translated():
+            self._create_private()
             self._connection = await aiosqlite.connect(self.path, isolation_level=None)
             db = self.connection
             await db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-            await db.execute("PRAGMA journal_mode = WAL")
+            await self._journal_in_wal()
             await db.execute("PRAGMA synchronous = NORMAL")
             await db.execute("PRAGMA foreign_keys = ON")
             await self._migrate()
+
+    def _create_private(self) -> None:
+        """The file exists, 0600, before SQLite opens it: SQLite gives the -wal and -shm files
+        it creates the database file's mode."""
+        try:
+            os.close(open_private(self.path))
+        except OSError as exc:
+            message = f"unable to open database file ({exc.strerror})"
+            raise sqlite3.OperationalError(message) from exc
+        make_private(self.path, *(self.path.with_name(self.path.name + s) for s in _SIDE_FILES))
+
+    async def _journal_in_wal(self) -> None:
+        """Switch to WAL. SQLite answers with the mode in effect, which is not WAL on file
+        systems without shared memory (some network mounts): the bot still works (a rollback
+        journal is as safe, only slower for reads during writes), so this is a warning."""
+        row = await self.fetch_one("PRAGMA journal_mode = WAL")
+        mode = str(row[0]).lower() if row else "unknown"
+        if mode != "wal":
+            log.warning("database_not_wal", journal_mode=mode, path=str(self.path))
 
     async def _migrate(self) -> None:
         current = await self.schema_version()

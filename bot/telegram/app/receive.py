@@ -1,9 +1,10 @@
 """How updates arrive: long polling by default, a webhook with a secret when WEBHOOK_URL is set.
 
-In webhook mode python-telegram-bot's server checks the `X-Telegram-Bot-Api-Secret-Token`
-header (403 without the right one, and the update is never processed), puts the update on the
-application's queue and answers 200 at once; the update is handled in its own task, so
-Telegram never waits for the model (it re-sends an update it got no answer for in ~60 s).
+In webhook mode our own server (webhook.py) checks the `X-Telegram-Bot-Api-Secret-Token`
+header and the body's size before reading the body (403 / 413, and the update is never
+processed), puts the update on the application's queue and answers 200 at once; the update is
+handled in its own task, so Telegram never waits for the model (it re-sends an update it got
+no answer for in ~60 s). Polling is python-telegram-bot's Updater.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from telegram.ext import Application
 from bot.config import TelegramSettings
 from bot.observability.logs import add_secrets
 from bot.telegram.app.build import ALLOWED_UPDATES
+from bot.telegram.app.webhook import WebhookServer
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -44,7 +46,9 @@ class Receiving:
 
     def __init__(self, application: AnyApplication) -> None:
         assert application.updater is not None
+        self._application = application
         self._updater = application.updater
+        self._webhook: WebhookServer | None = None
         self.mode: str | None = None  # set once updates can arrive
 
     async def start(self, settings: TelegramSettings) -> dict[str, Any]:
@@ -58,14 +62,17 @@ class Receiving:
             return {"mode": self.mode}
         secret, origin = webhook_secret(settings)
         path = webhook_path(settings.webhook_url)
-        await self._updater.start_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=path,
-            webhook_url=settings.webhook_url,
-            secret_token=secret,
-            allowed_updates=ALLOWED_UPDATES,
-        )
+        bot = self._application.bot
+        server = WebhookServer(bot, self._application.update_queue, path, secret)
+        server.listen(settings.webhook_listen, settings.webhook_port)
+        self._webhook = server
+        try:
+            await bot.set_webhook(
+                url=settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+            )
+        except BaseException:
+            await self.stop()
+            raise
         self.mode = "webhook"
         return {
             "mode": self.mode,
@@ -78,12 +85,17 @@ class Receiving:
     async def stop(self) -> None:
         """Stop taking updates (the webhook stays set at Telegram, which keeps new ones)."""
         self.mode = None
-        await self._updater.stop()
+        if self._webhook is not None:
+            await self._webhook.stop()
+            self._webhook = None
+        if self._updater.running:
+            await self._updater.stop()
 
     def problem(self) -> str | None:
         """Why updates are not coming in right now, or None when they are."""
         if self.mode is None:
             return "not receiving updates (starting or stopping)"
-        if not self._updater.running:
+        running = self._webhook.running if self._webhook else self._updater.running
+        if not running:
             return f"{self.mode} has stopped"
         return None

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cachetools import LRUCache
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
@@ -39,6 +40,7 @@ from bot.telegram.reply.stream_steps import Mode, Step, next_step
 log = get_logger(__name__)
 
 _MAX_DRAFT_ID = 2**31 - 1
+DRAFTS_REFUSED_KEPT = 10_000  # private chats remembered as refusing drafts
 
 
 class StreamState:
@@ -51,7 +53,8 @@ class StreamState:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.pacer = ChatPacer(clock)
-        self.drafts_refused: set[int] = set()
+        # Bounded (least recently refused forgotten first): forgetting costs one refused call.
+        self.drafts_refused: LRUCache[int, bool] = LRUCache(maxsize=DRAFTS_REFUSED_KEPT)
         # A random start, so that a reply after a restart does not animate from an old draft.
         self._draft_ids = itertools.count(secrets.randbelow(_MAX_DRAFT_ID))
 
@@ -233,7 +236,7 @@ class StreamingReply:
         """A refused draft switches this reply (and chat) to edits; other errors end streaming."""
         if call.step.kind == "draft":
             call.refused_drafts = True
-            self._state.drafts_refused.add(self._chat_id)
+            self._state.drafts_refused[self._chat_id] = True
             self._mode = Mode.EDIT
             log.warning("drafts_refused", error=type(exc).__name__, message=exc.message)
             self._wake.set()
