@@ -6,6 +6,7 @@ the channel delivers it -> mark it answered (or failed, with a short message for
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -197,17 +198,7 @@ class Conversation:
         profile = await self.profiles.resolve(turn.chat_id)
         model = profile.model
         try:
-            messages = await self._messages(turn, self._limits, profile)
-            try:
-                completion = await self._complete(messages, profile, on_delta)
-            except errors.ContextTooLong:
-                log.info("context_trimmed_harder", model=model)
-                harder = Limits(
-                    max_messages=max(1, self._limits.max_messages // 4),
-                    max_prompt_tokens=self._limits.max_prompt_tokens // 2,
-                )
-                messages = await self._messages(turn, harder, profile)
-                completion = await self._complete(messages, profile, on_delta)
+            messages, completion = await self._within_turn_limit(turn, profile, on_delta)
         except errors.ModelError as exc:
             await self.failed(turn, exc, model=model, latency_s=time.monotonic() - started)
             raise
@@ -224,6 +215,37 @@ class Conversation:
         return Reply(
             replace(turn, answer=completion.text, model=model), completion.text, usage, completion
         )
+
+    async def _within_turn_limit(
+        self, turn: Turn, profile: ChatProfile, on_delta: OnDelta | None
+    ) -> tuple[list[Message], Completion]:
+        """The answer, or TurnTimedOut once MODEL_TURN_TIMEOUT has passed (generation stops)."""
+        limit = self.settings.model_turn_timeout
+        deadline = asyncio.timeout(limit)
+        try:
+            async with deadline:
+                return await self._ask(turn, profile, on_delta)
+        except TimeoutError as exc:
+            if not deadline.expired():
+                raise
+            log.warning("turn_timed_out", chat_key=turn.chat_id, turn_id=turn.id, limit_s=limit)
+            raise errors.TurnTimedOut() from exc
+
+    async def _ask(
+        self, turn: Turn, profile: ChatProfile, on_delta: OnDelta | None
+    ) -> tuple[list[Message], Completion]:
+        """Ask the model; if the conversation does not fit, once more with a harder trim."""
+        messages = await self._messages(turn, self._limits, profile)
+        try:
+            return messages, await self._complete(messages, profile, on_delta)
+        except errors.ContextTooLong:
+            log.info("context_trimmed_harder", model=profile.model)
+            harder = Limits(
+                max_messages=max(1, self._limits.max_messages // 4),
+                max_prompt_tokens=self._limits.max_prompt_tokens // 2,
+            )
+            messages = await self._messages(turn, harder, profile)
+            return messages, await self._complete(messages, profile, on_delta)
 
     def _report_answer(self, completion: Completion, usage: Usage) -> None:
         self._events.model_answered(
