@@ -74,7 +74,9 @@ async def _check_message(message: Message, context: BotContext, gate: Gatekeeper
         return await _check_command(entry, message, context, gate)
     if command is None and message.text is not None and addressed:  # a message for the model
         if context.services.counted.take(chat.id, message.message_id):
-            return None  # checked and counted as it arrived (handlers/admission.py)
+            # Rate limit counted as it arrived (handlers/admission.py); budgets checked again,
+            # as turns ahead of it in the queue may have used them up.
+            return await gate.check_budget(user_id, chat.id)
         return await gate.check_message(user_id, chat.id)
     return None  # an unknown command, or a message not for the bot
 
