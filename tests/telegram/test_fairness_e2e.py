@@ -149,3 +149,20 @@ class TestFloodWaitCap:
         assert time.monotonic() - started < 15  # not the 30 s Telegram asked for
         await until(lambda: stored_turns(bot)[0][1] == "answered", "delivery recorded", 5)
         assert len(bot.model.requests) == 1  # delivered from storage, not asked again
+
+    async def test_long_pause_while_streaming_leaves_the_answer_for_the_sweep(
+        self, bot: RunningBot, logs: LogCapture
+    ) -> None:
+        """A 429 over FLOOD_WAIT_MAX on a streamed draft: the final text is not held back for
+        it; the stored answer is delivered by the sweep."""
+        bot.model.script(Reply("a streamed answer in parts", chunks=5, chunk_delay=0.2))
+        bot.telegram.fail_next("sendMessageDraft", 429, retry_after=30, chat_id=PRIVATE)
+        started = time.monotonic()
+        bot.telegram.send_private_text(PRIVATE, "stream it")
+        [paused] = await logs.wait_for("stream_paused", timeout=10)
+        assert paused["retry_after_s"] == 30
+        await logs.wait_for("delivery_postponed", timeout=10)
+        assert await answer_in(bot, PRIVATE, timeout=15) == "a streamed answer in parts"
+        assert time.monotonic() - started < 15
+        await until(lambda: stored_turns(bot)[0][1] == "answered", "delivery recorded", 5)
+        assert len(bot.model.requests) == 1
