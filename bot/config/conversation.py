@@ -17,7 +17,8 @@ DEFAULT_SYSTEM_PROMPT = (
 
 
 class ConversationSettings(Section):
-    """SYSTEM_PROMPT, TEMPERATURE, MAX_*, PERSONAS_FILE, PENDING_MAX_AGE/RECOVERY_INTERVAL."""
+    """SYSTEM_PROMPT, TEMPERATURE, MAX_*, PERSONAS_FILE, MODEL_TURN_TIMEOUT, PENDING_MAX_AGE/
+    RECOVERY_INTERVAL."""
 
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
@@ -27,6 +28,8 @@ class ConversationSettings(Section):
     # Read (and checked) at start-up by the code that uses it, not here.
     personas_file: Annotated[Path | None, BlankIsUnset] = None
     # Reliability (issue 4): crash recovery and redelivery of unfinished turns.
+    # The longest a turn's answer may take to generate, retries and fallback included.
+    model_turn_timeout: float = Field(default=300.0, gt=0)
     pending_max_age_seconds: float = Field(default=3600.0, gt=0)
     recovery_interval_seconds: float = Field(default=60.0, gt=0)
 

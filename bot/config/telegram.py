@@ -21,7 +21,8 @@ def _webhook_url(value: object) -> object:
 
 
 class TelegramSettings(Section):
-    """TELEGRAM_*, STREAMING/STREAM_EDIT_INTERVAL and WEBHOOK_*."""
+    """TELEGRAM_*, STREAMING/STREAM_EDIT_INTERVAL, MAX_QUEUED_PER_CHAT, FLOOD_WAIT_MAX and
+    WEBHOOK_*."""
 
     telegram_bot_token: OptionalSecret = None  # required by `run`; see load_settings
     telegram_base_url: Url = None
@@ -29,6 +30,11 @@ class TelegramSettings(Section):
     # Streaming answers to Telegram (issue 3): drafts in private chats, edits in groups.
     streaming: bool = True
     stream_edit_interval: float = Field(default=1.0, ge=0.1, le=60.0)
+
+    # Fairness under floods (issue 14): a chat's queue of updates waiting for it, and the
+    # longest flood-control wait (retry_after) obeyed before an answer is left for later.
+    max_queued_per_chat: int = Field(default=10, ge=1, le=1_000)
+    flood_wait_max: float = Field(default=60.0, gt=0, le=3_600)
 
     # Webhook mode (issue 6).
     webhook_url: Annotated[str | None, BeforeValidator(_webhook_url)] = None  # unset: polling

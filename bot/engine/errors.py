@@ -45,6 +45,16 @@ class ModelTimeout(ModelUnavailable):
     user_message = "The model took too long to answer. Please try again."
 
 
+class TurnTimedOut(ModelError):
+    """Generating the answer took longer than MODEL_TURN_TIMEOUT; generation was stopped."""
+
+    error_type = "turn_timeout"
+    user_message = (
+        "Writing this answer took too long, so I stopped. Please try again, perhaps asking for "
+        "a shorter answer."
+    )
+
+
 class ModelAuthError(ModelError):
     """401/403: the key is wrong or lacks access. Retrying cannot help."""
 

@@ -9,6 +9,7 @@ controls.py; `Conversation` holds the turn's states and what recovery needs to f
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
@@ -20,8 +21,7 @@ from bot.engine.accounting.tokens import TokenCounter
 from bot.engine.conversation import outcomes
 from bot.engine.conversation.context import Limits
 from bot.engine.conversation.controls import ChatControls, StatsView
-from bot.engine.conversation.export import ExportFile, Format
-from bot.engine.conversation.generation import Generator
+from bot.engine.conversation.generation import Generated, Generator
 from bot.engine.conversation.ordering import ChatLocks
 from bot.engine.conversation.recovery import Action, action_for
 from bot.engine.conversation.summary import Summarizer, SummaryPolicy
@@ -29,7 +29,7 @@ from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models.completion import ChatModel, Completion, OnDelta
 from bot.engine.policy.budgets import UNLIMITED, Spending
 from bot.engine.profiles.personas import PersonaBook, load_personas
-from bot.engine.profiles.profiles import Profiles
+from bot.engine.profiles.profiles import ChatProfile, Profiles
 from bot.observability.logs import get_logger
 from bot.storage.errors import StorageError
 from bot.storage.records import NewTurn, Turn, Usage
@@ -122,26 +122,6 @@ class Conversation:
         """Stop background work (summaries in flight) before storage and client close."""
         await self.summaries.close()
 
-    # The chat controls, forwarded for the Telegram handlers (new callers use `controls`).
-    @property
-    def models(self) -> list[str]:
-        return self.controls.models
-
-    async def model_for(self, chat_id: str) -> str:
-        return await self.controls.model_for(chat_id)
-
-    async def set_model(self, chat_id: str, name: str) -> str:
-        return await self.controls.set_model(chat_id, name)
-
-    async def clear(self, chat_id: str) -> int:
-        return await self.controls.clear(chat_id)
-
-    async def export(self, chat_id: str, fmt: Format) -> ExportFile | None:
-        return await self.controls.export(chat_id, fmt)
-
-    async def stats(self, chat_id: str) -> StatsView:
-        return await self.controls.stats(chat_id)
-
     async def submit(self, new: NewTurn) -> Turn | None:
         """Store a user's message before anything else happens; None for a re-delivery."""
         turn = await self._turns.add(new, now=self._clock())
@@ -200,7 +180,7 @@ class Conversation:
         model = profile.model
         async with AsyncExitStack() as held:  # the budget hold, until the usage is stored
             try:
-                generated = await self._generator.answer(turn, profile, on_delta, held=held)
+                generated = await self._within_turn_limit(turn, profile, on_delta, held)
             except errors.ModelError as exc:
                 await self.failed(turn, exc, model=model, latency_s=time.monotonic() - started)
                 raise
@@ -217,6 +197,21 @@ class Conversation:
         return Reply(
             replace(turn, answer=completion.text, model=model), completion.text, usage, completion
         )
+
+    async def _within_turn_limit(
+        self, turn: Turn, profile: ChatProfile, on_delta: OnDelta | None, held: AsyncExitStack
+    ) -> Generated:
+        """The answer, or TurnTimedOut once MODEL_TURN_TIMEOUT has passed (generation stops)."""
+        limit = self.settings.model_turn_timeout
+        deadline = asyncio.timeout(limit)
+        try:
+            async with deadline:
+                return await self._generator.answer(turn, profile, on_delta, held=held)
+        except TimeoutError as exc:
+            if not deadline.expired():
+                raise
+            log.warning("turn_timed_out", chat_key=turn.chat_id, turn_id=turn.id, limit_s=limit)
+            raise errors.TurnTimedOut() from exc
 
     async def delivered(self, reply: Reply) -> None:
         """The channel showed the answer: the turn joins the chat's history."""

@@ -199,6 +199,18 @@ class Gatekeeper:
                 tell=self._notices.first(("rate_limited", who), wait),
                 details={"retry_after_s": round(wait, 1)},
             )
+        return await self._check_budgets(user_id, who)
+
+    async def check_budget(self, user_id: int | None, chat_id: int) -> Refusal | None:
+        """The budgets alone, for a message whose rate limit was already counted (as it
+        arrived): None if it may go ahead. Admins are exempt."""
+        if self.is_admin(user_id):
+            return None
+        return await self._check_budgets(
+            user_id, str(user_id) if user_id is not None else f"chat:{chat_id}"
+        )
+
+    async def _check_budgets(self, user_id: int | None, who: str) -> Refusal | None:
         overrun = await self._budgets.overrun(None if user_id is None else str(user_id))
         if overrun is None:
             return None

@@ -22,6 +22,7 @@ from bot.storage.errors import StorageError
 from bot.telegram.app.build import build_application
 from bot.telegram.app.processor import PerChatUpdateProcessor
 from bot.telegram.app.receive import AnyApplication, Receiving
+from bot.telegram.handlers.admission import Admission, tell_dropped
 from bot.telegram.handlers.table import MENU
 from bot.telegram.reply.recovery import Recovery
 from bot.telegram.reply.services import Services
@@ -43,8 +44,13 @@ async def serve(
         engine = await stack.enter_async_context(open_engine(settings, clock=clock))
         conversation, gatekeeper = engine.conversation, engine.gatekeeper
         gatekeeper.announce()
-        processor = PerChatUpdateProcessor(conversation.locks)
         svc = Services(conversation, settings.telegram, gatekeeper)
+        processor = PerChatUpdateProcessor(
+            conversation.locks,
+            max_queued_per_chat=settings.telegram.max_queued_per_chat,
+            admit=Admission(gatekeeper, svc.counted),
+            tell_dropped=tell_dropped,
+        )
         application = build_application(settings.telegram, svc, processor)
         receiving = Receiving(application)
         await _start_health(stack, settings.service, readiness(receiving.problem, engine.ping))

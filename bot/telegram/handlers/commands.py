@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.engine import errors
-from bot.engine.conversation.turns import StatsView
+from bot.engine.conversation.controls import StatsView
 from bot.engine.text import clean_text
 from bot.telegram.handlers.context import BotContext
 from bot.telegram.handlers.incoming import Incoming, Press
@@ -18,7 +18,7 @@ MAX_ECHOED_CHARS = 60  # how much of a bad argument is quoted back
 
 async def clear(incoming: Incoming, context: BotContext) -> None:
     """Forgets this chat's conversation (only this chat's) and says so."""
-    removed = await context.conversation.clear(incoming.chat_key)
+    removed = await context.controls.clear(incoming.chat_key)
     text = (
         "🧹 Done: I've forgotten our conversation. Let's start fresh."
         if removed
@@ -43,7 +43,7 @@ def format_stats(view: StatsView) -> str:
 
 async def stats(incoming: Incoming, context: BotContext) -> None:
     """This chat's figures: messages in memory, requests, tokens, model, estimated cost."""
-    view = await context.conversation.stats(incoming.chat_key)
+    view = await context.controls.stats(incoming.chat_key)
     await incoming.message.reply_text(format_stats(view))
 
 
@@ -64,17 +64,17 @@ def _picker(models: list[str], current: str) -> InlineKeyboardMarkup:
 
 async def model(incoming: Incoming, context: BotContext) -> None:
     """/model shows the current model and a picker; /model NAME switches this chat to NAME."""
-    conversation, message, key = context.conversation, incoming.message, incoming.chat_key
+    controls, message, key = context.controls, incoming.message, incoming.chat_key
     wanted = clean_text(" ".join(context.args or [])).strip()
     if not wanted:
-        current = await conversation.model_for(key)
+        current = await controls.model_for(key)
         await message.reply_text(
             f"Current model: {current}\nChoose another:",
-            reply_markup=_picker(conversation.models, current),
+            reply_markup=_picker(controls.models, current),
         )
         return
     try:
-        chosen = await conversation.set_model(key, wanted)
+        chosen = await controls.set_model(key, wanted)
     except errors.UnknownModel as exc:
         shown = exc.name if len(exc.name) <= MAX_ECHOED_CHARS else exc.name[:MAX_ECHOED_CHARS] + "…"
         await message.reply_text(
@@ -86,13 +86,13 @@ async def model(incoming: Incoming, context: BotContext) -> None:
 
 async def model_button(press: Press, context: BotContext) -> None:
     """A tap on the picker switches the model and updates the picker message."""
-    conversation, query = context.conversation, press.query
+    controls, query = context.controls, press.query
     try:
-        name = conversation.models[int(press.choice)]
+        name = controls.models[int(press.choice)]
     except (ValueError, IndexError):
         await query.answer("That choice is no longer available.")
         return
-    chosen = await conversation.set_model(press.chat_key, name)
+    chosen = await controls.set_model(press.chat_key, name)
     await query.answer(f"Switched to {chosen}")
     await query.edit_message_text(f"✅ Model switched to {chosen} for this chat.")
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
+from bot.engine.conversation.controls import ChatControls
 from bot.engine.conversation.turns import Conversation
 from bot.engine.policy.gatekeeper import Gatekeeper
 from bot.telegram.handlers.chat_admins import ChatAdmins
@@ -42,6 +43,11 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
     @property
     def conversation(self) -> Conversation:
         return self.services.conversation
+
+    @property
+    def controls(self) -> ChatControls:
+        """A chat's settings and history: its model, /clear, /stats, /export."""
+        return self.services.conversation.controls
 
     @property
     def gatekeeper(self) -> Gatekeeper:

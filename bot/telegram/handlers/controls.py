@@ -139,7 +139,7 @@ async def export(incoming: Incoming, context: BotContext) -> None:
     if fmt is None:
         await message.reply_text("Send /export for a Markdown file or /export json for JSON.")
         return
-    file = await context.conversation.export(incoming.chat_key, fmt)
+    file = await context.controls.export(incoming.chat_key, fmt)
     if file is None:
         await message.reply_text("There is nothing to export yet: our conversation is empty.")
         return

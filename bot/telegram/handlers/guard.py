@@ -75,6 +75,10 @@ async def _check_message(message: Message, context: BotContext, gate: Gatekeeper
     if command is not None:  # every command for this bot, in the table or not
         return await _check_command(table.command(command), message, context, gate)
     if message.text is not None and addressed:  # a message for the model
+        if context.services.counted.take(chat.id, message.message_id):
+            # Rate limit counted as it arrived (handlers/admission.py); budgets checked again,
+            # as turns ahead of it in the queue may have used them up.
+            return await gate.check_budget(sender_id(message), chat.id)
         return await gate.check_message(sender_id(message), chat.id)
     return None  # a message not for the bot
 

@@ -66,7 +66,7 @@ class Button:
 
 async def start(incoming: Incoming, context: BotContext) -> None:
     """A short welcome: what the bot is, the current model, the commands."""
-    model = await context.conversation.model_for(incoming.chat_key)
+    model = await context.controls.model_for(incoming.chat_key)
     how = (
         "Just send me a message and I'll answer. I remember our conversation."
         if incoming.chat.type == "private"

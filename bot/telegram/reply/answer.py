@@ -39,7 +39,9 @@ async def answer_turn(bot: Bot, svc: Services, turn: Turn) -> None:
                 turn, on_delta=answer.on_delta, on_generated=answer.generated
             )
     except errors.ModelError as exc:
-        await send_text(bot, chat_id, exc.user_message, reply_to=quote)
+        await send_text(
+            bot, chat_id, exc.user_message, reply_to=quote, max_wait=svc.telegram.flood_wait_max
+        )
         return
     await answer.deliver(reply.text)
     await svc.conversation.delivered(reply)
@@ -59,8 +61,9 @@ class Answer(Protocol):
 class WholeAnswer:
     """Streaming off: nothing is shown until the answer is complete."""
 
-    def __init__(self, bot: Bot, chat_id: int, *, reply_to: int | None) -> None:
+    def __init__(self, bot: Bot, chat_id: int, *, reply_to: int | None, max_wait: float) -> None:
         self._bot, self._chat_id, self._reply_to = bot, chat_id, reply_to
+        self._max_wait = max_wait
 
     @property
     def on_delta(self) -> OnDelta | None:
@@ -70,7 +73,9 @@ class WholeAnswer:
         """Nothing was shown, so nothing to stop."""
 
     async def deliver(self, text: str) -> None:
-        await send_answer(self._bot, self._chat_id, text, reply_to=self._reply_to)
+        await send_answer(
+            self._bot, self._chat_id, text, reply_to=self._reply_to, max_wait=self._max_wait
+        )
 
 
 @asynccontextmanager
@@ -83,13 +88,14 @@ async def answer_stream(
     """
     async with typing(bot, chat_id) as indicator:
         if not settings.streaming:
-            yield WholeAnswer(bot, chat_id, reply_to=reply_to)
+            yield WholeAnswer(bot, chat_id, reply_to=reply_to, max_wait=settings.flood_wait_max)
             return
         reply = StreamingReply(
             bot,
             chat_id,
             reply_to=reply_to,
             interval=settings.stream_edit_interval,
+            max_wait=settings.flood_wait_max,
             state=state,
             on_visible=indicator.stop,
         )

@@ -1,7 +1,9 @@
 """Delivering a finished answer: formatted, split to Telegram's limits, retried, never lost.
 
 If Telegram rejects the formatting, the same text goes out plain. Flood control (429) is
-waited out and network errors are retried, a bounded number of times.
+waited out and network errors are retried, a bounded number of times. A flood-control wait
+longer than `max_wait` (FLOOD_WAIT_MAX) is not waited out: the RetryAfter is raised at once, and
+the caller keeps the answer for later delivery (see outcome.py).
 """
 
 from __future__ import annotations
@@ -42,9 +44,12 @@ def _wait(state: RetryCallState) -> float:
     return wait_exponential_jitter(multiplier=0.5, max=10)(state)
 
 
-def _passing(exc: BaseException) -> bool:
-    """Flood control and network trouble pass; a BadRequest (a NetworkError subclass) won't."""
-    return isinstance(exc, RetryAfter | TimedOut | NetworkError) and not isinstance(exc, BadRequest)
+def _passing(exc: BaseException, max_wait: float) -> bool:
+    """Flood control up to `max_wait` and network trouble pass; a BadRequest (a NetworkError
+    subclass) won't."""
+    if isinstance(exc, RetryAfter):
+        return retry_after_seconds(exc) <= max_wait
+    return isinstance(exc, TimedOut | NetworkError) and not isinstance(exc, BadRequest)
 
 
 def _before_sleep(state: RetryCallState) -> None:
@@ -61,17 +66,23 @@ def _before_sleep(state: RetryCallState) -> None:
     )
 
 
-async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
-    """Run one Bot API call, waiting out flood control and retrying network errors."""
-    async for attempt in AsyncRetrying(
-        stop=stop_after_attempt(SEND_ATTEMPTS),
-        wait=_wait,
-        retry=retry_if_exception(_passing),
-        before_sleep=_before_sleep,
-        reraise=True,
-    ):
-        with attempt:
-            return await call()
+async def with_retries(call: Callable[[], Awaitable[T]], *, max_wait: float) -> T:
+    """Run one Bot API call, waiting out flood control (up to `max_wait` seconds at a time)
+    and retrying network errors."""
+    try:
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(SEND_ATTEMPTS),
+            wait=_wait,
+            retry=retry_if_exception(lambda exc: _passing(exc, max_wait)),
+            before_sleep=_before_sleep,
+            reraise=True,
+        ):
+            with attempt:
+                return await call()
+    except RetryAfter as exc:
+        if (seconds := retry_after_seconds(exc)) > max_wait:
+            log.warning("flood_wait_too_long", retry_after_s=seconds, max_s=max_wait)
+        raise
     raise AssertionError("unreachable: tenacity either returns or raises")
 
 
@@ -89,6 +100,7 @@ async def send_text(
     *,
     entities: tuple[MessageEntity, ...] | None = None,
     reply_to: int | None = None,
+    max_wait: float,
 ) -> Message:
     """Send one message, waiting out flood control and retrying network errors."""
     return await with_retries(
@@ -98,7 +110,8 @@ async def send_text(
             entities=entities or None,
             reply_parameters=reply_parameters(reply_to),
             link_preview_options=None,
-        )
+        ),
+        max_wait=max_wait,
     )
 
 
@@ -113,22 +126,35 @@ def is_not_modified(exc: BadRequest) -> bool:
 
 
 async def send_part(
-    bot: Bot, chat_id: int, part: RenderedPart, *, reply_to: int | None = None
+    bot: Bot, chat_id: int, part: RenderedPart, *, reply_to: int | None = None, max_wait: float
 ) -> list[Message]:
     """Send one rendered part; if Telegram rejects its formatting, the same text plain."""
     try:
-        return [await send_text(bot, chat_id, part.text, entities=part.entities, reply_to=reply_to)]
+        return [
+            await send_text(
+                bot,
+                chat_id,
+                part.text,
+                entities=part.entities,
+                reply_to=reply_to,
+                max_wait=max_wait,
+            )
+        ]
     except BadRequest as exc:
         if not is_formatting_error(exc):
             raise
         log.warning("formatting_rejected", error=exc.message)
     return [
-        await send_text(bot, chat_id, plain, reply_to=reply_to if index == 0 else None)
+        await send_text(
+            bot, chat_id, plain, reply_to=reply_to if index == 0 else None, max_wait=max_wait
+        )
         for index, plain in enumerate(plain_parts(part.text))
     ]
 
 
-async def edit_part(bot: Bot, chat_id: int, message_id: int, part: RenderedPart) -> bool:
+async def edit_part(
+    bot: Bot, chat_id: int, message_id: int, part: RenderedPart, *, max_wait: float
+) -> bool:
     """Make a sent message show ``part`` (plain if its formatting is rejected).
 
     "Message is not modified" counts as done. Returns False when the message can no longer
@@ -143,7 +169,8 @@ async def edit_part(bot: Bot, chat_id: int, message_id: int, part: RenderedPart)
                 message_id,
                 entities=entities or None,
                 link_preview_options=None,
-            )
+            ),
+            max_wait=max_wait,
         )
 
     try:
@@ -163,11 +190,12 @@ async def edit_part(bot: Bot, chat_id: int, message_id: int, part: RenderedPart)
 
 
 async def send_answer(
-    bot: Bot, chat_id: int, markdown: str, *, reply_to: int | None = None
+    bot: Bot, chat_id: int, markdown: str, *, reply_to: int | None = None, max_wait: float
 ) -> list[Message]:
     """Send a model's answer as one or more formatted messages, in order, nothing dropped."""
     sent: list[Message] = []
     parts = render(markdown) or [RenderedPart(text) for text in plain_parts(markdown)]
     for index, part in enumerate(parts):
-        sent.extend(await send_part(bot, chat_id, part, reply_to=reply_to if index == 0 else None))
+        quote = reply_to if index == 0 else None
+        sent.extend(await send_part(bot, chat_id, part, reply_to=quote, max_wait=max_wait))
     return sent

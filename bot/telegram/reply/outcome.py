@@ -5,8 +5,9 @@ Every way of finishing a turn (a new message, /retry, recovery after a crash) ru
 
 - 403 (the user blocked the bot, the bot was removed from the group) and other permanent
   refusals: the turn fails for good, it is logged once, nothing is retried;
-- flood control and network trouble that outlasted delivery's own retries: the turn stays
-  unfinished (its answer stored) and is delivered later by the recovery sweep.
+- flood control and network trouble that outlasted delivery's own retries, and flood control
+  that asks to wait longer than FLOOD_WAIT_MAX: the turn stays unfinished (its answer stored)
+  and is delivered later by the recovery sweep.
 """
 
 from __future__ import annotations
@@ -63,7 +64,11 @@ async def deliver_stored(bot: Bot, svc: Services, turn: Turn) -> None:
     assert turn.answer is not None
     async with settled(svc, turn):
         await send_answer(
-            bot, identity.telegram_chat_id(turn.chat_id), turn.answer, reply_to=_quote(turn)
+            bot,
+            identity.telegram_chat_id(turn.chat_id),
+            turn.answer,
+            reply_to=_quote(turn),
+            max_wait=svc.telegram.flood_wait_max,
         )
         await svc.conversation.delivered_late(turn)
 
@@ -76,5 +81,6 @@ async def expire(bot: Bot, svc: Services, turn: Turn) -> None:
             identity.telegram_chat_id(turn.chat_id),
             errors.Expired.user_message,
             reply_to=_quote(turn),
+            max_wait=svc.telegram.flood_wait_max,
         )
         await svc.conversation.failed(turn, errors.Expired())

@@ -8,11 +8,12 @@ their part are left alone, the others are edited, missing parts are sent, surplu
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import dataclass
 
 from telegram import Bot
-from telegram.error import TelegramError
+from telegram.error import RetryAfter, TelegramError
 
 from bot.observability.logs import get_logger
 from bot.telegram.format.render import RenderedPart
@@ -56,11 +57,12 @@ class StreamedMessages:
         draft_id: int,
         pacer: ChatPacer,
         interval: float,
+        max_wait: float,
         stats: StreamStats,
     ) -> None:
         self._bot, self._chat_id, self._reply_to = bot, chat_id, reply_to
         self._draft_id = draft_id
-        self._pacer, self._interval = pacer, interval
+        self._pacer, self._interval, self._max_wait = pacer, interval, max_wait
         self._stats = stats
         self._messages: list[_Shown] = []
         self.draft: PartKey | None = None  # what the draft shows
@@ -110,24 +112,36 @@ class StreamedMessages:
                 if shown.key == part_key(part):
                     continue
                 await self._wait_for_chat(edit=True)
-                edited = await edit_part(self._bot, self._chat_id, shown.message_id, part)
+                edited = await edit_part(
+                    self._bot, self._chat_id, shown.message_id, part, max_wait=self._max_wait
+                )
                 self._pacer.updated(self._chat_id)
                 self._stats.final_edits += 1
                 if edited:
                     continue
             await self._wait_for_chat(edit=False)
             reply_to = self._reply_to if index == 0 else None
-            await send_part(self._bot, self._chat_id, part, reply_to=reply_to)
+            await send_part(
+                self._bot, self._chat_id, part, reply_to=reply_to, max_wait=self._max_wait
+            )
             self._stats.final_sends += 1
         await self._delete(self._messages[len(parts) :])
 
     async def _wait_for_chat(self, *, edit: bool) -> None:
-        """Wait out the chat's flood pause, and before an edit also the update interval."""
+        """Wait out the chat's flood pause, and before an edit also the update interval.
+
+        A flood pause longer than FLOOD_WAIT_MAX is not waited out: RetryAfter is raised, and
+        the answer (already stored) is delivered later.
+        """
         if edit:
             ready = self._pacer.ready_at(self._chat_id, self._interval, window=False)
         else:
             ready = self._pacer.paused_until(self._chat_id)
-        await asyncio.sleep(max(0.0, ready - time.monotonic()))
+        wait = max(0.0, ready - time.monotonic())
+        if self._pacer.paused_until(self._chat_id) - time.monotonic() > self._max_wait:
+            log.warning("flood_wait_too_long", retry_after_s=round(wait, 1), max_s=self._max_wait)
+            raise RetryAfter(math.ceil(wait))
+        await asyncio.sleep(wait)
 
     async def _delete(self, surplus: list[_Shown]) -> None:
         """Messages left over when the final answer has fewer parts than were streamed."""

@@ -79,11 +79,13 @@ class StreamingReply:
         *,
         reply_to: int | None,
         interval: float,
+        max_wait: float,
         state: StreamState,
         on_visible: Callable[[], None] = lambda: None,
     ) -> None:
         self._chat_id = chat_id
         self._interval = interval
+        self._max_wait = max_wait
         self._state = state
         self._on_visible = on_visible
         private = chat_id > 0
@@ -104,6 +106,7 @@ class StreamingReply:
             draft_id=state.new_draft_id(),
             pacer=state.pacer,
             interval=interval,
+            max_wait=max_wait,
             stats=self.stats,
         )
 
@@ -219,6 +222,8 @@ class StreamingReply:
         self._state.pacer.pause(self._chat_id, seconds)
         self.stats.flood_pauses += 1
         log.warning("stream_paused", method=step.kind, retry_after_s=seconds)
+        if seconds > self._max_wait:
+            self._live = False  # too long to wait: the final delivery is left for later
         self._wake.set()
 
     def _rejected(self, call: _Call, exc: BadRequest) -> None:
