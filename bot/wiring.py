@@ -26,6 +26,7 @@ from bot.config import (
     is_set,
     load_settings,
 )
+from bot.engine.conversation.retention import Retention
 from bot.engine.conversation.turns import Conversation
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models import local_server as local_model
@@ -195,6 +196,13 @@ async def open_engine(
             events=events,
         )
         stack.push_async_callback(conversation.close)  # before the client and database close
+        retention = Retention(
+            stores.turns,
+            stores.summaries,
+            settings.conversation.history_retention_days,
+            clock=clock,
+        )
+        await stack.enter_async_context(retention.running())  # stopped before the database
         gatekeeper = Gatekeeper(
             stores.usage,
             settings.limits,

@@ -64,7 +64,7 @@ class TestChatSettings:
         await answered(storage, "other", "x")
         pending = await storage.turns.add(NewTurn("c", "pending"), now=4.0)
         assert pending is not None
-        assert [t.id for t in await storage.turns.answered("c")] == ids
+        assert [t.id for t in await storage.turns.answered_page("c", after=0, limit=1000)] == ids
 
 
 class TestSummaries:

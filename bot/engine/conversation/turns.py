@@ -15,7 +15,7 @@ from bot.engine import errors
 from bot.engine.accounting.pricing import cost_usd
 from bot.engine.accounting.tokens import TokenCounter, measure_usage
 from bot.engine.conversation.context import Limits, Message, build_messages, history_window
-from bot.engine.conversation.export import ExportFile, Format, export_file
+from bot.engine.conversation.export import Exporter
 from bot.engine.conversation.ordering import ChatLocks
 from bot.engine.conversation.recovery import Action, action_for
 from bot.engine.conversation.summary import Summarizer, SummaryPolicy, unsummarised
@@ -97,6 +97,13 @@ class Conversation:
             limits=self._limits,
             clock=clock,
         )
+        self.exports = Exporter(
+            stores.turns,
+            self.summaries.current,
+            self.profiles,
+            max_bytes=settings.export_max_bytes,
+            clock=clock,
+        )
 
     async def close(self) -> None:
         """Stop background work (summaries in flight) before storage and client close."""
@@ -127,17 +134,6 @@ class Conversation:
     async def history(self, chat_id: str, limit: int) -> list[Turn]:
         """The chat's newest `limit` answered turns, oldest first (shown on resuming a chat)."""
         return await self._turns.recent(chat_id, limit)
-
-    async def export(self, chat_id: str, fmt: Format) -> ExportFile | None:
-        """The chat's stored history as a file; None when there is nothing to export."""
-        turns = await self._turns.answered(chat_id)
-        summary = await self.summaries.current(chat_id)
-        if not turns and summary is None:
-            return None
-        profile = await self.profiles.resolve(chat_id)
-        file = export_file(fmt, chat_id, turns, profile=profile, summary=summary, now=self._clock())
-        log.info("history_exported", chat_key=chat_id, turns=file.turns, format=fmt)
-        return file
 
     async def stats(self, chat_id: str) -> StatsView:
         model = await self.model_for(chat_id)

@@ -30,6 +30,7 @@ BUDGET_NOTICE_TTL_S = 3600  # an over-budget user is reminded at most once an ho
 
 ADMINS_ONLY = "That command is for the bot's admins only."
 CHAT_ADMINS_ONLY = "Only this group's admins can change its settings."
+CHAT_ADMINS_ONLY_EXPORT = "Only this group's admins can export its history."
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Gatekeeper:
         the start-up warning about cost budgets that cannot be counted."""
         self.access = AccessPolicy.from_settings(settings)
         self.group_settings_admins_only = settings.group_settings_admins_only
+        self.group_export_admins_only = settings.group_export_admins_only
         self._models = tuple(models)
         self._prices = prices
         self._usage = usage
@@ -140,9 +142,10 @@ class Gatekeeper:
         """None if this user is one of the bot's admins."""
         return None if self.is_admin(user_id) else Refusal("admins_only", ADMINS_ONLY)
 
-    def chat_admins_only(self) -> Refusal:
-        """The refusal of a group settings change by someone who is not a group admin."""
-        return Refusal("chat_admins_only", CHAT_ADMINS_ONLY)
+    def chat_admins_only(self, *, export: bool = False) -> Refusal:
+        """The refusal of a group settings change (or, with `export`, of a group history
+        export) by someone who is not a group admin."""
+        return Refusal("chat_admins_only", CHAT_ADMINS_ONLY_EXPORT if export else CHAT_ADMINS_ONLY)
 
     async def check_message(self, user_id: int | None, chat_id: int) -> Refusal | None:
         """None if a message for the model may go ahead: within the rate limit and budgets.
