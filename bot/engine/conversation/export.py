@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any, Literal, Protocol
 
-from bot.engine.profiles.profiles import ChatProfile, Profiles
+from bot.engine.profiles.profiles import ChatProfile
 from bot.observability.logs import get_logger
 from bot.storage.records import Summary, Turn
-from bot.storage.repositories import TurnRepository
 
 log = get_logger(__name__)
 
@@ -74,6 +73,14 @@ def cut_note(left_out: int, max_bytes: int) -> str:
         f"Export cut at {max_bytes / 1_000_000:.1f} MB: the newest {left_out:,} turns are "
         "not in this file (Telegram bots can send files of 50 MB at most)."
     )
+
+
+class HistoryPages(Protocol):
+    """What an export reads of the turns (a part of TurnRepository)."""
+
+    async def answered_page(self, chat_id: str, *, after: int, limit: int) -> list[Turn]: ...
+
+    async def count_answered(self, chat_id: str) -> int: ...
 
 
 class Writer(Protocol):
@@ -169,20 +176,23 @@ WRITERS: dict[Format, Callable[[], Writer]] = {"markdown": MarkdownWriter, "json
 
 
 class Exporter:
-    """Writes a chat's history into a spooled file, page by page, up to `max_bytes`."""
+    """Writes a chat's history into a spooled file, page by page, up to `max_bytes`.
+
+    `summary` and `profile` give a chat's summary (None: none, or summaries are off) and the
+    profile in effect."""
 
     def __init__(
         self,
-        turns: TurnRepository,
+        turns: HistoryPages,
         summary: Callable[[str], Awaitable[Summary | None]],
-        profiles: Profiles,
+        profile: Callable[[str], Awaitable[ChatProfile]],
         *,
         max_bytes: int,
         clock: Callable[[], float],
     ) -> None:
         self._turns = turns
         self._summary = summary
-        self._profiles = profiles
+        self._profile = profile
         self.max_bytes = max_bytes
         self._clock = clock
 
@@ -193,7 +203,7 @@ class Exporter:
         if total == 0 and summary is None:
             return None
         now = self._clock()
-        header = Header(chat_id, await self._profiles.resolve(chat_id), summary, now, total)
+        header = Header(chat_id, await self._profile(chat_id), summary, now, total)
         writer = WRITERS[fmt]()
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115
         try:

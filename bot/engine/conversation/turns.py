@@ -100,7 +100,7 @@ class Conversation:
         self.exports = Exporter(
             stores.turns,
             self.summaries.current,
-            self.profiles,
+            self.profiles.resolve,
             max_bytes=settings.export_max_bytes,
             clock=clock,
         )
