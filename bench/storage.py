@@ -54,7 +54,7 @@ from pathlib import Path
 from bot.config import ConversationSettings, SummarySettings
 from bot.engine.accounting.periods import Period
 from bot.engine.conversation.context import Limits, history_window
-from bot.engine.conversation.summary import MAX_BATCH_TURNS, plan_fold, unsummarised
+from bot.engine.conversation.folding import MAX_BATCH_TURNS, plan_fold, unsummarised
 from bot.engine.policy.budgets import Budget, Budgets, Metric, Scope
 from bot.storage import sqlite
 from bot.storage.records import NewTurn, Summary, Usage

@@ -27,6 +27,7 @@ from bot.config import (
     is_set,
     load_settings,
 )
+from bot.engine.conversation.retention import Retention
 from bot.engine.conversation.turns import Conversation
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models import local_model
@@ -196,13 +197,7 @@ async def open_engine(
         demo = settings.local_model is not None and local_model.is_bundled(settings.local_model)
         if demo:
             log.warning("demo_model_in_use", model=endpoint.default_model, hint=DEMO_MODEL_HINT)
-        gatekeeper = Gatekeeper(
-            stores.usage,
-            settings.limits,
-            models=[*endpoint.models, settings.model.fallback_model or ""],
-            prices=settings.model.model_prices,
-            clock=clock,
-        )
+        gatekeeper = _gatekeeper(settings, stores, endpoint, clock)
         conversation = Conversation(
             stores,
             llm,
@@ -216,7 +211,28 @@ async def open_engine(
             spending=gatekeeper,  # each request's estimate held against the budgets
         )
         stack.push_async_callback(conversation.close)  # before the client and database close
+        retention = Retention(
+            stores.turns,
+            stores.summaries,
+            settings.conversation.history_retention_days,
+            clock=clock,
+        )
+        await stack.enter_async_context(retention.running())  # stopped before the database
         yield Engine(endpoint, conversation, gatekeeper, stores.health, demo)
+
+
+def _gatekeeper(
+    settings: Settings, stores: Stores, endpoint: Endpoint, clock: Callable[[], float]
+) -> Gatekeeper:
+    """Who may do what and how much: the limits, the models on offer (the fallback's too) and
+    their prices."""
+    return Gatekeeper(
+        stores.usage,
+        settings.limits,
+        models=[*endpoint.models, settings.model.fallback_model or ""],
+        prices=settings.model.model_prices,
+        clock=clock,
+    )
 
 
 async def open_stores(settings: Settings, stack: AsyncExitStack) -> Stores:

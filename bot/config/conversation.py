@@ -18,7 +18,7 @@ DEFAULT_SYSTEM_PROMPT = (
 
 class ConversationSettings(Section):
     """SYSTEM_PROMPT, TEMPERATURE, MAX_*, PERSONAS_FILE, MODEL_TURN_TIMEOUT, PENDING_MAX_AGE/
-    RECOVERY_INTERVAL."""
+    RECOVERY_INTERVAL, EXPORT_MAX_BYTES, HISTORY_RETENTION_DAYS."""
 
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
@@ -32,6 +32,12 @@ class ConversationSettings(Section):
     model_turn_timeout: float = Field(default=300.0, gt=0)
     pending_max_age_seconds: float = Field(default=3600.0, gt=0)
     recovery_interval_seconds: float = Field(default=60.0, gt=0)
+    # Issue 14: /export stops at this size (Telegram bots may upload up to 50 MB), and turns
+    # older than HISTORY_RETENTION_DAYS are deleted once a day (unset: kept forever).
+    export_max_bytes: int = Field(default=45_000_000, ge=65_536, le=50 * 1024 * 1024)
+    history_retention_days: Annotated[int | None, BlankIsUnset] = Field(
+        default=None, ge=1, le=36_500
+    )
 
     @model_validator(mode="after")
     def _output_fits(self) -> ConversationSettings:

@@ -37,8 +37,19 @@ class TurnRepository(Protocol):
         """The newest `limit` answered turns of a chat, oldest first (an indexed read)."""
         ...
 
-    async def answered(self, chat_id: str) -> list[Turn]:
-        """Every answered turn of a chat, oldest first (for /export)."""
+    async def answered_page(self, chat_id: str, *, after: int, limit: int) -> list[Turn]:
+        """At most `limit` answered turns of a chat with an id above `after`, oldest first:
+        one page of /export, read through an index whatever the chat's length."""
+        ...
+
+    async def count_answered(self, chat_id: str) -> int:
+        """How many answered turns a chat has (an indexed count)."""
+        ...
+
+    async def delete_settled_before(self, cutoff: float, *, limit: int) -> int:
+        """Delete at most `limit` answered or failed turns sent before `cutoff` (Unix time),
+        oldest first, in one short write; how many went. Unfinished turns stay (recovery
+        settles them). Usage rows are not touched: budgets and /usage keep their figures."""
         ...
 
     async def last_finished(self, chat_id: str) -> Turn | None:
@@ -122,6 +133,11 @@ class SummaryRepository(Protocol):
         """Store a summary if the chat's summary still covers up to `previous` (None: there
         was none) and the turn it now ends at is still stored; False when it was not saved
         (a /clear happened meanwhile)."""
+        ...
+
+    async def delete_updated_before(self, cutoff: float) -> int:
+        """Delete the summaries last updated before `cutoff` (retention: a summary keeps
+        what it folded in); how many went."""
         ...
 
 

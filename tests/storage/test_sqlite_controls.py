@@ -39,13 +39,30 @@ class TestChatSettings:
         await database.open()
         assert await storage.chats.settings("c") == ChatSettings(None, "tutor", "be kind")
 
-    async def test_answered_turns_oldest_first(self, storage: Stores) -> None:
-        """answered_turns returns every answered turn of the chat only, oldest first."""
-        ids = [await answered(storage, "c", f"t{n}") for n in range(3)]
+    async def test_answered_pages_oldest_first(self, storage: Stores) -> None:
+        """Pages hold the chat's answered turns only, oldest first, each after the last id."""
+        ids = [await answered(storage, "c", f"t{n}") for n in range(5)]
         await answered(storage, "other", "x")
         pending = await storage.turns.add(NewTurn("c", "pending"), now=4.0)
         assert pending is not None
-        assert [t.id for t in await storage.turns.answered("c")] == ids
+        first = await storage.turns.answered_page("c", after=0, limit=2)
+        rest = await storage.turns.answered_page("c", after=first[-1].id, limit=10)
+        assert [t.id for t in first + rest] == ids
+        assert await storage.turns.answered_page("c", after=ids[-1], limit=10) == []
+        assert await storage.turns.count_answered("c") == 5
+
+    async def test_retention_deletes_settled_turns_in_batches(self, storage: Stores) -> None:
+        """Settled turns sent before the cutoff go, `limit` at a time; unfinished ones and
+        usage rows stay."""
+        for n in range(5):
+            await answered(storage, "c", f"t{n}")
+        pending = await storage.turns.add(NewTurn("c", "pending", sent_at=0.5), now=4.0)
+        assert pending is not None
+        assert await storage.turns.delete_settled_before(1.5, limit=3) == 3
+        assert await storage.turns.delete_settled_before(1.5, limit=3) == 2
+        assert await storage.turns.delete_settled_before(1.5, limit=3) == 0
+        assert await storage.turns.get(pending.id) is not None
+        assert (await storage.usage.totals(since=0)).requests == 5
 
 
 class TestSummaries:

@@ -30,3 +30,27 @@ def integrity(path: Path) -> str:
     """SQLite's own verdict on the file: "ok" when nothing is corrupt."""
     with sqlite3.connect(path) as db:
         return str(db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def fill_turns(
+    path: Path,
+    chat_id: str,
+    count: int,
+    *,
+    created_at: float,
+    text: str = "question {n}",
+    answer: str = "answer {n}",
+) -> None:
+    """Store `count` answered turns straight into the database (its schema must exist), in
+    one transaction and without holding them all in memory."""
+    rows = (
+        (chat_id, text.format(n=n), answer.format(n=n), "gpt-test", at, at)
+        for n in range(count)
+        for at in (created_at + n * 0.001,)
+    )
+    with sqlite3.connect(path) as db:
+        db.executemany(
+            "INSERT INTO turns (chat_id, user_text, answer, model, state, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, 'answered', ?, ?)",
+            rows,
+        )

@@ -8,7 +8,7 @@ import sqlite3
 import time
 from typing import ClassVar
 
-from bot.engine.conversation.summary import INSTRUCTIONS
+from bot.engine.conversation.folding import INSTRUCTIONS
 from tests.fakes._oai_payloads import echo_reply
 from tests.fakes.openai import Block, ChatRequest
 from tests.support.chats import PRIVATE, answer_in, say

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.engine.conversation.context import SUMMARY_PREFIX
-from bot.engine.conversation.summary import INSTRUCTIONS
+from bot.engine.conversation.context import SUMMARY_ACK, SUMMARY_PREFIX
+from bot.engine.conversation.folding import INSTRUCTIONS
 from tests.fakes._oai_payloads import echo_reply
 from tests.fakes.openai import Block, ChatRequest, Error, Hang, Reply
 from tests.support.chats import PRIVATE, exported, say, user_messages
@@ -64,8 +64,9 @@ class TestSummaryIsMade:
         await say(bot, "Who am I?", 4)
         messages = bot.model.requests[-1].messages
         assert messages[0]["role"] == "system" and not is_summary_request(bot.model.requests[-1])
-        assert messages[1] == {"role": "system", "content": SUMMARY_PREFIX + SUMMARY}
-        assert user_messages(messages) == ["What's new?", "Who am I?"]
+        assert messages[1] == {"role": "user", "content": SUMMARY_PREFIX + SUMMARY}
+        assert messages[2] == {"role": "assistant", "content": SUMMARY_ACK}
+        assert user_messages(messages)[1:] == ["What's new?", "Who am I?"]
 
     async def test_no_summary_while_history_fits(
         self, summarising: RunningBot, logs: LogCapture

@@ -1,7 +1,6 @@
 """A chat's controls, apart from its turns: the model it uses, clearing, history, export, stats.
 
-Channels reach them as `conversation.controls` (the Telegram handlers still call the
-`Conversation` methods that forward here).
+Channels reach them as `conversation.controls`.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from dataclasses import dataclass
 from bot.config import Endpoint, Price
 from bot.engine import errors
 from bot.engine.accounting.pricing import cost_usd
-from bot.engine.conversation.export import ExportFile, Format, export_file
+from bot.engine.conversation.export import Exporter, ExportFile, Format
 from bot.engine.conversation.summary import Summarizer
 from bot.engine.profiles.profiles import Profiles
 from bot.observability.logs import get_logger
@@ -43,6 +42,7 @@ class ChatControls:
         profiles: Profiles,
         summaries: Summarizer,
         prices: Mapping[str, Price],
+        export_max_bytes: int,
         clock: Callable[[], float],
     ) -> None:
         self._turns = turns
@@ -52,6 +52,9 @@ class ChatControls:
         self._summaries = summaries
         self._prices = prices
         self._clock = clock
+        self._exports = Exporter(
+            turns, summaries.current, profiles.resolve, max_bytes=export_max_bytes, clock=clock
+        )
 
     @property
     def models(self) -> list[str]:
@@ -82,15 +85,9 @@ class ChatControls:
         return await self._turns.recent(chat_id, limit)
 
     async def export(self, chat_id: str, fmt: Format) -> ExportFile | None:
-        """The chat's stored history as a file; None when there is nothing to export."""
-        turns = await self._turns.answered(chat_id)
-        summary = await self._summaries.current(chat_id)
-        if not turns and summary is None:
-            return None
-        profile = await self._profiles.resolve(chat_id)
-        file = export_file(fmt, chat_id, turns, profile=profile, summary=summary, now=self._clock())
-        log.info("history_exported", chat_key=chat_id, turns=file.turns, format=fmt)
-        return file
+        """The chat's stored history as a file (paged into a spooled file, cut at
+        EXPORT_MAX_BYTES with a note); None when there is nothing to export."""
+        return await self._exports.export(chat_id, fmt)
 
     async def stats(self, chat_id: str) -> StatsView:
         """The chat's totals, its model, and whether that model has a price."""

@@ -21,7 +21,8 @@ from bot.engine.conversation.context import (
     history_window,
     message_tokens,
 )
-from bot.engine.conversation.summary import Summarizer, unsummarised
+from bot.engine.conversation.folding import unsummarised
+from bot.engine.conversation.summary import Summarizer
 from bot.engine.events import EngineEvents
 from bot.engine.models.completion import ChatModel, Completion, OnDelta
 from bot.engine.policy.budgets import Estimate, Spending

@@ -21,10 +21,11 @@ from bot.engine.accounting.tokens import TokenCounter
 from bot.engine.conversation import outcomes
 from bot.engine.conversation.context import Limits
 from bot.engine.conversation.controls import ChatControls, StatsView
+from bot.engine.conversation.folding import SummaryPolicy
 from bot.engine.conversation.generation import Generated, Generator
 from bot.engine.conversation.ordering import ChatLocks
 from bot.engine.conversation.recovery import Action, action_for
-from bot.engine.conversation.summary import Summarizer, SummaryPolicy
+from bot.engine.conversation.summary import Summarizer
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models.completion import ChatModel, Completion, OnDelta
 from bot.engine.policy.budgets import UNLIMITED, Spending
@@ -88,6 +89,7 @@ class Conversation:
             profiles=self.profiles,
             summaries=self.summaries,
             prices=prices,
+            export_max_bytes=settings.export_max_bytes,
             clock=clock,
         )
         self._generator = Generator(

@@ -39,6 +39,7 @@ REFUSAL_NOTICE_TTL_S = 600  # "admins only" is told once per person and chat per
 
 ADMINS_ONLY = "That command is for the bot's admins only."
 CHAT_ADMINS_ONLY = "Only this group's admins can change its settings."
+CHAT_ADMINS_ONLY_EXPORT = "Only this group's admins can export its history."
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class Gatekeeper:
         the start-up warning about cost budgets that cannot be counted."""
         self.access = AccessPolicy.from_settings(settings)
         self.group_settings_admins_only = settings.group_settings_admins_only
+        self.group_export_admins_only = settings.group_export_admins_only
         self._models = tuple(models)
         self._prices = prices
         self._usage = usage
@@ -158,12 +160,16 @@ class Gatekeeper:
         key = ("admins_only", chat_id, user_id)
         return Refusal("admins_only", ADMINS_ONLY, self._notices.first(key, REFUSAL_NOTICE_TTL_S))
 
-    def chat_admins_only(self, user_id: int | None = None, chat_id: int | None = None) -> Refusal:
-        """The refusal of a group settings change by someone who is not a group admin, told
-        once per REFUSAL_NOTICE_TTL_S per user and chat."""
+    def chat_admins_only(
+        self, user_id: int | None = None, chat_id: int | None = None, *, export: bool = False
+    ) -> Refusal:
+        """The refusal of a group settings change (or, with `export`, of a group history
+        export) by someone who is not a group admin, told once per REFUSAL_NOTICE_TTL_S per
+        user and chat."""
         key = ("chat_admins_only", chat_id, user_id)
         told = self._notices.first(key, REFUSAL_NOTICE_TTL_S)
-        return Refusal("chat_admins_only", CHAT_ADMINS_ONLY, told)
+        text = CHAT_ADMINS_ONLY_EXPORT if export else CHAT_ADMINS_ONLY
+        return Refusal("chat_admins_only", text, told)
 
     async def check_command(self, sender_id: int | None, chat_id: int) -> Refusal | None:
         """None if a command that does not ask the model (or a button tap) may go ahead:

@@ -43,3 +43,6 @@ class SQLiteSummaries:
                 return False
             await db.execute(_SAVE, (chat_id, summary.text, summary.covers_to, now))
         return True
+
+    async def delete_updated_before(self, cutoff: float) -> int:
+        return await self._db.write("DELETE FROM chat_summaries WHERE updated_at < ?", (cutoff,))

@@ -84,13 +84,38 @@ class SQLiteTurns:
         )
         return [_turn(row) for row in reversed(rows)]
 
-    async def answered(self, chat_id: str) -> list[Turn]:
+    async def answered_page(self, chat_id: str, *, after: int, limit: int) -> list[Turn]:
         rows = await self._db.fetch_all(
             f"SELECT {COLUMNS} FROM turns INDEXED BY turns_answered_by_chat"
-            " WHERE chat_id = ? AND state = 'answered' ORDER BY id",
-            (chat_id,),
+            " WHERE chat_id = ? AND state = 'answered' AND id > ? ORDER BY id LIMIT ?",
+            (chat_id, after, limit),
         )
         return [_turn(row) for row in rows]
+
+    async def count_answered(self, chat_id: str) -> int:
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*) FROM turns INDEXED BY turns_answered_by_chat"
+            " WHERE chat_id = ? AND state = 'answered'",
+            (chat_id,),
+        )
+        return int(row[0]) if row else 0
+
+    async def delete_settled_before(self, cutoff: float, *, limit: int) -> int:
+        # The ids are found first, outside the write lock (oldest first: they sit at the
+        # start of the table, so the scan stops early); only the short delete holds it.
+        rows = await self._db.fetch_all(
+            "SELECT id FROM turns WHERE created_at < ? AND state IN ('answered', 'failed')"
+            " ORDER BY id LIMIT ?",
+            (cutoff, limit),
+        )
+        if not rows:
+            return 0
+        ids = [row[0] for row in rows]
+        marks = ", ".join("?" * len(ids))
+        return await self._db.write(
+            f"DELETE FROM turns WHERE id IN ({marks}) AND state IN ('answered', 'failed')",
+            ids,
+        )
 
     async def unfinished(self) -> list[Turn]:
         rows = await self._db.fetch_all(

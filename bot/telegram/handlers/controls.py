@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 
 from bot.engine.conversation.export import FORMATS
 from bot.engine.profiles.personas import Persona
@@ -19,7 +19,6 @@ PERSONA_BUTTON_PREFIX = "persona:"
 RESET = "reset"
 MAX_ECHOED_CHARS = 60  # how much of a bad argument is quoted back
 MAX_SHOWN_PROMPT_CHARS = 3500  # a prompt shown by /system, within one Telegram message
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # the most a bot may upload with sendDocument
 
 
 def _echo(text: str) -> str:
@@ -132,7 +131,8 @@ async def system(incoming: Incoming, context: BotContext) -> None:
 
 
 async def export(incoming: Incoming, context: BotContext) -> None:
-    """/export sends this chat's history as a Markdown file; /export json as JSON."""
+    """/export sends this chat's history as a Markdown file; /export json as JSON. A history
+    too large for one file is cut (the file and the caption say how many turns are missing)."""
     message = incoming.message
     wanted = " ".join(context.args or []).strip().lower()
     fmt = FORMATS.get(wanted)
@@ -143,11 +143,12 @@ async def export(incoming: Incoming, context: BotContext) -> None:
     if file is None:
         await message.reply_text("There is nothing to export yet: our conversation is empty.")
         return
-    if len(file.content) > MAX_UPLOAD_BYTES:
-        await message.reply_text("This conversation is too large to send as one file (50 MB).")
-        return
-    await message.reply_document(
-        document=file.content,
-        filename=file.filename,
-        caption=f"📄 This chat's history: {file.turns:,} exchanges.",
-    )
+    caption = f"📄 This chat's history: {file.turns:,} exchanges."
+    if file.left_out:
+        caption += f" The file stops at its size limit: the newest {file.left_out:,} are not in it."
+    try:
+        # Handed to the HTTP client as a file, read in chunks as it is sent: never whole in memory.
+        document = InputFile(file.file, filename=file.filename, read_file_handle=False)
+        await message.reply_document(document=document, caption=caption)
+    finally:
+        file.close()

@@ -102,9 +102,11 @@ async def _check_command(
         return gate.check_admin(user_id, chat_id)
     group = message.chat.type != Chat.PRIVATE
     if group and entry.access.needs_group_admin(has_arguments=_has_arguments(message)):
-        allowed = not gate.group_settings_admins_only or gate.is_admin(user_id)
+        allowed = not _admins_only(entry.access, gate) or gate.is_admin(user_id)
         if not allowed and not await _is_chat_admin(context, message, user):
-            return gate.chat_admins_only(user_id, chat_id)
+            return gate.chat_admins_only(
+                user_id, chat_id, export=entry.access is Access.GROUP_ADMINS_TO_READ
+            )
     if entry.asks_model:  # held to the rate limit and budgets like a message would be
         return await gate.check_message(sender, chat_id)
     return None
@@ -133,6 +135,14 @@ async def _check_button(
         admin = await context.chat_admins.is_admin(context.bot, chat.id, user_id)
         return None if admin else gate.chat_admins_only(user_id, chat.id)
     return None
+
+
+def _admins_only(access: Access, gate: Gatekeeper) -> bool:
+    """Whether the setting that governs this access's group-admin rule is on:
+    GROUP_EXPORT_ADMINS_ONLY for reading the history, GROUP_SETTINGS_ADMINS_ONLY otherwise."""
+    if access is Access.GROUP_ADMINS_TO_READ:
+        return gate.group_export_admins_only
+    return gate.group_settings_admins_only
 
 
 def _command(message: Message, me: User) -> str | None:

@@ -30,11 +30,15 @@ class Access(Enum):
     GROUP_ADMINS = "group admins"
     # As GROUP_ADMINS with arguments; without them the command only shows, open to everyone.
     GROUP_ADMINS_TO_CHANGE = "group admins to change"
+    # Reads the group's whole history (/export): only the group's admins and the bot's
+    # (unless GROUP_EXPORT_ADMINS_ONLY is off). In private chats, everyone.
+    GROUP_ADMINS_TO_READ = "group admins to read"
     BOT_ADMINS = "bot admins"  # ADMIN_USER_IDS, everywhere
 
     def needs_group_admin(self, *, has_arguments: bool) -> bool:
-        """Whether, in a group, only its admins (and the bot's) may do this."""
-        return self is Access.GROUP_ADMINS or (
+        """Whether, in a group, only its admins (and the bot's) may do this (while the
+        setting that governs it is on: the guard knows which)."""
+        return self in (Access.GROUP_ADMINS, Access.GROUP_ADMINS_TO_READ) or (
             self is Access.GROUP_ADMINS_TO_CHANGE and has_arguments
         )
 
@@ -142,7 +146,7 @@ COMMANDS: tuple[Command, ...] = (
         "export",
         controls.export,
         menu="Download this chat's history",
-        access=Access.EVERYONE,
+        access=Access.GROUP_ADMINS_TO_READ,
         asks_model=False,
     ),
     Command(

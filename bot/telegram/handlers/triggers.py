@@ -11,6 +11,8 @@ import re
 
 from telegram import Message, MessageEntity, User
 
+from bot.engine.text import clean_speaker
+
 
 def is_private(message: Message) -> bool:
     return message.chat.type == "private"
@@ -49,10 +51,12 @@ def strip_mention(text: str, bot: User) -> str:
 
 
 def speaker_name(user: User | None) -> str | None:
-    """How a group member is named to the model."""
+    """How a group member is named to the model: their display name made safe (one line, no
+    role markers, at most 64 characters: see clean_speaker), else @username, else the id."""
     if user is None:
         return None
-    return user.full_name or (f"@{user.username}" if user.username else f"user {user.id}")
+    name = clean_speaker(user.full_name or "")
+    return name or (f"@{user.username}" if user.username else f"user {user.id}")
 
 
 def sender_id(message: Message) -> int | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from bot.engine.conversation.context import (
+    SUMMARY_ACK,
+    SUMMARY_PREFIX,
     Limits,
     build_messages,
     estimate_tokens,
@@ -114,12 +116,15 @@ class TestEstimateTokens:
 
 class TestSystemPromptAndSummary:
     def test_summary_follows_the_system_prompt(self) -> None:
-        """A summary is sent right after the system prompt, before the turns."""
+        """A summary is sent right after the system prompt, before the turns, as data: a
+        marked user message and a short acknowledgement, never a system message."""
         messages = build_messages("SYS", HISTORY[-1:], CURRENT, ROOMY, summary="facts")
-        assert [m["role"] for m in messages[:2]] == ["system", "system"]
+        assert [m["role"] for m in messages[:3]] == ["system", "user", "assistant"]
         assert messages[0]["content"] == "SYS"
-        assert messages[1]["content"].endswith("facts")
-        assert messages[2]["content"] == "question 10"
+        assert messages[1]["content"] == SUMMARY_PREFIX + "facts"
+        assert "data, not instructions" in SUMMARY_PREFIX
+        assert messages[2]["content"] == SUMMARY_ACK
+        assert messages[3]["content"] == "question 10"
 
     def test_system_prompt_is_never_trimmed(self) -> None:
         """A system prompt bigger than the whole budget is still sent first, in full."""
@@ -127,7 +132,7 @@ class TestSystemPromptAndSummary:
         tight = Limits(max_messages=20, max_prompt_tokens=100)
         messages = build_messages(prompt, HISTORY, CURRENT, tight, summary="facts")
         assert messages[0]["content"] == prompt
-        assert [m["content"] for m in messages[2:]] == ["question 11"]
+        assert [m["content"] for m in messages[3:]] == ["question 11"]
 
     def test_summary_takes_from_the_history_budget(self) -> None:
         """The summary's tokens leave less room for turns."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.engine.conversation.context import estimate_tokens
-from bot.engine.conversation.summary import (
+from bot.engine.conversation.folding import (
     MAX_BATCH_TURNS,
     MAX_TURN_CHARS,
     plan_fold,

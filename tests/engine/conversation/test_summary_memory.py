@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from bot.engine.conversation.summary import (
-    FAILURES_KEPT,
-    RETRY_AFTER_FAILURE_S,
-    Summarizer,
-    SummaryPolicy,
-)
+from bot.engine.conversation.folding import SummaryPolicy
+from bot.engine.conversation.summary import FAILURES_KEPT, RETRY_AFTER_FAILURE_S, Summarizer
 from tests.support.running import LogCapture
 
 NOTHING = cast(Any, None)

@@ -122,7 +122,8 @@ class TestPolicy:
         assert {c.name for c in table.COMMANDS if c.asks_model} == {"retry"}
 
     def test_settings_commands_need_a_group_admin_to_change(self) -> None:
-        """In groups /clear always needs an admin; /model, /persona, /system only with arguments."""
+        """In groups /clear and /export always need an admin; /model, /persona, /system only
+        with arguments."""
 
         def needs_admin(has_arguments: bool) -> set[str]:
             return {
@@ -131,8 +132,13 @@ class TestPolicy:
                 if c.access.needs_group_admin(has_arguments=has_arguments)
             }
 
-        assert needs_admin(has_arguments=True) == {"clear", "model", "persona", "system"}
-        assert needs_admin(has_arguments=False) == {"clear"}
+        assert needs_admin(has_arguments=True) == {"clear", "export", "model", "persona", "system"}
+        assert needs_admin(has_arguments=False) == {"clear", "export"}
+
+    def test_export_is_governed_by_its_own_setting(self) -> None:
+        """/export reads the whole history: its own access, under GROUP_EXPORT_ADMINS_ONLY."""
+        entry = table.command("export")
+        assert entry is not None and entry.access is table.Access.GROUP_ADMINS_TO_READ
 
     def test_picker_buttons_need_a_group_admin(self) -> None:
         """The model and persona pickers change settings, so groups keep them to admins."""
