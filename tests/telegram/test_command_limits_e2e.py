@@ -77,6 +77,28 @@ class TestEveryCommandIsLimited:
         assert sum(t.startswith(TOO_MANY) for t in texts(bot, PRIVATE)) == 1
         assert bot.model.requests == []
 
+    async def test_non_text_flood_gets_few_notes(self, bot: RunningBot, logs: LogCapture) -> None:
+        """Stickers sent to the bot count against the commands' limit: past it the sender is
+        told once to wait, and the rest get no "only text" note at all."""
+        sticker = {
+            "file_id": "s",
+            "file_unique_id": "s",
+            "width": 1,
+            "height": 1,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+        }
+        for _ in range(6):
+            bot.telegram.send_private_update(PRIVATE, {"sticker": sticker})
+        await until(lambda: len(refused(logs, "commands_rate_limited")) == 4, "4 refusals")
+        await quiet_for(bot)
+        sent = texts(bot, PRIVATE)
+        assert sum(t.startswith("I can only read text") for t in sent) == 2
+        assert sum(t.startswith(TOO_MANY) for t in sent) == 1
+        assert [e["told"] for e in refused(logs, "commands_rate_limited")] == [True] + [False] * 3
+        assert bot.model.requests == []
+
     async def test_limit_is_per_user_and_spares_messages(self, bot: RunningBot) -> None:
         """Commands used up do not hold back another user, nor the user's messages; admins are
         not limited."""

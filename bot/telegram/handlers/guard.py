@@ -80,6 +80,8 @@ async def _check_message(message: Message, context: BotContext, gate: Gatekeeper
             # as turns ahead of it in the queue may have used them up.
             return await gate.check_budget(sender_id(message), chat.id)
         return await gate.check_message(sender_id(message), chat.id)
+    if addressed:  # a photo, sticker, file…: answered with a note, so limited like a command
+        return await gate.check_command(sender_id(message), chat.id)
     return None  # a message not for the bot
 
 
