@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.engine.accounting.tokens import MESSAGE_OVERHEAD_TOKENS, Counter, estimate
-from bot.engine.text import clean_speaker
 from bot.engine.conversation.quotes import with_quote
+from bot.engine.text import clean_speaker
 from bot.storage.records import Quote, Turn
 
 Message = dict[str, str]

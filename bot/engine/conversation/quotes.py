@@ -33,15 +33,13 @@ def make_quote(text: str | None, author: str | None, *, own: bool = False) -> Qu
 def render_quote(quote: Quote) -> str:
     """The quote as the head of a user message: each line behind "> ", then who wrote it.
 
-        > Bonjour à tous
-        — quoted from Alice
+    > Bonjour à tous
+    — quoted from Alice
     """
     lines = "\n".join(f"> {line}" for line in quote.text.splitlines())
-    if quote.own:
-        source = OWN_AUTHOR
-    else:
-        # Names stored are already clean; cleaning again costs nothing and keeps it so.
-        source = clean_speaker(quote.author) if quote.author else ""
+    # Names stored are already clean; cleaning again costs nothing and keeps it so.
+    name = clean_speaker(quote.author) if quote.author else ""
+    source = OWN_AUTHOR if quote.own else name
     attribution = f"— quoted from {source}" if source else "— quoted"
     return f"{lines}\n{attribution}"
 
