@@ -7,9 +7,12 @@ and later requests see the same question, and /export shows it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from bot.engine.conversation.quotes import QUOTE_MAX_CHARS
+from tests.fakes.openai import Block
+from tests.support.botprocess import BotProcess, UnconfirmedUpdates
 from tests.support.chats import GROUP, PRIVATE, answer_in, exported, say, user_messages
 from tests.support.database import db_rows
 from tests.support.running import LogCapture, RunningBot
@@ -135,3 +138,26 @@ class TestPrivateQuotes:
             "author": "Alice",
             "own_answer": False,
         }
+
+
+class TestRecovery:
+    async def test_question_asked_again_after_a_crash_keeps_its_quote(
+        self, bot: RunningBot, logs: LogCapture
+    ) -> None:
+        """Killed while the model works on a quoted question: after the restart the model is
+        asked the same question, quote included."""
+        mine = bot.telegram.send_private_text(PRIVATE, "Water boils at 90 °C.")
+        await answer_in(bot, PRIVATE, 1)
+        await logs.wait_for("reply_finished", 1)
+        await bot.stop()
+        held = UnconfirmedUpdates(bot.telegram)
+        process = await BotProcess.start(bot.env, bot.telegram)
+        bot.model.script(Block(asyncio.Event()))  # never answers
+        bot.telegram.send_private_text(PRIVATE, "sure?", reply_to_message=mine)
+        await bot.model.wait_for_requests(2, timeout=30)
+        await process.kill()
+        held.release()
+        await bot.start()
+        await answer_in(bot, PRIVATE, 2, timeout=30)
+        quoted = "> Water boils at 90 °C.\n— quoted from Alice\n\nsure?"
+        assert [user_messages(r.messages)[-1] for r in bot.model.requests[1:]] == [quoted] * 2
