@@ -61,7 +61,7 @@ class TestGetUpdates:
         fake_tg.send_group_text(
             GROUP, "@test_llm_bot ?", user_id=7, reply_to_message=bobs, quote="two"
         )
-        _, (update) = await ptb_bot.get_updates(timeout=0)
+        _, update = await ptb_bot.get_updates(timeout=0)
         message = update.message
         assert message is not None and message.reply_to_message is not None
         assert message.reply_to_message.text == "😀 one two"
