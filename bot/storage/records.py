@@ -16,6 +16,17 @@ class TurnState(StrEnum):
 
 
 @dataclass(frozen=True)
+class Quote:
+    """The message a user's question replies to (or the part of it they quoted): data the
+    model reads as context, never instructions. Bounded and cleaned before it is stored
+    (engine/conversation/quotes.py)."""
+
+    text: str
+    author: str | None = None  # a display name made safe by clean_speaker; None when unknown
+    own: bool = False  # the bot's own earlier answer
+
+
+@dataclass(frozen=True)
 class NewTurn:
     """A user's message as the engine accepts it."""
 
@@ -27,6 +38,7 @@ class NewTurn:
     speaker: str | None = None  # shown to the model in group chats ("Alice: ...")
     replaces: int | None = None  # the turn this one regenerates (/retry)
     sent_at: float | None = None  # when the user sent it (stored as created_at; default: now)
+    quote: Quote | None = None  # what the message replies to, as the model is shown it
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,7 @@ class Turn:
     model: str | None = None
     error_type: str | None = None
     replaces: int | None = None  # the turn this one regenerates; deleted once this is answered
+    quote: Quote | None = None
 
     @property
     def unfinished(self) -> bool:

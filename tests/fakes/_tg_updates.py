@@ -37,6 +37,16 @@ def auto_entities(text: str) -> list[JsonDict]:
     return entities
 
 
+def text_quote(quote: str, replied: JsonDict | None) -> JsonDict:
+    """A TextQuote as Telegram sends it: the quoted part, and its UTF-16 offset in the replied
+    message's text or caption; the quote must be found there, as Telegram guarantees."""
+    source = "" if replied is None else str(replied.get("text") or replied.get("caption") or "")
+    at = source.find(quote)
+    if replied is not None and at < 0:
+        raise ValueError("a quote must be a part of the replied message")
+    return {"text": quote, "position": utf16_len(source[: max(at, 0)]), "is_manual": True}
+
+
 class UpdateBuilders(TelegramState):
     """push_* helpers; each returns the pushed update dict (with update_id and message_id)."""
 
@@ -83,13 +93,15 @@ class UpdateBuilders(TelegramState):
         username: str | None = "alice",
         reply_to_message: MessageRef = None,
         entities: list[JsonDict] | None = None,
+        quote: str | None = None,
     ) -> JsonDict:
-        """A user writes text to the bot in a private chat (user id defaults to chat id)."""
+        """A user writes text to the bot in a private chat (user id defaults to chat id);
+        `quote` is the part of `reply_to_message` they quoted (Telegram's TextQuote)."""
         user = user_dict(user_id or chat_id, first_name, username)
         chat = {"id": chat_id, "type": "private", "first_name": first_name}
         if username:
             chat["username"] = username
-        return self._push_text(chat, user, text, reply_to_message, entities)
+        return self._push_text(chat, user, text, reply_to_message, entities, quote)
 
     def send_group_text(
         self,
@@ -102,12 +114,14 @@ class UpdateBuilders(TelegramState):
         reply_to_message: MessageRef = None,
         entities: list[JsonDict] | None = None,
         title: str = "Test Group",
+        quote: str | None = None,
     ) -> JsonDict:
-        """A user writes text in a group (-100... ids make a supergroup)."""
+        """A user writes text in a group (-100... ids make a supergroup); `quote` is the part
+        of `reply_to_message` they quoted (Telegram's TextQuote)."""
         kind = "supergroup" if str(chat_id).startswith("-100") else "group"
         chat = {"id": chat_id, "type": kind, "title": title}
         user = user_dict(user_id, first_name, username)
-        return self._push_text(chat, user, text, reply_to_message, entities)
+        return self._push_text(chat, user, text, reply_to_message, entities, quote)
 
     def _push_text(
         self,
@@ -116,6 +130,7 @@ class UpdateBuilders(TelegramState):
         text: str,
         reply_to: MessageRef,
         entities: list[JsonDict] | None,
+        quote: str | None = None,
     ) -> JsonDict:
         fields: JsonDict = {"text": text}
         found = auto_entities(text) if entities is None else entities
@@ -124,6 +139,8 @@ class UpdateBuilders(TelegramState):
         replied = self.message_ref(int(chat["id"]), reply_to)
         if replied is not None:
             fields["reply_to_message"] = replied
+        if quote is not None:
+            fields["quote"] = text_quote(quote, replied)
         return self.push_message(chat, user, **fields)
 
     def push_callback_query(

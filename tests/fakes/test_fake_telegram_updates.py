@@ -55,6 +55,21 @@ class TestGetUpdates:
         assert update.message is not None and update.message.voice is not None
         assert update.message.voice.file_id == "v1"
 
+    async def test_reply_with_a_quote(self, fake_tg: FakeTelegram, ptb_bot: telegram.Bot) -> None:
+        """A reply to another member's message carries it, and a quote its UTF-16 position."""
+        bobs = fake_tg.send_group_text(GROUP, "😀 one two", user_id=8, first_name="Bob")
+        fake_tg.send_group_text(
+            GROUP, "@test_llm_bot ?", user_id=7, reply_to_message=bobs, quote="two"
+        )
+        _, update = await ptb_bot.get_updates(timeout=0)
+        message = update.message
+        assert message is not None and message.reply_to_message is not None
+        assert message.reply_to_message.text == "😀 one two"
+        assert message.quote is not None
+        assert (message.quote.text, message.quote.position) == ("two", 7)
+        with pytest.raises(ValueError, match="part of the replied message"):
+            fake_tg.send_group_text(GROUP, "?", user_id=7, reply_to_message=bobs, quote="three")
+
     async def test_offset_confirms_and_limit_caps(
         self, fake_tg: FakeTelegram, ptb_bot: telegram.Bot
     ) -> None:

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.engine.accounting.tokens import MESSAGE_OVERHEAD_TOKENS, Counter, estimate
+from bot.engine.conversation.quotes import with_quote
 from bot.engine.text import clean_speaker
-from bot.storage.records import Turn
+from bot.storage.records import Quote, Turn
 
 Message = dict[str, str]
 
@@ -33,11 +34,23 @@ def message_tokens(message: Message, counter: Counter = estimate_tokens) -> int:
     return counter(message["content"]) + MESSAGE_OVERHEAD_TOKENS
 
 
-def user_content(text: str, speaker: str | None) -> str:
+def user_content(text: str, speaker: str | None, quote: Quote | None = None) -> str:
     """What the model sees of a user's message: in groups, prefixed with who said it (the
-    name made safe by clean_speaker, also for names stored before it existed)."""
+    name made safe by clean_speaker, also for names stored before it existed); under the
+    message it replies to, when it quotes one (see quotes.py):
+
+        > quoted text
+        — quoted from Bob
+
+        Alice: translate this
+    """
     name = clean_speaker(speaker) if speaker else ""
-    return f"{name}: {text}" if name else text
+    return with_quote(f"{name}: {text}" if name else text, quote)
+
+
+def turn_content(turn: Turn) -> str:
+    """A stored turn's question as the model sees it, its quote included."""
+    return user_content(turn.user_text, turn.speaker, turn.quote)
 
 
 def summary_messages(summary: str) -> list[Message]:
@@ -68,7 +81,7 @@ class Limits:
 def turn_messages(turn: Turn) -> list[Message]:
     """A stored turn as the model sees it: the question, then its answer."""
     return [
-        {"role": "user", "content": user_content(turn.user_text, turn.speaker)},
+        {"role": "user", "content": turn_content(turn)},
         {"role": "assistant", "content": turn.answer or ""},
     ]
 
@@ -109,7 +122,7 @@ def build_messages(
     head: list[Message] = [{"role": "system", "content": system_prompt}]
     if summary:
         head += summary_messages(summary)
-    newest: Message = {"role": "user", "content": user_content(current.user_text, current.speaker)}
+    newest: Message = {"role": "user", "content": turn_content(current)}
     budget = limits.max_prompt_tokens - sum(message_tokens(m, counter) for m in [*head, newest])
     kept = fit_turns(history, limits, budget, counter)
     return [*head, *(m for turn in kept for m in turn_messages(turn)), newest]

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any, Literal, Protocol
 
+from bot.engine.conversation.quotes import with_quote
 from bot.engine.profiles.profiles import ChatProfile
 from bot.observability.logs import get_logger
-from bot.storage.records import Summary, Turn
+from bot.storage.records import Quote, Summary, Turn
 
 log = get_logger(__name__)
 
@@ -116,13 +117,20 @@ class MarkdownWriter:
 
     def turn(self, turn: Turn, *, first: bool) -> str:
         model = f" ({turn.model})" if turn.model else ""
+        question = with_quote(turn.user_text, turn.quote)  # a quote shows as a blockquote
         return (
-            f"---\n\n**{turn.speaker or 'You'}** · {_iso(turn.created_at)}\n\n{turn.user_text}\n\n"
+            f"---\n\n**{turn.speaker or 'You'}** · {_iso(turn.created_at)}\n\n{question}\n\n"
             f"**Assistant**{model}\n\n{turn.answer or ''}\n\n"
         )
 
     def tail(self, left_out: int, max_bytes: int) -> str:
         return f"---\n\n> ✂️ {cut_note(left_out, max_bytes)}\n" if left_out else ""
+
+
+def _quote(quote: Quote | None) -> dict[str, Any] | None:
+    if quote is None:
+        return None
+    return {"text": quote.text, "author": quote.author, "own_answer": quote.own}
 
 
 class JsonWriter:
@@ -154,6 +162,7 @@ class JsonWriter:
             "at": _iso(turn.created_at),
             "speaker": turn.speaker,
             "user": turn.user_text,
+            "quote": _quote(turn.quote),
             "assistant": turn.answer,
             "model": turn.model,
         }

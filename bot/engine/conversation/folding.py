@@ -5,7 +5,7 @@ model reads, the instructions it gets, and the policy from the settings (summary
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.config import SummarySettings
 from bot.engine.accounting.tokens import Counter
@@ -82,12 +82,18 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_TURN_CHARS else text[:MAX_TURN_CHARS] + " […]"
 
 
+def _question(turn: Turn) -> str:
+    """The question under at most half a turn's room of its quote, so a long quote never
+    pushes the question itself out of the summariser's view."""
+    quote = turn.quote
+    if quote is not None and len(quote.text) > MAX_TURN_CHARS // 2:
+        quote = replace(quote, text=quote.text[: MAX_TURN_CHARS // 2] + " […]")
+    return _clip(user_content(turn.user_text, turn.speaker, quote))
+
+
 def transcript(turns: Sequence[Turn]) -> list[str]:
     """Each turn as the summariser reads it: "User: …" then "Assistant: …"."""
-    return [
-        f"User: {_clip(user_content(t.user_text, t.speaker))}\nAssistant: {_clip(t.answer or '')}"
-        for t in turns
-    ]
+    return [f"User: {_question(t)}\nAssistant: {_clip(t.answer or '')}" for t in turns]
 
 
 def summary_request(

@@ -153,6 +153,7 @@ class Conversation:
                 user_id=last.user_id,
                 speaker=last.speaker,
                 replaces=last.id,
+                quote=last.quote,
             )
         )
         if turn is not None:

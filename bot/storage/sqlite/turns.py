@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import sqlite3
 
-from bot.storage.records import NewTurn, Turn, TurnState, Usage
+from bot.storage.records import NewTurn, Quote, Turn, TurnState, Usage
 from bot.storage.sqlite.database import Database, Row
 from bot.storage.sqlite.usage import add_usage
 
 COLUMNS = (
     "id, chat_id, user_text, state, created_at, source_key, reply_to, user_id, speaker, "
-    "answer, model, error_type, replaces"
+    "answer, model, error_type, replaces, quote_text, quote_author, quote_own"
 )
+
+
+def _quote(text: str | None, author: str | None, own: int) -> Quote | None:
+    return None if text is None else Quote(text, author, bool(own))
 
 
 def _turn(row: Row) -> Turn:
@@ -29,7 +33,12 @@ def _turn(row: Row) -> Turn:
         model=row[10],
         error_type=row[11],
         replaces=row[12],
+        quote=_quote(row[13], row[14], row[15]),
     )
+
+
+def _quote_columns(quote: Quote | None) -> tuple[str | None, str | None, int]:
+    return (None, None, 0) if quote is None else (quote.text, quote.author, int(quote.own))
 
 
 class SQLiteTurns:
@@ -43,8 +52,8 @@ class SQLiteTurns:
             try:
                 async with db.execute(
                     "INSERT INTO turns (chat_id, source_key, reply_to, user_id, speaker, user_text,"
-                    " replaces, state, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)"
+                    " replaces, quote_text, quote_author, quote_own, state, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)"
                     f" RETURNING {COLUMNS}",
                     (
                         turn.chat_id,
@@ -54,6 +63,7 @@ class SQLiteTurns:
                         turn.speaker,
                         turn.user_text,
                         turn.replaces,
+                        *_quote_columns(turn.quote),
                         now if turn.sent_at is None else turn.sent_at,
                         now,
                     ),

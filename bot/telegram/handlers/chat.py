@@ -9,6 +9,7 @@ from bot.observability.logs import get_logger
 from bot.storage.records import NewTurn
 from bot.telegram.handlers.context import BotContext
 from bot.telegram.handlers.incoming import Incoming
+from bot.telegram.handlers.quoting import quote_of
 from bot.telegram.handlers.triggers import (
     is_addressed,
     is_private,
@@ -52,6 +53,7 @@ async def on_text(incoming: Incoming, context: BotContext) -> None:
             user_id=None if sender is None else str(sender),
             speaker=None if is_private(message) else speaker_name(user),
             sent_at=message.date.timestamp(),
+            quote=quote_of(message, me),
         )
     )
     if turn is None:
