@@ -22,6 +22,7 @@ single thread; its messages carry no topic id). No stored key had to move, so no
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 
 _TELEGRAM = "tg:"
@@ -64,18 +65,25 @@ def telegram_chat(chat_id: int, topic: int | None = None, number: int = 1) -> st
 def parse_telegram(key: str) -> TelegramConversation:
     """The conversation a key made by `telegram_chat` names (ValueError for any other key)."""
     match = _TELEGRAM_KEY.fullmatch(key)
-    if match is None:
-        raise ValueError(f"not a Telegram conversation key: {key!r}")
-    chat, topic, number = match.groups()
-    return TelegramConversation(
-        int(chat), int(topic) if topic else None, int(number) if number else 1
-    )
+    if match is not None:
+        chat, topic, number = match.groups()
+        with suppress(ValueError):  # a topic 0, a conversation 0: no key of ours
+            found = TelegramConversation(
+                int(chat), int(topic) if topic else None, int(number) if number else 1
+            )
+            if found.key == key:  # one spelling per conversation ("t07", ":c1" are not)
+                return found
+    raise ValueError(f"not a Telegram chat key: {key!r}")
 
 
 def is_telegram_chat(key: str) -> bool:
     """Whether the key names a Telegram conversation (so the Telegram channel may deliver to
     it): any chat, topic or numbered conversation, never an update's source key."""
-    return _TELEGRAM_KEY.fullmatch(key) is not None
+    try:
+        parse_telegram(key)
+    except ValueError:
+        return False
+    return True
 
 
 def telegram_chat_id(key: str) -> int:
