@@ -143,6 +143,24 @@ class TestForumTopics:
         await answer_in(bot, FORUM, 2)
         assert bot.telegram.messages(FORUM)[1].thread_id == slow
 
+    async def test_refusals_and_errors_are_told_in_the_topic(
+        self, bot: RunningBot, logs: LogCapture
+    ) -> None:
+        """A refused command and a failed handler are answered in the topic they came from."""
+        bot.telegram.forum_chat(FORUM)
+        topic = bot.telegram.create_topic(FORUM, "Work", ALICE)
+        bot.telegram.send_topic_text(FORUM, "/clear", ALICE, "Alice", thread_id=topic)
+        await answer_in(bot, FORUM, 1)
+        refusal = bot.telegram.messages(FORUM)[0]
+        assert "admin" in refusal.text and refusal.thread_id == topic
+        bot.telegram.fail_next("sendMessage", 400, "Bad Request: odd", chat_id=FORUM)
+        bot.telegram.send_topic_text(FORUM, "/stats", ALICE, "Alice", thread_id=topic)
+        [error] = await logs.wait_for("handler_error")
+        assert error["error_type"] == "BadRequest"
+        await answer_in(bot, FORUM, 2)
+        apology = bot.telegram.messages(FORUM)[1]
+        assert apology.thread_id == topic
+
     async def test_reply_chain_of_a_plain_group_is_no_topic(self, bot: RunningBot) -> None:
         """In a group without topics a reply carries a thread id (its reply chain's): it is
         the group's one conversation, and the answer is sent without a thread id."""
