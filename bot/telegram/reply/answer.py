@@ -25,20 +25,31 @@ from bot.telegram.reply.services import Services
 from bot.telegram.reply.streaming import StreamingReply, StreamState
 from bot.telegram.reply.typing import typing
 
+GENERAL_TOPIC = 1
+"""The General topic's thread id: Telegram refuses it for messages (they go without a thread
+id) but shows "typing…" in General only when sendChatAction names it."""
+
 
 @metrics.in_flight
-async def answer_turn(bot: Bot, svc: Services, turn: Turn) -> None:
+async def answer_turn(bot: Bot, svc: Services, turn: Turn, *, forum: bool = False) -> None:
     """Generate (showing "typing…", then the answer as it grows) and deliver a stored turn's answer.
 
     In groups the answer is a reply to the message that asked; in private chats it is not
-    (quoting every message there is noise).
+    (quoting every message there is noise). `forum`: the chat is a forum, so a turn of its
+    General topic shows "typing…" there (the stored key cannot tell: recovery passes False).
     """
     where = identity.parse_telegram(turn.chat_id)
     chat_id, thread_id = where.chat_id, where.topic
     quote = int(turn.reply_to) if turn.reply_to and chat_id < 0 else None
     try:
         async with answer_stream(
-            bot, svc.telegram, svc.streams, chat_id, reply_to=quote, thread_id=thread_id
+            bot,
+            svc.telegram,
+            svc.streams,
+            chat_id,
+            reply_to=quote,
+            thread_id=thread_id,
+            typing_thread=GENERAL_TOPIC if forum and thread_id is None else thread_id,
         ) as answer:
             reply = await svc.conversation.generate(
                 turn, on_delta=answer.on_delta, on_generated=answer.generated
@@ -110,13 +121,15 @@ async def answer_stream(
     *,
     reply_to: int | None,
     thread_id: int | None = None,
+    typing_thread: int | None = None,
 ) -> AsyncIterator[Answer]:
     """Show "typing…" while the block generates, streaming the answer if STREAMING is on;
     both, and the answer, in topic `thread_id` (None: the chat, or a forum's General topic).
 
-    "Typing…" stops once the first text is visible. After the block, ``deliver`` the text.
+    "Typing…" (in `typing_thread`) stops once the first text is visible. After the block,
+    ``deliver`` the text.
     """
-    async with typing(bot, chat_id, thread_id=thread_id) as indicator:
+    async with typing(bot, chat_id, thread_id=typing_thread) as indicator:
         if not settings.streaming:
             yield WholeAnswer(
                 bot,
