@@ -65,6 +65,7 @@ def send_message(state: TelegramState, call: ApiCall) -> JsonDict:
         entities=entities,
         reply_to_message_id=_reply_target(state, chat_id, call),
         reply_markup=_markup(call),
+        thread_id=state.topics.checked(chat_id, call),
     )
     message.message_id = state.next_message_id(chat_id)
     state.store_sent(message)
@@ -148,7 +149,8 @@ def send_message_draft(state: TelegramState, call: ApiCall) -> bool:
     text, entities = parse_checked(
         raw, params.get("parse_mode"), params.get("entities"), limit=TEXT_LIMIT
     )
-    draft = Draft(chat_id, draft_id, text, entities, call.at)
+    thread = state.topics.checked(chat_id, call)
+    draft = Draft(chat_id, draft_id, text, entities, call.at, thread_id=thread)
     state.store_draft(draft)
     return True
 
@@ -177,6 +179,7 @@ def send_document(state: TelegramState, call: ApiCall) -> JsonDict:
         reply_to_message_id=reply_to,
         reply_markup=markup,
         document=document,
+        thread_id=state.topics.checked(chat_id, call),
     )
     state.store_sent(message)
     return state.sent_dict(message)

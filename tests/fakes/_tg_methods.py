@@ -97,8 +97,8 @@ def delete_my_commands(state: TelegramState, call: ApiCall) -> bool:
 
 
 def send_chat_action(state: TelegramState, call: ApiCall) -> bool:
-    """sendChatAction."""
-    chat_id_of(state, call)
+    """sendChatAction (in a forum's General topic with message_thread_id 1, or none)."""
+    state.topics.checked(chat_id_of(state, call), call, action=True)
     required(call, "action")
     return True
 

@@ -32,6 +32,12 @@ class ApiCall:
         """The chat_id parameter, if any."""
         return self.params.get("chat_id")
 
+    @property
+    def thread_id(self) -> int | None:
+        """The message_thread_id parameter (the topic the call was aimed at), if any."""
+        value = self.params.get("message_thread_id")
+        return None if value is None else int(value)
+
 
 @dataclass
 class SentMessage:
@@ -49,6 +55,7 @@ class SentMessage:
     file_id: str | None = None  # the file_id the fake gave the document
     deleted: bool = False
     edit_date: int | None = None
+    thread_id: int | None = None  # the topic it was sent into (None: no topic / General)
 
 
 @dataclass
@@ -60,6 +67,7 @@ class Draft:
     text: str
     entities: list[dict[str, Any]]
     at: float
+    thread_id: int | None = None
 
 
 @dataclass

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from tests.fakes._tg_models import Draft, SentMessage, UploadedFile
+from tests.fakes._tg_topics import Topics
 
 # Update types Telegram leaves out unless allowed_updates names them.
 _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
@@ -43,6 +44,7 @@ class TelegramState:
         self.webhook_secret: str | None = None
         self.my_commands: dict[tuple[str, str], list[JsonDict]] = {}
         self.drafts_supported = True
+        self.topics = Topics()
         self._sent: dict[int, list[SentMessage]] = {}
         self._drafts: dict[int, list[Draft]] = {}
         self._last_message_id: dict[int, int] = {}
@@ -213,6 +215,7 @@ class TelegramState:
             body["reply_markup"] = message.reply_markup
         if message.edit_date is not None:
             body["edit_date"] = message.edit_date
+        body.update(Topics.message_fields(message.thread_id))
         replied = self.known_messages.get((message.chat_id, message.reply_to_message_id or 0))
         if replied is not None:
             body["reply_to_message"] = {k: v for k, v in replied.items() if k != "reply_to_message"}

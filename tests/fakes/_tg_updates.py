@@ -123,6 +123,61 @@ class UpdateBuilders(TelegramState):
         user = user_dict(user_id, first_name, username)
         return self._push_text(chat, user, text, reply_to_message, entities, quote)
 
+    # -- topics -----------------------------------------------------------------------------
+
+    def forum_chat(self, chat_id: int, title: str = "Test Forum") -> JsonDict:
+        """Make a supergroup a forum (``is_forum``); its old messages are its General topic."""
+        chat: JsonDict = {"id": chat_id, "type": "supergroup", "title": title, "is_forum": True}
+        self.chats[chat_id] = chat
+        self.topics.enable(chat_id, forum=True)
+        return chat
+
+    def private_topics(self, chat_id: int) -> None:
+        """Give a private chat topics (Bot API 9.3: the bot's threaded mode)."""
+        self.topics.enable(chat_id, forum=False)
+
+    def create_topic(self, chat_id: int, name: str, creator_id: int | None = None) -> int:
+        """A user opens a topic: its id is that of the service message that created it."""
+        thread = self.next_message_id(chat_id)
+        self.topics.add(chat_id, thread, name)
+        created: JsonDict = {
+            "message_id": thread,
+            "date": int(time.time()),
+            "chat": self.chat(chat_id),
+            "from": self.user(creator_id or (chat_id if chat_id > 0 else 1)),
+            "forum_topic_created": {"name": name, "icon_color": 7322096},
+            **self.topics.message_fields(thread),
+        }
+        self.known_messages[(chat_id, thread)] = created
+        return thread
+
+    def send_topic_text(
+        self,
+        chat_id: int,
+        text: str,
+        user_id: int,
+        first_name: str = "Bob",
+        *,
+        thread_id: int | None = None,
+        reply_to_message: MessageRef = None,
+    ) -> JsonDict:
+        """A user writes in a forum topic (`thread_id`) or its General topic (None).
+
+        As in Telegram, a topic message that replies to nothing replies to the topic's
+        creation message; a General topic message carries no thread id.
+        """
+        user = user_dict(user_id, first_name)
+        replied = reply_to_message if reply_to_message is not None else thread_id
+        return self._push_text(self.chat(chat_id), user, text, replied, None, thread_id=thread_id)
+
+    def send_private_topic_text(
+        self, chat_id: int, text: str, thread_id: int, first_name: str = "Alice"
+    ) -> JsonDict:
+        """A user writes in a topic of their private chat with the bot."""
+        user = user_dict(chat_id, first_name, "alice")
+        chat = {"id": chat_id, "type": "private", "first_name": first_name}
+        return self._push_text(chat, user, text, thread_id, None, thread_id=thread_id)
+
     def _push_text(
         self,
         chat: JsonDict,
@@ -131,8 +186,9 @@ class UpdateBuilders(TelegramState):
         reply_to: MessageRef,
         entities: list[JsonDict] | None,
         quote: str | None = None,
+        thread_id: int | None = None,
     ) -> JsonDict:
-        fields: JsonDict = {"text": text}
+        fields: JsonDict = {"text": text, **self.topics.message_fields(thread_id)}
         found = auto_entities(text) if entities is None else entities
         if found:
             fields["entities"] = found

@@ -1,38 +1,99 @@
-"""Conversation identity: the keys naming a chat, and a stored message's source, in every channel.
+"""Conversation identity: the keys naming a conversation, and a stored message's source.
 
-This module is the only place that spells them:
+A conversation is (channel, chat, topic, conversation number). This module is the only place
+that spells and parses its key:
 
-- ``tg:<chat id>``: a Telegram chat (private chats have positive ids, groups negative ones);
+- ``tg:<chat id>``: a Telegram chat (private chats have positive ids, groups negative ones),
+  and also the General topic of a forum supergroup;
+- ``tg:<chat id>:t<thread id>``: a forum topic other than General, or a topic of a private
+  chat with topics (Telegram's ``message_thread_id``);
+- ``...:c<number>``: reserved for the second and later conversations of a chat or topic
+  (``/new``); the first conversation has no suffix;
 - ``term:<name>``: a terminal chat (``python -m bot chat --chat NAME``);
 - ``tg:update:<update id>``: the Telegram update a stored message came from, which makes a
   re-delivered update a no-op.
 
 The keys are stored in the database (turns, chat settings, usage), so their spelling never
-changes. A conversation of its own per forum topic gets its key built and parsed here too.
+changes: a plain chat keeps the key it had before topics existed, and a group that becomes a
+forum keeps its history in its General topic (Telegram's General topic is the group's old
+single thread; its messages carry no topic id). No stored key had to move, so no migration.
 """
 
 from __future__ import annotations
 
+import re
+from contextlib import suppress
+from dataclasses import dataclass
+
 _TELEGRAM = "tg:"
 _TERMINAL = "term:"
 _TELEGRAM_UPDATE = "tg:update:"
+_TELEGRAM_KEY = re.compile(r"tg:(-?\d+)(?::t(\d+))?(?::c(\d+))?")
 
 
-def telegram_chat(chat_id: int) -> str:
-    """The key of a Telegram chat."""
-    return f"{_TELEGRAM}{chat_id}"
+@dataclass(frozen=True, slots=True)
+class TelegramConversation:
+    """Where a Telegram conversation lives: its chat, its topic (None: the chat itself or the
+    General topic), and its number within that topic (1: the first)."""
+
+    chat_id: int
+    topic: int | None = None
+    number: int = 1
+
+    def __post_init__(self) -> None:
+        if self.topic is not None and self.topic <= 0:
+            raise ValueError(f"a topic id is positive: {self.topic}")
+        if self.number < 1:
+            raise ValueError(f"conversations are numbered from 1: {self.number}")
+
+    @property
+    def key(self) -> str:
+        """The stored key (see the module docstring)."""
+        key = f"{_TELEGRAM}{self.chat_id}"
+        if self.topic is not None:
+            key += f":t{self.topic}"
+        if self.number > 1:
+            key += f":c{self.number}"
+        return key
+
+
+def telegram_chat(chat_id: int, topic: int | None = None, number: int = 1) -> str:
+    """The key of a Telegram conversation: a chat, or a topic of it (None: General/no topic)."""
+    return TelegramConversation(chat_id, topic, number).key
+
+
+def parse_telegram(key: str) -> TelegramConversation:
+    """The conversation a key made by `telegram_chat` names (ValueError for any other key)."""
+    match = _TELEGRAM_KEY.fullmatch(key)
+    if match is not None:
+        chat, topic, number = match.groups()
+        with suppress(ValueError):  # a topic 0, a conversation 0: no key of ours
+            found = TelegramConversation(
+                int(chat), int(topic) if topic else None, int(number) if number else 1
+            )
+            if found.key == key:  # one spelling per conversation ("t07", ":c1" are not)
+                return found
+    raise ValueError(f"not a Telegram chat key: {key!r}")
 
 
 def is_telegram_chat(key: str) -> bool:
-    """Whether the key names a Telegram chat (so the Telegram channel may deliver to it)."""
-    return key.startswith(_TELEGRAM)
+    """Whether the key names a Telegram conversation (so the Telegram channel may deliver to
+    it): any chat, topic or numbered conversation, never an update's source key."""
+    try:
+        parse_telegram(key)
+    except ValueError:
+        return False
+    return True
 
 
 def telegram_chat_id(key: str) -> int:
     """The Telegram chat id in a key made by `telegram_chat` (ValueError for any other key)."""
-    if not is_telegram_chat(key):
-        raise ValueError(f"not a Telegram chat key: {key!r}")
-    return int(key.removeprefix(_TELEGRAM))
+    return parse_telegram(key).chat_id
+
+
+def telegram_topic(key: str) -> int | None:
+    """The topic (``message_thread_id``) a Telegram key's answers go to; None: no topic."""
+    return parse_telegram(key).topic
 
 
 def terminal_chat(name: str) -> str:
@@ -46,5 +107,6 @@ def telegram_update(update_id: int) -> str:
 
 
 def short_name(key: str) -> str:
-    """A key as an admin reads it in a report: a Telegram chat by its id, any other in full."""
-    return key.removeprefix(_TELEGRAM)
+    """A key as an admin reads it in a report: a Telegram chat by its id (a topic as
+    ``<chat id>:t<thread id>``), any other in full."""
+    return key.removeprefix(_TELEGRAM) if is_telegram_chat(key) else key

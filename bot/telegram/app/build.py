@@ -25,7 +25,7 @@ from bot.observability.logs import get_logger
 from bot.telegram.app.processor import PerChatUpdateProcessor
 from bot.telegram.handlers import chat, guard, membership, table
 from bot.telegram.handlers.context import CONTEXT_TYPES, BotApplication, BotContext, install
-from bot.telegram.handlers.incoming import on_button, on_message
+from bot.telegram.handlers.incoming import on_button, on_message, topic_of
 from bot.telegram.reply.services import Services
 
 log = get_logger(__name__)
@@ -68,7 +68,8 @@ def _update_type(update: Update) -> str:
 
 
 async def on_error(update: object, context: BotContext) -> None:
-    """Log the failure with its traceback; tell the user something short, never the error."""
+    """Log the failure with its traceback; tell the user something short, never the error,
+    in the topic the update came from."""
     error = context.error
     log.error("handler_error", error_type=type(error).__name__, exc_info=error)
     metrics.ERRORS.labels(type=type(error).__name__).inc()
@@ -77,7 +78,11 @@ async def on_error(update: object, context: BotContext) -> None:
     if isinstance(update, Update) and update.effective_chat is not None:
         text = errors.user_message(error)
         try:
-            await context.bot.send_message(update.effective_chat.id, text)
+            await context.bot.send_message(
+                update.effective_chat.id,
+                text,
+                message_thread_id=topic_of(update.effective_message),
+            )
         except Exception:  # the error path must never raise again
             log.warning("error_reply_failed", exc_info=True)
 

@@ -1,19 +1,22 @@
-"""Runs updates concurrently across chats and strictly in order within one chat, fairly.
+"""Runs updates concurrently across conversations and strictly in order within one, fairly.
 
-Each chat has a bounded first-in first-out queue, drained by at most one worker for that chat.
-A global slot (one of `max_concurrent`) is taken only while an update is actually handled, and
-only after its chat's lock is held, so updates that wait for their chat never hold a slot: a
-chat with hundreds of messages waiting cannot keep another chat waiting.
+A conversation is a chat, or one topic of a forum (or of a private chat with topics): two
+topics of one group never wait for each other. Each conversation has a bounded first-in
+first-out queue, drained by at most one worker for it. A global slot (one of
+`max_concurrent`) is taken only while an update is actually handled, and only after its
+conversation's lock is held, so updates that wait for their turn never hold a slot: a
+conversation with hundreds of messages waiting cannot keep another one waiting.
 
 An update is admitted (the access and rate-limit decision, see handlers/admission.py) as it
 arrives, before it waits in its queue: a refused flood costs neither a slot nor a model call.
-What arrives while a chat's queue is full is dropped; the chat is told once per burst (until
+What arrives while a conversation's queue is full is dropped; it is told once per burst (until
 its queue has drained), and every drop is logged (`update_dropped`).
 
-The chat locks (engine/conversation/ordering.py) stay the one source of per-chat exclusion:
-crash recovery takes the same locks. python-telegram-bot's own semaphore is made non-binding
-(it would be taken before the chat is known); an update's task still ends only when its update
-has been handled, so Application.stop() waits for queued work as before.
+The locks (engine/conversation/ordering.py), keyed by conversation key, stay the one source
+of per-conversation exclusion: crash recovery takes the same locks (a turn's stored key).
+python-telegram-bot's own semaphore is made non-binding (it would be taken before the
+conversation is known); an update's task still ends only when its update has been handled,
+so Application.stop() waits for queued work as before.
 """
 
 from __future__ import annotations
@@ -27,9 +30,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-from bot.engine.conversation import identity
 from bot.engine.conversation.ordering import ChatLocks
 from bot.observability.logs import get_logger
+from bot.telegram.handlers.incoming import conversation_key
 
 log = get_logger(__name__)
 
@@ -65,7 +68,7 @@ class _ChatQueue:
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Per-chat queues, one worker per chat, global slots only while handling; see above."""
+    """Per-conversation queues, one worker each, global slots only while handling; see above."""
 
     def __init__(
         self,
@@ -91,11 +94,11 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             await self._run_direct(coroutine)
             return
         assert isinstance(coroutine, Coroutine)
-        key = identity.telegram_chat(chat.id)
+        key = conversation_key(chat, update.effective_message)
         queue = self._queues.setdefault(key, _ChatQueue())
         if len(queue.jobs) >= self.max_queued_per_chat:
             coroutine.close()
-            await self._dropped(update, chat.id, queue)
+            await self._dropped(update, chat.id, key, queue)
             return
         loop = asyncio.get_running_loop()
         job = _Job(update, coroutine, loop.create_future(), loop.create_future())
@@ -153,10 +156,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             if self._queues.get(key) is queue:
                 del self._queues[key]
 
-    async def _dropped(self, update: Update, chat_id: int, queue: _ChatQueue) -> None:
-        """A full queue: log the drop; tell the chat once until its queue has drained."""
+    async def _dropped(self, update: Update, chat_id: int, key: str, queue: _ChatQueue) -> None:
+        """A full queue: log the drop; tell the conversation once until its queue has drained."""
         told, queue.told = not queue.told, True
-        fields = {"chat_id": chat_id, "queued": len(queue.jobs), "told": told}
+        fields = {"chat_id": chat_id, "chat_key": key, "queued": len(queue.jobs), "told": told}
         if told:
             log.warning("update_dropped", **fields)
             await self._tell_dropped(update)

@@ -63,7 +63,7 @@ async def on_text(incoming: Incoming, context: BotContext) -> None:
         await expire(context.bot, svc, turn)
         return
     async with settled(svc, turn):
-        await answer_turn(context.bot, svc, turn)
+        await answer_turn(context.bot, svc, turn, forum=bool(incoming.chat.is_forum))
 
 
 async def on_non_text(incoming: Incoming, context: BotContext) -> None:

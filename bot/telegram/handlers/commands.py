@@ -107,4 +107,4 @@ async def retry(incoming: Incoming, context: BotContext) -> None:
         return
     if turn is not None:
         async with settled(svc, turn):
-            await answer_turn(context.bot, svc, turn)
+            await answer_turn(context.bot, svc, turn, forum=bool(incoming.chat.is_forum))

@@ -28,8 +28,9 @@ class Incoming:
 
     @property
     def chat_key(self) -> str:
-        """The conversation this message belongs to."""
-        return identity.telegram_chat(self.chat.id)
+        """The conversation this message belongs to: its chat, or its topic of a forum or of a
+        private chat with topics (the General topic is the chat itself)."""
+        return conversation_key(self.chat, self.message)
 
     @property
     def source_key(self) -> str:
@@ -47,8 +48,27 @@ class Press:
 
     @property
     def chat_key(self) -> str:
-        """The conversation whose settings the button changes."""
-        return identity.telegram_chat(self.chat.id)
+        """The conversation whose settings the button changes: that of the topic the button's
+        message is in."""
+        message = self.query.message
+        return conversation_key(self.chat, message if isinstance(message, Message) else None)
+
+
+def topic_of(message: Message | None) -> int | None:
+    """The forum or private-chat topic a message is in; None for a chat without topics and
+    for the General topic.
+
+    Only a topic message counts: in a plain group a reply carries a ``message_thread_id`` too
+    (its reply chain's first message), which is not a topic and cannot be sent to.
+    """
+    if message is None or not message.is_topic_message:
+        return None
+    return message.message_thread_id
+
+
+def conversation_key(chat: Chat, message: Message | None) -> str:
+    """The key of the conversation a message in `chat` belongs to (see engine identity)."""
+    return identity.telegram_chat(chat.id, topic_of(message))
 
 
 Callback = Callable[[Update, BotContext], Coroutine[Any, Any, None]]

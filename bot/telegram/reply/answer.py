@@ -1,7 +1,9 @@
 """Answering a stored turn in its chat: "typing…", the answer as it grows, then the answer.
 
 Every way of answering (a new message, /retry, recovery of an unfinished turn) comes here, so
-the three cannot drift apart.
+the three cannot drift apart. Where the answer goes (the chat, and the topic of a forum or of
+a private chat with topics) is read from the turn's stored conversation key, so an answer
+recovered after a crash lands in the topic it was asked in.
 """
 
 from __future__ import annotations
@@ -23,24 +25,43 @@ from bot.telegram.reply.services import Services
 from bot.telegram.reply.streaming import StreamingReply, StreamState
 from bot.telegram.reply.typing import typing
 
+GENERAL_TOPIC = 1
+"""The General topic's thread id: Telegram refuses it for messages (they go without a thread
+id) but shows "typing…" in General only when sendChatAction names it."""
+
 
 @metrics.in_flight
-async def answer_turn(bot: Bot, svc: Services, turn: Turn) -> None:
+async def answer_turn(bot: Bot, svc: Services, turn: Turn, *, forum: bool = False) -> None:
     """Generate (showing "typing…", then the answer as it grows) and deliver a stored turn's answer.
 
     In groups the answer is a reply to the message that asked; in private chats it is not
-    (quoting every message there is noise).
+    (quoting every message there is noise). `forum`: the chat is a forum, so a turn of its
+    General topic shows "typing…" there (the stored key cannot tell: recovery passes False).
     """
-    chat_id = identity.telegram_chat_id(turn.chat_id)
+    where = identity.parse_telegram(turn.chat_id)
+    chat_id, thread_id = where.chat_id, where.topic
     quote = int(turn.reply_to) if turn.reply_to and chat_id < 0 else None
     try:
-        async with answer_stream(bot, svc.telegram, svc.streams, chat_id, reply_to=quote) as answer:
+        async with answer_stream(
+            bot,
+            svc.telegram,
+            svc.streams,
+            chat_id,
+            reply_to=quote,
+            thread_id=thread_id,
+            typing_thread=GENERAL_TOPIC if forum and thread_id is None else thread_id,
+        ) as answer:
             reply = await svc.conversation.generate(
                 turn, on_delta=answer.on_delta, on_generated=answer.generated
             )
     except errors.ModelError as exc:
         await send_text(
-            bot, chat_id, exc.user_message, reply_to=quote, max_wait=svc.telegram.flood_wait_max
+            bot,
+            chat_id,
+            exc.user_message,
+            reply_to=quote,
+            thread_id=thread_id,
+            max_wait=svc.telegram.flood_wait_max,
         )
         return
     await answer.deliver(reply.text)
@@ -61,9 +82,17 @@ class Answer(Protocol):
 class WholeAnswer:
     """Streaming off: nothing is shown until the answer is complete."""
 
-    def __init__(self, bot: Bot, chat_id: int, *, reply_to: int | None, max_wait: float) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        chat_id: int,
+        *,
+        reply_to: int | None,
+        thread_id: int | None = None,
+        max_wait: float,
+    ) -> None:
         self._bot, self._chat_id, self._reply_to = bot, chat_id, reply_to
-        self._max_wait = max_wait
+        self._thread_id, self._max_wait = thread_id, max_wait
 
     @property
     def on_delta(self) -> OnDelta | None:
@@ -74,26 +103,47 @@ class WholeAnswer:
 
     async def deliver(self, text: str) -> None:
         await send_answer(
-            self._bot, self._chat_id, text, reply_to=self._reply_to, max_wait=self._max_wait
+            self._bot,
+            self._chat_id,
+            text,
+            reply_to=self._reply_to,
+            thread_id=self._thread_id,
+            max_wait=self._max_wait,
         )
 
 
 @asynccontextmanager
 async def answer_stream(
-    bot: Bot, settings: TelegramSettings, state: StreamState, chat_id: int, *, reply_to: int | None
+    bot: Bot,
+    settings: TelegramSettings,
+    state: StreamState,
+    chat_id: int,
+    *,
+    reply_to: int | None,
+    thread_id: int | None = None,
+    typing_thread: int | None = None,
 ) -> AsyncIterator[Answer]:
-    """Show "typing…" while the block generates, streaming the answer if STREAMING is on.
+    """Show "typing…" while the block generates, streaming the answer if STREAMING is on;
+    both, and the answer, in topic `thread_id` (None: the chat, or a forum's General topic).
 
-    "Typing…" stops once the first text is visible. After the block, ``deliver`` the text.
+    "Typing…" (in `typing_thread`) stops once the first text is visible. After the block,
+    ``deliver`` the text.
     """
-    async with typing(bot, chat_id) as indicator:
+    async with typing(bot, chat_id, thread_id=typing_thread) as indicator:
         if not settings.streaming:
-            yield WholeAnswer(bot, chat_id, reply_to=reply_to, max_wait=settings.flood_wait_max)
+            yield WholeAnswer(
+                bot,
+                chat_id,
+                reply_to=reply_to,
+                thread_id=thread_id,
+                max_wait=settings.flood_wait_max,
+            )
             return
         reply = StreamingReply(
             bot,
             chat_id,
             reply_to=reply_to,
+            thread_id=thread_id,
             interval=settings.stream_edit_interval,
             max_wait=settings.flood_wait_max,
             state=state,

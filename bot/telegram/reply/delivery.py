@@ -100,9 +100,11 @@ async def send_text(
     *,
     entities: tuple[MessageEntity, ...] | None = None,
     reply_to: int | None = None,
+    thread_id: int | None = None,
     max_wait: float,
 ) -> Message:
-    """Send one message, waiting out flood control and retrying network errors."""
+    """Send one message (into topic `thread_id`, if any), waiting out flood control and
+    retrying network errors."""
     return await with_retries(
         lambda: bot.send_message(
             chat_id,
@@ -110,6 +112,7 @@ async def send_text(
             entities=entities or None,
             reply_parameters=reply_parameters(reply_to),
             link_preview_options=None,
+            message_thread_id=thread_id,
         ),
         max_wait=max_wait,
     )
@@ -126,7 +129,13 @@ def is_not_modified(exc: BadRequest) -> bool:
 
 
 async def send_part(
-    bot: Bot, chat_id: int, part: RenderedPart, *, reply_to: int | None = None, max_wait: float
+    bot: Bot,
+    chat_id: int,
+    part: RenderedPart,
+    *,
+    reply_to: int | None = None,
+    thread_id: int | None = None,
+    max_wait: float,
 ) -> list[Message]:
     """Send one rendered part; if Telegram rejects its formatting, the same text plain."""
     try:
@@ -137,6 +146,7 @@ async def send_part(
                 part.text,
                 entities=part.entities,
                 reply_to=reply_to,
+                thread_id=thread_id,
                 max_wait=max_wait,
             )
         ]
@@ -146,7 +156,12 @@ async def send_part(
         log.warning("formatting_rejected", error=exc.message)
     return [
         await send_text(
-            bot, chat_id, plain, reply_to=reply_to if index == 0 else None, max_wait=max_wait
+            bot,
+            chat_id,
+            plain,
+            reply_to=reply_to if index == 0 else None,
+            thread_id=thread_id,
+            max_wait=max_wait,
         )
         for index, plain in enumerate(plain_parts(part.text))
     ]
@@ -190,12 +205,23 @@ async def edit_part(
 
 
 async def send_answer(
-    bot: Bot, chat_id: int, markdown: str, *, reply_to: int | None = None, max_wait: float
+    bot: Bot,
+    chat_id: int,
+    markdown: str,
+    *,
+    reply_to: int | None = None,
+    thread_id: int | None = None,
+    max_wait: float,
 ) -> list[Message]:
-    """Send a model's answer as one or more formatted messages, in order, nothing dropped."""
+    """Send a model's answer as one or more formatted messages, in order, nothing dropped,
+    all into topic `thread_id` (None: the chat itself, or a forum's General topic)."""
     sent: list[Message] = []
     parts = render(markdown) or [RenderedPart(text) for text in plain_parts(markdown)]
     for index, part in enumerate(parts):
         quote = reply_to if index == 0 else None
-        sent.extend(await send_part(bot, chat_id, part, reply_to=quote, max_wait=max_wait))
+        sent.extend(
+            await send_part(
+                bot, chat_id, part, reply_to=quote, thread_id=thread_id, max_wait=max_wait
+            )
+        )
     return sent

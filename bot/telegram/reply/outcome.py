@@ -1,5 +1,8 @@
 """How a stored turn ends in Telegram, so that no message is lost or answered twice.
 
+Late answers and apologies go to the topic the turn's stored key names (the chat itself for
+a chat without topics or a forum's General topic).
+
 Every way of finishing a turn (a new message, /retry, recovery after a crash) runs inside
 `settled`, which decides what Telegram's refusals mean for the turn:
 
@@ -62,12 +65,14 @@ async def deliver_stored(bot: Bot, svc: Services, turn: Turn) -> None:
     It arrives late, so it quotes the question it answers (in private chats too).
     """
     assert turn.answer is not None
+    where = identity.parse_telegram(turn.chat_id)
     async with settled(svc, turn):
         await send_answer(
             bot,
-            identity.telegram_chat_id(turn.chat_id),
+            where.chat_id,
             turn.answer,
             reply_to=_quote(turn),
+            thread_id=where.topic,
             max_wait=svc.telegram.flood_wait_max,
         )
         await svc.conversation.delivered_late(turn)
@@ -75,12 +80,14 @@ async def deliver_stored(bot: Bot, svc: Services, turn: Turn) -> None:
 
 async def expire(bot: Bot, svc: Services, turn: Turn) -> None:
     """Tell the user, quoting the message, that it waited too long to be answered now."""
+    where = identity.parse_telegram(turn.chat_id)
     async with settled(svc, turn):
         await send_text(
             bot,
-            identity.telegram_chat_id(turn.chat_id),
+            where.chat_id,
             errors.Expired.user_message,
             reply_to=_quote(turn),
+            thread_id=where.topic,
             max_wait=svc.telegram.flood_wait_max,
         )
         await svc.conversation.failed(turn, errors.Expired())

@@ -54,6 +54,7 @@ class StreamedMessages:
         chat_id: int,
         *,
         reply_to: int | None,
+        thread_id: int | None = None,
         draft_id: int,
         pacer: ChatPacer,
         interval: float,
@@ -61,6 +62,7 @@ class StreamedMessages:
         stats: StreamStats,
     ) -> None:
         self._bot, self._chat_id, self._reply_to = bot, chat_id, reply_to
+        self._thread_id = thread_id  # every message and draft goes into this topic
         self._draft_id = draft_id
         self._pacer, self._interval, self._max_wait = pacer, interval, max_wait
         self._stats = stats
@@ -82,7 +84,11 @@ class StreamedMessages:
         entities = part.entities or None
         if step.kind == "draft":
             await self._bot.send_message_draft(
-                chat_id, self._draft_id, part.text, entities=entities
+                chat_id,
+                self._draft_id,
+                part.text,
+                entities=entities,
+                message_thread_id=self._thread_id,
             )
             self.draft = part_key(part)
             self._stats.drafts += 1
@@ -93,6 +99,7 @@ class StreamedMessages:
                 entities=entities,
                 reply_parameters=reply_parameters(self._reply_to if step.index == 0 else None),
                 link_preview_options=None,
+                message_thread_id=self._thread_id,
             )
             self._messages.append(_Shown(message.message_id, part_key(part)))
             self._stats.sends += 1
@@ -122,7 +129,12 @@ class StreamedMessages:
             await self._wait_for_chat(edit=False)
             reply_to = self._reply_to if index == 0 else None
             await send_part(
-                self._bot, self._chat_id, part, reply_to=reply_to, max_wait=self._max_wait
+                self._bot,
+                self._chat_id,
+                part,
+                reply_to=reply_to,
+                thread_id=self._thread_id,
+                max_wait=self._max_wait,
             )
             self._stats.final_sends += 1
         await self._delete(self._messages[len(parts) :])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.engine.conversation import identity
 
@@ -39,3 +41,57 @@ class TestOtherKeys:
         assert identity.short_name("tg:-5") == "-5"
         assert identity.short_name("12345") == "12345"
         assert identity.short_name("term:work") == "term:work"
+
+
+class TestTopics:
+    def test_plain_chat_keys_are_unchanged(self) -> None:
+        """A chat without topics, and a forum's General topic, keep the key stored before
+        topics existed, so their history, summary and settings stay theirs."""
+        assert identity.telegram_chat(-100123, None) == "tg:-100123"
+        assert identity.telegram_chat(42, topic=None, number=1) == "tg:42"
+        assert identity.parse_telegram("tg:-100123") == identity.TelegramConversation(-100123)
+
+    def test_topic_key_spelling(self) -> None:
+        """A topic is its chat's key with ":t<thread id>"; a later conversation adds ":c<n>"."""
+        assert identity.telegram_chat(-100123, 7) == "tg:-100123:t7"
+        assert identity.telegram_chat(42, 3) == "tg:42:t3"
+        assert identity.telegram_chat(-100123, 7, number=2) == "tg:-100123:t7:c2"
+        assert identity.telegram_chat(42, None, number=3) == "tg:42:c3"
+
+    @given(
+        chat=st.integers(min_value=-(10**13), max_value=10**13),
+        topic=st.none() | st.integers(min_value=1, max_value=2**31),
+        number=st.integers(min_value=1, max_value=10**6),
+    )
+    def test_round_trip(self, chat: int, topic: int | None, number: int) -> None:
+        """Every (chat, topic, number) is read back from its key, and names a Telegram chat."""
+        key = identity.telegram_chat(chat, topic, number)
+        assert identity.is_telegram_chat(key)
+        assert identity.parse_telegram(key) == identity.TelegramConversation(chat, topic, number)
+        assert identity.telegram_chat_id(key) == chat
+        assert identity.telegram_topic(key) == topic
+
+    @pytest.mark.parametrize(
+        "key",
+        [
+            "tg:update:7",
+            "tg:",
+            "tg:-5:t",
+            "tg:5:t0",
+            "tg:5:c0",
+            "tg:5:c1",
+            "tg:5:t07",
+            "tg:5:x1",
+            "term:5",
+            "5",
+        ],
+    )
+    def test_other_keys_are_refused(self, key: str) -> None:
+        """An update's source key, a malformed key or another channel's is no conversation."""
+        assert not identity.is_telegram_chat(key)
+        with pytest.raises(ValueError):
+            identity.parse_telegram(key)
+
+    def test_short_name_of_a_topic(self) -> None:
+        """Reports show a topic as "<chat id>:t<thread id>"."""
+        assert identity.short_name("tg:-5:t9") == "-5:t9"
