@@ -22,6 +22,7 @@ from bot.engine.conversation.context import (
     message_tokens,
 )
 from bot.engine.conversation.folding import unsummarised
+from bot.engine.conversation.stopping import STOPPED_MARK, Progress
 from bot.engine.conversation.summary import Summarizer
 from bot.engine.events import EngineEvents
 from bot.engine.models.completion import ChatModel, Completion, OnDelta
@@ -75,13 +76,16 @@ class Generator:
         on_delta: OnDelta | None,
         *,
         held: AsyncExitStack,
+        progress: Progress | None = None,
     ) -> Generated:
         """The model's non-empty answer to `turn`. Before the model is asked, the request's
         largest cost is held against the budgets on `held` (`OverBudget` when one is used up).
         When the provider says the context is too long, the request is built again once with a
         quarter of the messages and half the prompt tokens. Raises a `ModelError`
-        (`EmptyAnswer` for a blank answer)."""
+        (`EmptyAnswer` for a blank answer). `progress` is told the messages asked with."""
         messages = await self._messages(turn, self._limits, profile)
+        if progress is not None:
+            progress.messages = messages
         estimate = await self._estimate(profile.model, messages)
         await held.enter_async_context(self._spending.hold(turn.user_id, estimate))
         try:
@@ -93,7 +97,17 @@ class Generator:
             max_prompt_tokens=self._limits.max_prompt_tokens // 2,
         )
         messages = await self._messages(turn, harder, profile)
+        if progress is not None:
+            progress.messages, progress.text = messages, ""
         return Generated(messages, await self._complete(messages, profile, on_delta))
+
+    @staticmethod
+    def stopped(progress: Progress, model: str, latency_s: float) -> Generated:
+        """A stopped answer: the part written so far, marked as stopped (usage estimated)."""
+        kept = progress.text.rstrip()
+        text = f"{kept}\n\n{STOPPED_MARK}" if kept else STOPPED_MARK
+        completion = Completion(text, None, attempts=1, latency_s=latency_s, ttft_s=None, model=model)
+        return Generated(progress.messages, completion)
 
     async def _estimate(self, model: str, messages: list[Message]) -> Estimate:
         """The most a request may cost: its prompt and the whole MAX_OUTPUT_TOKENS, priced."""

@@ -25,6 +25,7 @@ from bot.engine.conversation.folding import SummaryPolicy
 from bot.engine.conversation.generation import Generated, Generator
 from bot.engine.conversation.ordering import ChatLocks
 from bot.engine.conversation.recovery import Action, action_for
+from bot.engine.conversation.stopping import InFlight, Stopped
 from bot.engine.conversation.summary import Summarizer
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models.completion import ChatModel, Completion, OnDelta
@@ -74,6 +75,7 @@ class Conversation:
         self._turns = stores.turns
         self.settings = settings
         self.locks = ChatLocks()
+        self.in_flight = InFlight()  # answers being generated, which /stop can stop
         self._clock = clock
         self._events = events  # answers, delivered answers, failed turns
         self._unrecorded: set[int] = set()  # turns delivered whose record the database refused
@@ -131,6 +133,10 @@ class Conversation:
             log.info("duplicate_message_ignored", source_key=new.source_key)
         return turn
 
+    def stop(self, chat_key: str, turn_id: int | None = None) -> Turn | None:
+        """Stop the chat's answer in flight (see stopping.py): the turn stopped, or None."""
+        return self.in_flight.stop(chat_key, turn_id)
+
     def too_old(self, turn: Turn) -> bool:
         """Whether the turn's message waited too long (the bot was down) to be answered now."""
         return self.recovery_action(turn) is Action.EXPIRE
@@ -170,6 +176,7 @@ class Conversation:
 
         `on_generated` is called as soon as the model's answer is complete, before it is
         stored, so that a channel stops showing partial text that is about to be replaced.
+        Stopped (`in_flight.stop`), the part already written is the answer, marked as stopped.
         On failure the turn is marked failed, the outcome is logged, and the `ModelError`
         propagates so the channel can show its `user_message`.
 
@@ -183,6 +190,9 @@ class Conversation:
         async with AsyncExitStack() as held:  # the budget hold, until the usage is stored
             try:
                 generated = await self._within_turn_limit(turn, profile, on_delta, held)
+            except Stopped as stop:  # the part written is kept as the answer
+                generated = self._generator.stopped(stop.progress, model, time.monotonic() - started)
+                outcomes.stopped(turn, generated.completion)
             except errors.ModelError as exc:
                 await self.failed(turn, exc, model=model, latency_s=time.monotonic() - started)
                 raise
@@ -207,8 +217,11 @@ class Conversation:
         limit = self.settings.model_turn_timeout
         deadline = asyncio.timeout(limit)
         try:
-            async with deadline:
-                return await self._generator.answer(turn, profile, on_delta, held=held)
+            async with deadline, self.in_flight.running(turn) as progress:
+                watched = progress.watch(on_delta)
+                return await self._generator.answer(
+                    turn, profile, watched, held=held, progress=progress
+                )
         except TimeoutError as exc:
             if not deadline.expired():
                 raise

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Protocol
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 
 from bot.config import TelegramSettings
 from bot.engine import errors
@@ -20,6 +20,7 @@ from bot.observability import metrics
 from bot.storage.records import Turn
 from bot.telegram.reply.delivery import send_answer, send_text
 from bot.telegram.reply.services import Services
+from bot.telegram.reply.stop_button import stop_markup
 from bot.telegram.reply.streaming import StreamingReply, StreamState
 from bot.telegram.reply.typing import typing
 
@@ -34,7 +35,9 @@ async def answer_turn(bot: Bot, svc: Services, turn: Turn) -> None:
     chat_id = identity.telegram_chat_id(turn.chat_id)
     quote = int(turn.reply_to) if turn.reply_to and chat_id < 0 else None
     try:
-        async with answer_stream(bot, svc.telegram, svc.streams, chat_id, reply_to=quote) as answer:
+        async with answer_stream(
+            bot, svc.telegram, svc.streams, chat_id, reply_to=quote, stop=stop_markup(turn.id)
+        ) as answer:
             reply = await svc.conversation.generate(
                 turn, on_delta=answer.on_delta, on_generated=answer.generated
             )
@@ -80,11 +83,18 @@ class WholeAnswer:
 
 @asynccontextmanager
 async def answer_stream(
-    bot: Bot, settings: TelegramSettings, state: StreamState, chat_id: int, *, reply_to: int | None
+    bot: Bot,
+    settings: TelegramSettings,
+    state: StreamState,
+    chat_id: int,
+    *,
+    reply_to: int | None,
+    stop: InlineKeyboardMarkup | None = None,
 ) -> AsyncIterator[Answer]:
     """Show "typing…" while the block generates, streaming the answer if STREAMING is on.
 
     "Typing…" stops once the first text is visible. After the block, ``deliver`` the text.
+    `stop` is the Stop button shown while the answer streams (see reply/stop_button.py).
     """
     async with typing(bot, chat_id) as indicator:
         if not settings.streaming:
@@ -98,6 +108,7 @@ async def answer_stream(
             max_wait=settings.flood_wait_max,
             state=state,
             on_visible=indicator.stop,
+            stop=stop,
         )
         try:
             yield reply

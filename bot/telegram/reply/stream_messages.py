@@ -12,13 +12,14 @@ import math
 import time
 from dataclasses import dataclass
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import RetryAfter, TelegramError
 
 from bot.observability.logs import get_logger
 from bot.telegram.format.render import RenderedPart
 from bot.telegram.reply.delivery import edit_part, reply_parameters, send_part
 from bot.telegram.reply.pacing import ChatPacer
+from bot.telegram.reply.stop_button import DRAFT_STOP
 from bot.telegram.reply.stream_steps import PartKey, Step, part_key
 
 log = get_logger(__name__)
@@ -43,6 +44,7 @@ class StreamStats:
 class _Shown:
     message_id: int
     key: PartKey
+    button: bool = False  # carries the Stop button: the final text must replace it
 
 
 class StreamedMessages:
@@ -59,8 +61,12 @@ class StreamedMessages:
         interval: float,
         max_wait: float,
         stats: StreamStats,
+        stop: InlineKeyboardMarkup | None = None,
     ) -> None:
+        """`stop`: the Stop button shown on messages while the answer grows (None: no button;
+        drafts then get no stop control either)."""
         self._bot, self._chat_id, self._reply_to = bot, chat_id, reply_to
+        self._stop = stop
         self._draft_id = draft_id
         self._pacer, self._interval, self._max_wait = pacer, interval, max_wait
         self._stats = stats
@@ -82,7 +88,11 @@ class StreamedMessages:
         entities = part.entities or None
         if step.kind == "draft":
             await self._bot.send_message_draft(
-                chat_id, self._draft_id, part.text, entities=entities
+                chat_id,
+                self._draft_id,
+                part.text,
+                entities=entities,
+                api_kwargs=DRAFT_STOP if self._stop else None,
             )
             self.draft = part_key(part)
             self._stats.drafts += 1
@@ -93,13 +103,19 @@ class StreamedMessages:
                 entities=entities,
                 reply_parameters=reply_parameters(self._reply_to if step.index == 0 else None),
                 link_preview_options=None,
+                reply_markup=self._stop,
             )
-            self._messages.append(_Shown(message.message_id, part_key(part)))
+            self._messages.append(_Shown(message.message_id, part_key(part), bool(self._stop)))
             self._stats.sends += 1
         else:
             shown = self._messages[step.index]
             await self._bot.edit_message_text(
-                part.text, chat_id, shown.message_id, entities=entities, link_preview_options=None
+                part.text,
+                chat_id,
+                shown.message_id,
+                entities=entities,
+                link_preview_options=None,
+                reply_markup=self._stop,
             )
             shown.key = part_key(part)
             self._stats.edits += 1
@@ -109,7 +125,7 @@ class StreamedMessages:
         for index, part in enumerate(parts):
             if index < len(self._messages):
                 shown = self._messages[index]
-                if shown.key == part_key(part):
+                if shown.key == part_key(part) and not shown.button:
                     continue
                 await self._wait_for_chat(edit=True)
                 edited = await edit_part(

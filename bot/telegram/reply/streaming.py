@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cachetools import LRUCache
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.engine.models.client import OnDelta
@@ -82,6 +82,7 @@ class StreamingReply:
         max_wait: float,
         state: StreamState,
         on_visible: Callable[[], None] = lambda: None,
+        stop: InlineKeyboardMarkup | None = None,
     ) -> None:
         self._chat_id = chat_id
         self._interval = interval
@@ -108,6 +109,7 @@ class StreamingReply:
             interval=interval,
             max_wait=max_wait,
             stats=self.stats,
+            stop=stop,
         )
 
     @property
