@@ -21,6 +21,7 @@ from bot.engine.accounting.tokens import TokenCounter
 from bot.engine.conversation import outcomes
 from bot.engine.conversation.context import Limits
 from bot.engine.conversation.controls import ChatControls, StatsView
+from bot.engine.conversation.editing import EditedQuestions
 from bot.engine.conversation.folding import SummaryPolicy
 from bot.engine.conversation.generation import Generated, Generator
 from bot.engine.conversation.ordering import ChatLocks
@@ -76,11 +77,11 @@ class Conversation:
         self.settings = settings
         self.locks = ChatLocks()
         self.in_flight = InFlight()  # answers being generated, which /stop can stop
+        self.edits = EditedQuestions.from_settings(stores.turns, settings, clock)
         self._clock = clock
         self._events = events  # answers, delivered answers, failed turns
         self._unrecorded: set[int] = set()  # turns delivered whose record the database refused
         self._limits = Limits(settings.max_history_messages, settings.max_prompt_tokens)
-        # Conversation controls (issue 9): personas, system prompts, summaries, token counting.
         self.tokens = TokenCounter(stores.calibrations, clock=clock)
         self.profiles = Profiles(stores.chats, endpoint, settings, personas or load_personas(None))
         self.summaries = self._summarizer(stores, llm, summary, prices)
@@ -174,9 +175,9 @@ class Conversation:
     ) -> Reply:
         """Ask the model for the turn's answer and store it (not yet delivered).
 
-        `on_generated` is called as soon as the model's answer is complete, before it is
-        stored, so that a channel stops showing partial text that is about to be replaced.
-        Stopped (`in_flight.stop`), the part already written is the answer, marked as stopped.
+        `on_generated` is called as soon as the answer is complete, before it is stored, so that
+        a channel stops showing partial text about to be replaced. Stopped (`stop`), the part
+        already written is the answer, marked as stopped.
         On failure the turn is marked failed, the outcome is logged, and the `ModelError`
         propagates so the channel can show its `user_message`.
 

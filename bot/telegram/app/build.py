@@ -134,6 +134,8 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(MessageHandler(others, on_message(table.unknown)))
     text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(text, on_message(chat.on_text)))
+    edited = filters.UpdateType.EDITED_MESSAGE & filters.TEXT & ~filters.COMMAND
+    application.add_handler(MessageHandler(edited, on_message(chat.on_edit)))
     non_text = filters.UpdateType.MESSAGE & NON_TEXT
     application.add_handler(MessageHandler(non_text, on_message(chat.on_non_text)))
     application.add_error_handler(on_error)

@@ -26,18 +26,27 @@ from bot.telegram.reply.typing import typing
 
 
 @metrics.in_flight
-async def answer_turn(bot: Bot, svc: Services, turn: Turn) -> None:
+async def answer_turn(bot: Bot, svc: Services, turn: Turn, *, in_place: bool = False) -> None:
     """Generate (showing "typing…", then the answer as it grows) and deliver a stored turn's answer.
 
     In groups the answer is a reply to the message that asked; in private chats it is not
-    (quoting every message there is noise).
+    (quoting every message there is noise). `in_place`: the answer of the turn this one
+    replaces is edited into the new one, when its messages are known (streaming on).
     """
     chat_id = identity.telegram_chat_id(turn.chat_id)
     quote = int(turn.reply_to) if turn.reply_to and chat_id < 0 else None
+    old = svc.streams.answers.get(turn.replaces) if in_place and turn.replaces else None
+    stream = answer_stream(
+        bot,
+        svc.telegram,
+        svc.streams,
+        chat_id,
+        reply_to=quote,
+        stop=stop_markup(turn.id),
+        reuse=old or (),
+    )
     try:
-        async with answer_stream(
-            bot, svc.telegram, svc.streams, chat_id, reply_to=quote, stop=stop_markup(turn.id)
-        ) as answer:
+        async with stream as answer:
             reply = await svc.conversation.generate(
                 turn, on_delta=answer.on_delta, on_generated=answer.generated
             )
@@ -46,7 +55,7 @@ async def answer_turn(bot: Bot, svc: Services, turn: Turn) -> None:
             bot, chat_id, exc.user_message, reply_to=quote, max_wait=svc.telegram.flood_wait_max
         )
         return
-    await answer.deliver(reply.text)
+    svc.streams.answers[turn.id] = tuple(await answer.deliver(reply.text))
     await svc.conversation.delivered(reply)
 
 
@@ -58,7 +67,8 @@ class Answer(Protocol):
 
     def generated(self) -> None: ...
 
-    async def deliver(self, text: str) -> None: ...
+    async def deliver(self, text: str) -> list[int]:
+        """Show the whole answer; the ids of its messages."""
 
 
 class WholeAnswer:
@@ -75,10 +85,11 @@ class WholeAnswer:
     def generated(self) -> None:
         """Nothing was shown, so nothing to stop."""
 
-    async def deliver(self, text: str) -> None:
-        await send_answer(
+    async def deliver(self, text: str) -> list[int]:
+        sent = await send_answer(
             self._bot, self._chat_id, text, reply_to=self._reply_to, max_wait=self._max_wait
         )
+        return [message.message_id for message in sent]
 
 
 @asynccontextmanager
@@ -90,11 +101,13 @@ async def answer_stream(
     *,
     reply_to: int | None,
     stop: InlineKeyboardMarkup | None = None,
+    reuse: tuple[int, ...] = (),
 ) -> AsyncIterator[Answer]:
     """Show "typing…" while the block generates, streaming the answer if STREAMING is on.
 
     "Typing…" stops once the first text is visible. After the block, ``deliver`` the text.
-    `stop` is the Stop button shown while the answer streams (see reply/stop_button.py).
+    `stop` is the Stop button shown while the answer streams (see reply/stop_button.py);
+    `reuse` the messages of an answer to replace in place (streaming only: else sent anew).
     """
     async with typing(bot, chat_id) as indicator:
         if not settings.streaming:
@@ -109,6 +122,7 @@ async def answer_stream(
             state=state,
             on_visible=indicator.stop,
             stop=stop,
+            reuse=reuse,
         )
         try:
             yield reply

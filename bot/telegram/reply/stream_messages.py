@@ -62,15 +62,17 @@ class StreamedMessages:
         max_wait: float,
         stats: StreamStats,
         stop: InlineKeyboardMarkup | None = None,
+        reuse: tuple[int, ...] = (),
     ) -> None:
         """`stop`: the Stop button shown on messages while the answer grows (None: no button;
-        drafts then get no stop control either)."""
+        drafts then get no stop control either). `reuse`: messages of an earlier answer that
+        this one replaces in place (edited, surplus ones deleted)."""
         self._bot, self._chat_id, self._reply_to = bot, chat_id, reply_to
         self._stop = stop
         self._draft_id = draft_id
         self._pacer, self._interval, self._max_wait = pacer, interval, max_wait
         self._stats = stats
-        self._messages: list[_Shown] = []
+        self._messages: list[_Shown] = [_Shown(message_id, ("", ())) for message_id in reuse]
         self.draft: PartKey | None = None  # what the draft shows
 
     @property
@@ -120,11 +122,13 @@ class StreamedMessages:
             shown.key = part_key(part)
             self._stats.edits += 1
 
-    async def finish(self, parts: list[RenderedPart]) -> None:
-        """Make the chat show exactly ``parts``, each in a message of its own."""
+    async def finish(self, parts: list[RenderedPart]) -> list[int]:
+        """Make the chat show exactly ``parts``, each in a message of its own; their ids."""
+        ids: list[int] = []
         for index, part in enumerate(parts):
             if index < len(self._messages):
                 shown = self._messages[index]
+                ids.append(shown.message_id)
                 if shown.key == part_key(part) and not shown.button:
                     continue
                 await self._wait_for_chat(edit=True)
@@ -135,13 +139,16 @@ class StreamedMessages:
                 self._stats.final_edits += 1
                 if edited:
                     continue
+                ids.pop()
             await self._wait_for_chat(edit=False)
             reply_to = self._reply_to if index == 0 else None
-            await send_part(
+            sent = await send_part(
                 self._bot, self._chat_id, part, reply_to=reply_to, max_wait=self._max_wait
             )
+            ids.extend(message.message_id for message in sent)
             self._stats.final_sends += 1
         await self._delete(self._messages[len(parts) :])
+        return ids
 
     async def _wait_for_chat(self, *, edit: bool) -> None:
         """Wait out the chat's flood pause, and before an edit also the update interval.
