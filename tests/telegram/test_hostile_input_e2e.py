@@ -98,9 +98,7 @@ class TestUpdatesTheBotIgnores:
         assert len(bot.model.requests) == 1
         assert "edited_message" in (bot.telegram.allowed_updates or [])
 
-    async def test_edited_command_is_not_run_again(
-        self, bot: RunningBot, logs: LogCapture
-    ) -> None:
+    async def test_edited_command_is_not_run_again(self, bot: RunningBot, logs: LogCapture) -> None:
         """Editing a command message (/stats into /clear) runs nothing."""
         sent = bot.telegram.send_private_text(PRIVATE, "/stats")
         await answer_in(bot, PRIVATE)

@@ -67,7 +67,9 @@ class TestStopButton:
         next question gets a normal answer with the stopped one in its history."""
         hold = asyncio.Event()
         message = await streaming_in_group(bot, hold)
-        bot.telegram.push_callback_query(GROUP, ASKER, stop_data(message), message=message.message_id)
+        bot.telegram.push_callback_query(
+            GROUP, ASKER, stop_data(message), message=message.message_id
+        )
         text = await assert_stopped(bot, logs, GROUP)
         [usage] = await logs.wait_for("reply_finished")
         assert usage["usage_estimated"] is True and usage["completion_tokens"] > 0
@@ -97,7 +99,9 @@ class TestStopButton:
         bot.telegram.set_chat_admins(GROUP, [ADMIN])
         hold = asyncio.Event()
         message = await streaming_in_group(bot, hold)
-        bot.telegram.push_callback_query(GROUP, ADMIN, stop_data(message), message=message.message_id)
+        bot.telegram.push_callback_query(
+            GROUP, ADMIN, stop_data(message), message=message.message_id
+        )
         await assert_stopped(bot, logs, GROUP)
         hold.set()
 

@@ -6,6 +6,7 @@ Stores nothing about the turn itself: the turn's states are kept by turns.py.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -102,11 +103,15 @@ class Generator:
         return Generated(messages, await self._complete(messages, profile, on_delta))
 
     @staticmethod
-    def stopped(progress: Progress, model: str, latency_s: float) -> Generated:
-        """A stopped answer: the part written so far, marked as stopped (usage estimated)."""
+    def stopped(progress: Progress, model: str, *, started: float) -> Generated:
+        """A stopped answer: the part written so far, marked as stopped (usage estimated).
+        `started`: when the turn's generation began (time.monotonic)."""
+        latency_s = time.monotonic() - started
         kept = progress.text.rstrip()
         text = f"{kept}\n\n{STOPPED_MARK}" if kept else STOPPED_MARK
-        completion = Completion(text, None, attempts=1, latency_s=latency_s, ttft_s=None, model=model)
+        completion = Completion(
+            text, None, attempts=1, latency_s=latency_s, ttft_s=None, model=model
+        )
         return Generated(progress.messages, completion)
 
     async def _estimate(self, model: str, messages: list[Message]) -> Estimate:

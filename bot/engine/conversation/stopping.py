@@ -39,7 +39,7 @@ class Progress:
         return receive
 
 
-class Stopped(Exception):  # noqa: N818 - an outcome, not an error
+class Stopped(Exception):  # an outcome, not an error: raised to leave the generation
     """The answer was stopped by the user; `progress` holds the part already written."""
 
     def __init__(self, progress: Progress) -> None:

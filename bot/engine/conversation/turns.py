@@ -192,7 +192,7 @@ class Conversation:
             try:
                 generated = await self._within_turn_limit(turn, profile, on_delta, held)
             except Stopped as stop:  # the part written is kept as the answer
-                generated = self._generator.stopped(stop.progress, model, time.monotonic() - started)
+                generated = self._generator.stopped(stop.progress, model, started=started)
                 outcomes.stopped(turn, generated.completion)
             except errors.ModelError as exc:
                 await self.failed(turn, exc, model=model, latency_s=time.monotonic() - started)
