@@ -18,7 +18,7 @@ DEFAULT_SYSTEM_PROMPT = (
 
 class ConversationSettings(Section):
     """SYSTEM_PROMPT, TEMPERATURE, MAX_*, PERSONAS_FILE, MODEL_TURN_TIMEOUT, PENDING_MAX_AGE/
-    RECOVERY_INTERVAL, EXPORT_MAX_BYTES, HISTORY_RETENTION_DAYS."""
+    RECOVERY_INTERVAL, EXPORT_MAX_BYTES, HISTORY_RETENTION_DAYS, EDIT_REGENERATE_MINUTES."""
 
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
@@ -38,6 +38,8 @@ class ConversationSettings(Section):
     history_retention_days: Annotated[int | None, BlankIsUnset] = Field(
         default=None, ge=1, le=36_500
     )
+    # Issue 16: editing the last question within this many minutes asks it again (0: never).
+    edit_regenerate_minutes: float = Field(default=10.0, ge=0, le=10_080)
 
     @model_validator(mode="after")
     def _output_fits(self) -> ConversationSettings:

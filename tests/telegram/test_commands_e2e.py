@@ -12,7 +12,9 @@ class TestStartupCommands:
         """setMyCommands lists the bot's commands when it starts."""
         [call] = bot.telegram.calls_of("setMyCommands")
         names = [c["command"] for c in call.params["commands"]]
-        assert names == ["start", "clear", "stats", "model", "retry", "persona", "system", "export"]
+        assert names == [
+            "start", "clear", "stats", "model", "retry", "stop", "persona", "system", "export",
+        ]  # fmt: skip
 
 
 class TestStart:

@@ -82,18 +82,31 @@ class TestText:
 
 
 class TestUpdatesTheBotIgnores:
-    async def test_edited_message_is_not_answered_again(
+    async def test_edit_that_changes_nothing_is_not_answered_again(
         self, bot: RunningBot, logs: LogCapture
     ) -> None:
-        """Editing a message after sending it changes nothing: its answer stands."""
+        """Editing a message without changing its text changes nothing: its answer stands.
+        (Changing the last question asks it again: tests/telegram/test_edit_e2e.py.)"""
         sent = bot.telegram.send_private_text(PRIVATE, "first version")
         await answer_in(bot, PRIVATE)
-        edited = dict(sent["message"], text="second version", edit_date=int(time.time()))
+        edited = dict(sent["message"], text="first version", edit_date=int(time.time()))
         update_id = bot.telegram.push_update({"edited_message": edited})
         await handled(bot, logs, update_id)
+        [event] = logs.named("edit_ignored")
+        assert event["reason"] == "unchanged"
         assert len(bot.telegram.messages(PRIVATE)) == 1
         assert len(bot.model.requests) == 1
-        assert "edited_message" not in (bot.telegram.allowed_updates or [])
+        assert "edited_message" in (bot.telegram.allowed_updates or [])
+
+    async def test_edited_command_is_not_run_again(self, bot: RunningBot, logs: LogCapture) -> None:
+        """Editing a command message (/stats into /clear) runs nothing."""
+        sent = bot.telegram.send_private_text(PRIVATE, "/stats")
+        await answer_in(bot, PRIVATE)
+        edited = dict(sent["message"], text="/clear", edit_date=int(time.time()))
+        update_id = bot.telegram.push_update({"edited_message": edited})
+        await handled(bot, logs, update_id)
+        await quiet_for(bot)
+        assert len(bot.telegram.messages(PRIVATE)) == 1
 
     async def test_channel_post_is_ignored(self, bot: RunningBot, logs: LogCapture) -> None:
         """A post in a channel where the bot is an admin gets no answer."""

@@ -58,7 +58,13 @@ class TestWebhookMode:
         [call] = hook.telegram.calls_of("setWebhook")
         assert call.params["url"] == hook.env["WEBHOOK_URL"]
         assert call.params["secret_token"] == SECRET
-        assert call.params["allowed_updates"] == ["message", "callback_query", "my_chat_member"]
+        assert call.params["allowed_updates"] == [
+            "message",
+            "edited_message",
+            "callback_query",
+            "my_chat_member",
+            "stopped_message_generation",
+        ]
         status = await hook.telegram.deliver_webhook(private_update(PRIVATE, "hi"), SECRET)
         assert status == 200
         assert await answer_in(hook, PRIVATE) == "echo: hi"

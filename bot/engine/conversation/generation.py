@@ -6,6 +6,8 @@ Stores nothing about the turn itself: the turn's states are kept by turns.py.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from bot.engine.conversation.context import (
     message_tokens,
 )
 from bot.engine.conversation.folding import unsummarised
+from bot.engine.conversation.stopping import STOPPED_MARK, InFlight, Progress
 from bot.engine.conversation.summary import Summarizer
 from bot.engine.events import EngineEvents
 from bot.engine.models.completion import ChatModel, Completion, OnDelta
@@ -68,6 +71,29 @@ class Generator:
         self._events = events
         self._spending = spending
 
+    async def within(
+        self,
+        turn: Turn,
+        profile: ChatProfile,
+        on_delta: OnDelta | None,
+        *,
+        held: AsyncExitStack,
+        in_flight: InFlight,
+        limit: float,
+    ) -> Generated:
+        """The answer, stoppable through `in_flight` (/stop), or TurnTimedOut once `limit`
+        (MODEL_TURN_TIMEOUT) has passed: generation stops."""
+        deadline = asyncio.timeout(limit)
+        try:
+            async with deadline, in_flight.running(turn) as progress:
+                watched = progress.watch(on_delta)
+                return await self.answer(turn, profile, watched, held=held, progress=progress)
+        except TimeoutError as exc:
+            if not deadline.expired():
+                raise
+            log.warning("turn_timed_out", chat_key=turn.chat_id, turn_id=turn.id, limit_s=limit)
+            raise errors.TurnTimedOut() from exc
+
     async def answer(
         self,
         turn: Turn,
@@ -75,13 +101,16 @@ class Generator:
         on_delta: OnDelta | None,
         *,
         held: AsyncExitStack,
+        progress: Progress | None = None,
     ) -> Generated:
         """The model's non-empty answer to `turn`. Before the model is asked, the request's
         largest cost is held against the budgets on `held` (`OverBudget` when one is used up).
         When the provider says the context is too long, the request is built again once with a
         quarter of the messages and half the prompt tokens. Raises a `ModelError`
-        (`EmptyAnswer` for a blank answer)."""
+        (`EmptyAnswer` for a blank answer). `progress` is told the messages asked with."""
         messages = await self._messages(turn, self._limits, profile)
+        if progress is not None:
+            progress.messages = messages
         estimate = await self._estimate(profile.model, messages)
         await held.enter_async_context(self._spending.hold(turn.user_id, estimate))
         try:
@@ -93,7 +122,21 @@ class Generator:
             max_prompt_tokens=self._limits.max_prompt_tokens // 2,
         )
         messages = await self._messages(turn, harder, profile)
+        if progress is not None:
+            progress.messages, progress.text = messages, ""
         return Generated(messages, await self._complete(messages, profile, on_delta))
+
+    @staticmethod
+    def stopped(progress: Progress, model: str, *, started: float) -> Generated:
+        """A stopped answer: the part written so far, marked as stopped (usage estimated).
+        `started`: when the turn's generation began (time.monotonic)."""
+        latency_s = time.monotonic() - started
+        kept = progress.text.rstrip()
+        text = f"{kept}\n\n{STOPPED_MARK}" if kept else STOPPED_MARK
+        completion = Completion(
+            text, None, attempts=1, latency_s=latency_s, ttft_s=None, model=model
+        )
+        return Generated(progress.messages, completion)
 
     async def _estimate(self, model: str, messages: list[Message]) -> Estimate:
         """The most a request may cost: its prompt and the whole MAX_OUTPUT_TOKENS, priced."""

@@ -62,3 +62,14 @@ def failed(
         error_type=error.error_type,
         attempts=error.attempts if isinstance(error, errors.ModelError) else None,
     )
+
+
+def stopped(turn: Turn, completion: Completion) -> None:
+    """The user stopped `turn`'s answer: the model request was cancelled, the part kept."""
+    log.info(
+        "answer_stopped",
+        chat_key=turn.chat_id,
+        turn_id=turn.id,
+        kept_chars=len(completion.text),
+        latency_ms=_ms(completion.latency_s),
+    )

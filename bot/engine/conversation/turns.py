@@ -9,7 +9,6 @@ controls.py; `Conversation` holds the turn's states and what recovery needs to f
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
@@ -21,16 +20,18 @@ from bot.engine.accounting.tokens import TokenCounter
 from bot.engine.conversation import outcomes
 from bot.engine.conversation.context import Limits
 from bot.engine.conversation.controls import ChatControls, StatsView
+from bot.engine.conversation.editing import EditedQuestions
 from bot.engine.conversation.folding import SummaryPolicy
-from bot.engine.conversation.generation import Generated, Generator
+from bot.engine.conversation.generation import Generator
 from bot.engine.conversation.ordering import ChatLocks
 from bot.engine.conversation.recovery import Action, action_for
+from bot.engine.conversation.stopping import InFlight, Stopped
 from bot.engine.conversation.summary import Summarizer
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models.completion import ChatModel, Completion, OnDelta
 from bot.engine.policy.budgets import UNLIMITED, Spending
 from bot.engine.profiles.personas import PersonaBook, load_personas
-from bot.engine.profiles.profiles import ChatProfile, Profiles
+from bot.engine.profiles.profiles import Profiles
 from bot.observability.logs import get_logger
 from bot.storage.errors import StorageError
 from bot.storage.records import NewTurn, Turn, Usage
@@ -74,11 +75,12 @@ class Conversation:
         self._turns = stores.turns
         self.settings = settings
         self.locks = ChatLocks()
+        self.in_flight = InFlight()  # answers being generated, which /stop can stop
+        self.edits = EditedQuestions.from_settings(stores.turns, settings, clock)
         self._clock = clock
         self._events = events  # answers, delivered answers, failed turns
         self._unrecorded: set[int] = set()  # turns delivered whose record the database refused
         self._limits = Limits(settings.max_history_messages, settings.max_prompt_tokens)
-        # Conversation controls (issue 9): personas, system prompts, summaries, token counting.
         self.tokens = TokenCounter(stores.calibrations, clock=clock)
         self.profiles = Profiles(stores.chats, endpoint, settings, personas or load_personas(None))
         self.summaries = self._summarizer(stores, llm, summary, prices)
@@ -131,6 +133,10 @@ class Conversation:
             log.info("duplicate_message_ignored", source_key=new.source_key)
         return turn
 
+    def stop(self, chat_key: str, turn_id: int | None = None) -> Turn | None:
+        """Stop the chat's answer in flight (see stopping.py): the turn stopped, or None."""
+        return self.in_flight.stop(chat_key, turn_id)
+
     def too_old(self, turn: Turn) -> bool:
         """Whether the turn's message waited too long (the bot was down) to be answered now."""
         return self.recovery_action(turn) is Action.EXPIRE
@@ -169,21 +175,29 @@ class Conversation:
     ) -> Reply:
         """Ask the model for the turn's answer and store it (not yet delivered).
 
-        `on_generated` is called as soon as the model's answer is complete, before it is
-        stored, so that a channel stops showing partial text that is about to be replaced.
-        On failure the turn is marked failed, the outcome is logged, and the `ModelError`
-        propagates so the channel can show its `user_message`.
-
-        The request's estimated cost is held against the budgets from before the model is
-        asked until its usage is stored; `errors.OverBudget` (a `ModelError`) when a budget is
-        used up, with the model never asked.
+        `on_generated` is called as soon as the answer is complete, before it is stored, so that
+        a channel stops showing partial text about to be replaced. Stopped (`stop`), the part
+        already written is the answer, marked as stopped. On failure the turn is marked failed,
+        the outcome is logged, and the `ModelError` propagates (the channel shows its
+        `user_message`). The request's estimated cost is held against the budgets until its
+        usage is stored (`errors.OverBudget`, the model never asked, when one is used up).
         """
         started = time.monotonic()
         profile = await self.profiles.resolve(turn.chat_id)
         model = profile.model
         async with AsyncExitStack() as held:  # the budget hold, until the usage is stored
             try:
-                generated = await self._within_turn_limit(turn, profile, on_delta, held)
+                generated = await self._generator.within(
+                    turn,
+                    profile,
+                    on_delta,
+                    held=held,
+                    in_flight=self.in_flight,
+                    limit=self.settings.model_turn_timeout,
+                )
+            except Stopped as stop:  # the part written is kept as the answer
+                generated = self._generator.stopped(stop.progress, model, started=started)
+                outcomes.stopped(turn, generated.completion)
             except errors.ModelError as exc:
                 await self.failed(turn, exc, model=model, latency_s=time.monotonic() - started)
                 raise
@@ -200,21 +214,6 @@ class Conversation:
         return Reply(
             replace(turn, answer=completion.text, model=model), completion.text, usage, completion
         )
-
-    async def _within_turn_limit(
-        self, turn: Turn, profile: ChatProfile, on_delta: OnDelta | None, held: AsyncExitStack
-    ) -> Generated:
-        """The answer, or TurnTimedOut once MODEL_TURN_TIMEOUT has passed (generation stops)."""
-        limit = self.settings.model_turn_timeout
-        deadline = asyncio.timeout(limit)
-        try:
-            async with deadline:
-                return await self._generator.answer(turn, profile, on_delta, held=held)
-        except TimeoutError as exc:
-            if not deadline.expired():
-                raise
-            log.warning("turn_timed_out", chat_key=turn.chat_id, turn_id=turn.id, limit_s=limit)
-            raise errors.TurnTimedOut() from exc
 
     async def delivered(self, reply: Reply) -> None:
         """The channel showed the answer: the turn joins the chat's history."""

@@ -23,7 +23,7 @@ from bot.engine import errors
 from bot.observability import metrics
 from bot.observability.logs import get_logger
 from bot.telegram.app.processor import PerChatUpdateProcessor
-from bot.telegram.handlers import chat, guard, membership, table
+from bot.telegram.handlers import chat, guard, membership, stopping, table
 from bot.telegram.handlers.context import CONTEXT_TYPES, BotApplication, BotContext, install
 from bot.telegram.handlers.incoming import on_button, on_message, topic_of
 from bot.telegram.reply.services import Services
@@ -46,7 +46,15 @@ NON_TEXT = (
     | filters.CONTACT
 )
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,  # edit to ask again (handlers/chat.py)
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+    stopping.GENERATION_STOPPED,  # a private draft's own stop (Bot API 10.3)
+]
+# Handlers of updates python-telegram-bot does not know (they arrive in api_kwargs).
+RAW_GROUP = 1
 
 
 async def bind_update_context(update: Update, _context: BotContext) -> None:
@@ -113,7 +121,10 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(TypeHandler(Update, bind_update_context), group=CONTEXT_GROUP)
     application.add_handler(TypeHandler(Update, guard.guard), group=guard.GUARD_GROUP)
     for command in table.COMMANDS:
-        application.add_handler(CommandHandler(command.names, on_message(command.handler)))
+        handler = on_message(command.handler)  # new messages only: an edited command is not run
+        application.add_handler(
+            CommandHandler(command.names, handler, filters=filters.UpdateType.MESSAGE)
+        )
     for button in table.BUTTONS:
         application.add_handler(
             CallbackQueryHandler(
@@ -123,10 +134,13 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(
         ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
     )
+    application.add_handler(TypeHandler(Update, stopping.on_generation_stopped), group=RAW_GROUP)
     others = filters.UpdateType.MESSAGE & filters.COMMAND  # the table's commands matched above
     application.add_handler(MessageHandler(others, on_message(table.unknown)))
     text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(text, on_message(chat.on_text)))
+    edited = filters.UpdateType.EDITED_MESSAGE & filters.TEXT & ~filters.COMMAND
+    application.add_handler(MessageHandler(edited, on_message(chat.on_edit)))
     non_text = filters.UpdateType.MESSAGE & NON_TEXT
     application.add_handler(MessageHandler(non_text, on_message(chat.on_non_text)))
     application.add_error_handler(on_error)

@@ -17,6 +17,10 @@ of per-conversation exclusion: crash recovery takes the same locks (a turn's sto
 python-telegram-bot's own semaphore is made non-binding (it would be taken before the
 conversation is known); an update's task still ends only when its update has been handled,
 so Application.stop() waits for queued work as before.
+
+Updates that stop an answer (/stop, the Stop button, a draft's stop: `bypass`) skip the chat's
+queue and lock: queued, they would wait for the very answer they are meant to stop. They still
+take a global slot and pass the guard; they only cancel the chat's generation in flight.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ Admit = Callable[[Update], Awaitable[bool]]
 """True: the update may be queued; False: refused (the sender was told, if at all)."""
 Tell = Callable[[Update], Awaitable[None]]
 """Tell the chat that its update was dropped (a full queue)."""
+Bypass = Callable[[Update], bool]
+"""True: handle the update at once, outside its chat's queue (see the module docstring)."""
 
 _NOT_BINDING = 2**30  # python-telegram-bot's semaphore; ours bound the work (see above)
 
@@ -50,6 +56,10 @@ async def _admit_all(_update: Update) -> bool:
 
 async def _tell_nobody(_update: Update) -> None:
     return None
+
+
+def _queue_all(_update: Update) -> bool:
+    return False
 
 
 @dataclass(eq=False)
@@ -78,6 +88,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         max_concurrent: int = 256,
         admit: Admit = _admit_all,
         tell_dropped: Tell = _tell_nobody,
+        bypass: Bypass = _queue_all,
     ) -> None:
         super().__init__(_NOT_BINDING)
         self.locks = locks
@@ -85,12 +96,13 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._slots = asyncio.Semaphore(max_concurrent)
         self._admit = admit
         self._tell_dropped = tell_dropped
+        self._bypass = bypass
         self._queues: dict[str, _ChatQueue] = {}
         self._direct: set[asyncio.Task[Any]] = set()  # updates without a chat, being handled
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None or not isinstance(update, Update):
+        if chat is None or not isinstance(update, Update) or self._bypass(update):
             await self._run_direct(coroutine)
             return
         assert isinstance(coroutine, Coroutine)

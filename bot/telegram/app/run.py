@@ -22,6 +22,7 @@ from bot.storage.errors import StorageError
 from bot.telegram.app.build import build_application
 from bot.telegram.app.processor import PerChatUpdateProcessor
 from bot.telegram.app.receive import AnyApplication, Receiving
+from bot.telegram.handlers import stopping
 from bot.telegram.handlers.admission import Admission, tell_dropped
 from bot.telegram.handlers.table import MENU
 from bot.telegram.reply.recovery import Recovery
@@ -50,6 +51,7 @@ async def serve(
             max_queued_per_chat=settings.telegram.max_queued_per_chat,
             admit=Admission(gatekeeper, svc.counted),
             tell_dropped=tell_dropped,
+            bypass=stopping.is_stop,
         )
         application = build_application(settings.telegram, svc, processor)
         receiving = Receiving(application)

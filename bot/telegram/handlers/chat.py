@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import Message
 
+from bot.engine.conversation.editing import Edit
 from bot.engine.text import clean_text
 from bot.observability.logs import get_logger
 from bot.storage.records import NewTurn
@@ -64,6 +65,36 @@ async def on_text(incoming: Incoming, context: BotContext) -> None:
         return
     async with settled(svc, turn):
         await answer_turn(context.bot, svc, turn, forum=bool(incoming.chat.is_forum))
+
+
+async def on_edit(incoming: Incoming, context: BotContext) -> None:
+    """An edited question: if it is the chat's last one, edited by its asker within
+    EDIT_REGENERATE_MINUTES, it is answered anew and the new answer replaces the old one
+    (edited in place when its messages are known). Any other edit is ignored."""
+    message = incoming.message
+    me = context.bot.bot
+    if message.text is None or not is_addressed(message, me):
+        return
+    text = clean_text(message.text)
+    text = text.strip() if is_private(message) else strip_mention(text, me)
+    if not text:
+        return
+    svc = context.services
+    sender = sender_id(message)
+    turn = await svc.conversation.edits.ask_again(
+        Edit(
+            chat_id=incoming.chat_key,
+            reply_to=str(message.message_id),
+            user_id=None if sender is None else str(sender),
+            text=text,
+            speaker=None if is_private(message) else speaker_name(message.from_user),
+            source_key=incoming.source_key,
+        )
+    )
+    if turn is None:
+        return
+    async with settled(svc, turn):
+        await answer_turn(context.bot, svc, turn, in_place=True)
 
 
 async def on_non_text(incoming: Incoming, context: BotContext) -> None:

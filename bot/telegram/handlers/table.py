@@ -16,7 +16,7 @@ from enum import Enum
 
 from telegram import BotCommand
 
-from bot.telegram.handlers import admin, commands, controls
+from bot.telegram.handlers import admin, commands, controls, stopping
 from bot.telegram.handlers.context import BotContext
 from bot.telegram.handlers.incoming import ButtonCallback, Incoming, MessageCallback
 
@@ -129,6 +129,14 @@ COMMANDS: tuple[Command, ...] = (
         asks_model=True,
     ),
     Command(
+        "stop",
+        stopping.stop,
+        menu="Stop the answer being written",
+        # EVERYONE here; in groups the handler lets only the asker and admins stop an answer.
+        access=Access.EVERYONE,
+        asks_model=False,
+    ),
+    Command(
         "persona",
         controls.persona,
         menu="Show or switch the persona",
@@ -161,6 +169,8 @@ COMMANDS: tuple[Command, ...] = (
 BUTTONS: tuple[Button, ...] = (
     Button(commands.MODEL_BUTTON_PREFIX, commands.model_button, access=Access.GROUP_ADMINS),
     Button(controls.PERSONA_BUTTON_PREFIX, controls.persona_button, access=Access.GROUP_ADMINS),
+    # Who may stop (the asker, admins) is the handler's to check: the guard cannot know the asker.
+    Button(stopping.STOP_BUTTON_PREFIX, stopping.stop_button, access=Access.EVERYONE),
 )
 
 MENU: list[BotCommand] = [BotCommand(c.name, c.menu) for c in COMMANDS if c.menu is not None]

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Protocol
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 
 from bot.config import TelegramSettings
 from bot.engine import errors
@@ -22,6 +22,7 @@ from bot.observability import metrics
 from bot.storage.records import Turn
 from bot.telegram.reply.delivery import send_answer, send_text
 from bot.telegram.reply.services import Services
+from bot.telegram.reply.stop_button import stop_markup
 from bot.telegram.reply.streaming import StreamingReply, StreamState
 from bot.telegram.reply.typing import typing
 
@@ -31,26 +32,34 @@ id) but shows "typing…" in General only when sendChatAction names it."""
 
 
 @metrics.in_flight
-async def answer_turn(bot: Bot, svc: Services, turn: Turn, *, forum: bool = False) -> None:
+async def answer_turn(
+    bot: Bot, svc: Services, turn: Turn, *, forum: bool = False, in_place: bool = False
+) -> None:
     """Generate (showing "typing…", then the answer as it grows) and deliver a stored turn's answer.
 
     In groups the answer is a reply to the message that asked; in private chats it is not
     (quoting every message there is noise). `forum`: the chat is a forum, so a turn of its
     General topic shows "typing…" there (the stored key cannot tell: recovery passes False).
+    `in_place`: the answer of the turn this one replaces is edited into the new one, when its
+    messages are known (streaming on).
     """
     where = identity.parse_telegram(turn.chat_id)
     chat_id, thread_id = where.chat_id, where.topic
     quote = int(turn.reply_to) if turn.reply_to and chat_id < 0 else None
+    old = svc.streams.answers.get(turn.replaces) if in_place and turn.replaces else None
+    stream = answer_stream(
+        bot,
+        svc.telegram,
+        svc.streams,
+        chat_id,
+        reply_to=quote,
+        thread_id=thread_id,
+        typing_thread=GENERAL_TOPIC if forum and thread_id is None else thread_id,
+        stop=stop_markup(turn.id),
+        reuse=old or (),
+    )
     try:
-        async with answer_stream(
-            bot,
-            svc.telegram,
-            svc.streams,
-            chat_id,
-            reply_to=quote,
-            thread_id=thread_id,
-            typing_thread=GENERAL_TOPIC if forum and thread_id is None else thread_id,
-        ) as answer:
+        async with stream as answer:
             reply = await svc.conversation.generate(
                 turn, on_delta=answer.on_delta, on_generated=answer.generated
             )
@@ -64,7 +73,7 @@ async def answer_turn(bot: Bot, svc: Services, turn: Turn, *, forum: bool = Fals
             max_wait=svc.telegram.flood_wait_max,
         )
         return
-    await answer.deliver(reply.text)
+    svc.streams.answers[turn.id] = tuple(await answer.deliver(reply.text))
     await svc.conversation.delivered(reply)
 
 
@@ -76,7 +85,8 @@ class Answer(Protocol):
 
     def generated(self) -> None: ...
 
-    async def deliver(self, text: str) -> None: ...
+    async def deliver(self, text: str) -> list[int]:
+        """Show the whole answer; the ids of its messages."""
 
 
 class WholeAnswer:
@@ -101,8 +111,8 @@ class WholeAnswer:
     def generated(self) -> None:
         """Nothing was shown, so nothing to stop."""
 
-    async def deliver(self, text: str) -> None:
-        await send_answer(
+    async def deliver(self, text: str) -> list[int]:
+        sent = await send_answer(
             self._bot,
             self._chat_id,
             text,
@@ -110,6 +120,7 @@ class WholeAnswer:
             thread_id=self._thread_id,
             max_wait=self._max_wait,
         )
+        return [message.message_id for message in sent]
 
 
 @asynccontextmanager
@@ -122,12 +133,16 @@ async def answer_stream(
     reply_to: int | None,
     thread_id: int | None = None,
     typing_thread: int | None = None,
+    stop: InlineKeyboardMarkup | None = None,
+    reuse: tuple[int, ...] = (),
 ) -> AsyncIterator[Answer]:
     """Show "typing…" while the block generates, streaming the answer if STREAMING is on;
     both, and the answer, in topic `thread_id` (None: the chat, or a forum's General topic).
 
     "Typing…" (in `typing_thread`) stops once the first text is visible. After the block,
-    ``deliver`` the text.
+    ``deliver`` the text. `stop` is the Stop button shown while the answer streams (see
+    reply/stop_button.py); `reuse` the messages of an answer to replace in place (streaming
+    only: else sent anew).
     """
     async with typing(bot, chat_id, thread_id=typing_thread) as indicator:
         if not settings.streaming:
@@ -148,6 +163,8 @@ async def answer_stream(
             max_wait=settings.flood_wait_max,
             state=state,
             on_visible=indicator.stop,
+            stop=stop,
+            reuse=reuse,
         )
         try:
             yield reply

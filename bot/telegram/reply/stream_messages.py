@@ -12,13 +12,14 @@ import math
 import time
 from dataclasses import dataclass
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import RetryAfter, TelegramError
 
 from bot.observability.logs import get_logger
 from bot.telegram.format.render import RenderedPart
 from bot.telegram.reply.delivery import edit_part, reply_parameters, send_part
 from bot.telegram.reply.pacing import ChatPacer
+from bot.telegram.reply.stop_button import DRAFT_STOP
 from bot.telegram.reply.stream_steps import PartKey, Step, part_key
 
 log = get_logger(__name__)
@@ -43,6 +44,7 @@ class StreamStats:
 class _Shown:
     message_id: int
     key: PartKey
+    button: bool = False  # carries the Stop button: the final text must replace it
 
 
 class StreamedMessages:
@@ -60,13 +62,19 @@ class StreamedMessages:
         interval: float,
         max_wait: float,
         stats: StreamStats,
+        stop: InlineKeyboardMarkup | None = None,
+        reuse: tuple[int, ...] = (),
     ) -> None:
+        """`stop`: the Stop button shown on messages while the answer grows (None: no button;
+        drafts then get no stop control either). `reuse`: messages of an earlier answer that
+        this one replaces in place (edited, surplus ones deleted)."""
         self._bot, self._chat_id, self._reply_to = bot, chat_id, reply_to
         self._thread_id = thread_id  # every message and draft goes into this topic
+        self._stop = stop
         self._draft_id = draft_id
         self._pacer, self._interval, self._max_wait = pacer, interval, max_wait
         self._stats = stats
-        self._messages: list[_Shown] = []
+        self._messages: list[_Shown] = [_Shown(message_id, ("", ())) for message_id in reuse]
         self.draft: PartKey | None = None  # what the draft shows
 
     @property
@@ -89,6 +97,7 @@ class StreamedMessages:
                 part.text,
                 entities=entities,
                 message_thread_id=self._thread_id,
+                api_kwargs=DRAFT_STOP if self._stop else None,
             )
             self.draft = part_key(part)
             self._stats.drafts += 1
@@ -100,23 +109,31 @@ class StreamedMessages:
                 reply_parameters=reply_parameters(self._reply_to if step.index == 0 else None),
                 link_preview_options=None,
                 message_thread_id=self._thread_id,
+                reply_markup=self._stop,
             )
-            self._messages.append(_Shown(message.message_id, part_key(part)))
+            self._messages.append(_Shown(message.message_id, part_key(part), bool(self._stop)))
             self._stats.sends += 1
         else:
             shown = self._messages[step.index]
             await self._bot.edit_message_text(
-                part.text, chat_id, shown.message_id, entities=entities, link_preview_options=None
+                part.text,
+                chat_id,
+                shown.message_id,
+                entities=entities,
+                link_preview_options=None,
+                reply_markup=self._stop,
             )
             shown.key = part_key(part)
             self._stats.edits += 1
 
-    async def finish(self, parts: list[RenderedPart]) -> None:
-        """Make the chat show exactly ``parts``, each in a message of its own."""
+    async def finish(self, parts: list[RenderedPart]) -> list[int]:
+        """Make the chat show exactly ``parts``, each in a message of its own; their ids."""
+        ids: list[int] = []
         for index, part in enumerate(parts):
             if index < len(self._messages):
                 shown = self._messages[index]
-                if shown.key == part_key(part):
+                ids.append(shown.message_id)
+                if shown.key == part_key(part) and not shown.button:
                     continue
                 await self._wait_for_chat(edit=True)
                 edited = await edit_part(
@@ -126,9 +143,10 @@ class StreamedMessages:
                 self._stats.final_edits += 1
                 if edited:
                     continue
+                ids.pop()
             await self._wait_for_chat(edit=False)
             reply_to = self._reply_to if index == 0 else None
-            await send_part(
+            sent = await send_part(
                 self._bot,
                 self._chat_id,
                 part,
@@ -136,8 +154,10 @@ class StreamedMessages:
                 thread_id=self._thread_id,
                 max_wait=self._max_wait,
             )
+            ids.extend(message.message_id for message in sent)
             self._stats.final_sends += 1
         await self._delete(self._messages[len(parts) :])
+        return ids
 
     async def _wait_for_chat(self, *, edit: bool) -> None:
         """Wait out the chat's flood pause, and before an edit also the update interval.

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cachetools import LRUCache
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.engine.models.client import OnDelta
@@ -41,6 +41,7 @@ log = get_logger(__name__)
 
 _MAX_DRAFT_ID = 2**31 - 1
 DRAFTS_REFUSED_KEPT = 10_000  # private chats remembered as refusing drafts
+ANSWERS_KEPT = 10_000  # answers whose messages are remembered, to be replaced in place
 
 
 class StreamState:
@@ -55,6 +56,8 @@ class StreamState:
         self.pacer = ChatPacer(clock)
         # Bounded (least recently refused forgotten first): forgetting costs one refused call.
         self.drafts_refused: LRUCache[int, bool] = LRUCache(maxsize=DRAFTS_REFUSED_KEPT)
+        # A turn's answer messages (edit to ask again edits them); a forgotten one is sent anew.
+        self.answers: LRUCache[int, tuple[int, ...]] = LRUCache(maxsize=ANSWERS_KEPT)
         # A random start, so that a reply after a restart does not animate from an old draft.
         self._draft_ids = itertools.count(secrets.randbelow(_MAX_DRAFT_ID))
 
@@ -83,6 +86,8 @@ class StreamingReply:
         max_wait: float,
         state: StreamState,
         on_visible: Callable[[], None] = lambda: None,
+        stop: InlineKeyboardMarkup | None = None,
+        reuse: tuple[int, ...] = (),
     ) -> None:
         self._chat_id = chat_id
         self._interval = interval
@@ -90,7 +95,8 @@ class StreamingReply:
         self._state = state
         self._on_visible = on_visible
         private = chat_id > 0
-        self._mode = Mode.DRAFT if private and chat_id not in state.drafts_refused else Mode.EDIT
+        drafts = private and not reuse and chat_id not in state.drafts_refused
+        self._mode = Mode.DRAFT if drafts else Mode.EDIT
         self._text = ""
         self._live = True  # intermediate updates still wanted
         self._plain = False  # Telegram rejected our formatting: intermediate updates go plain
@@ -110,6 +116,8 @@ class StreamingReply:
             interval=interval,
             max_wait=max_wait,
             stats=self.stats,
+            stop=stop,
+            reuse=reuse,
         )
 
     @property
@@ -155,14 +163,16 @@ class StreamingReply:
             task.cancel()
             raise
 
-    async def deliver(self, text: str) -> None:
-        """Make the chat show the whole answer, formatted, in parts within Telegram's limit."""
+    async def deliver(self, text: str) -> list[int]:
+        """Make the chat show the whole answer, formatted, in parts within Telegram's limit;
+        the ids of its messages."""
         await self.stop()
         if self._refused is not None:
             raise self._refused
         parts = render(text) or [RenderedPart(plain) for plain in plain_parts(text)]
-        await self._view.finish(parts)
+        ids = await self._view.finish(parts)
         self._log_finished(len(parts))
+        return ids
 
     # -- the sender ---------------------------------------------------------------------------
 

@@ -86,7 +86,7 @@ class TestRegistration:
 
 class TestMenu:
     def test_menu_entries_and_order(self) -> None:
-        """setMyCommands gets the same eight commands, in the same order, as before the table."""
+        """setMyCommands gets the table's menu commands, in the table's order."""
         menu = [(c.command, c.description) for c in table.MENU]
         assert menu == [
             ("start", "What this bot is and how to use it"),
@@ -94,6 +94,7 @@ class TestMenu:
             ("stats", "Usage of this chat"),
             ("model", "Show or switch the model"),
             ("retry", "Answer my last reply again, differently"),
+            ("stop", "Stop the answer being written"),
             ("persona", "Show or switch the persona"),
             ("system", "Show or set this chat's system prompt"),
             ("export", "Download this chat's history"),
