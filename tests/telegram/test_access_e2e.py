@@ -12,6 +12,7 @@ from bot.engine.policy.gatekeeper import ADMINS_ONLY, CHAT_ADMINS_ONLY, Gatekeep
 from tests.fakes.telegram import ApiCall
 from tests.support.chats import GROUP, PRIVATE, answer_in
 from tests.support.running import LogCapture, RunningBot
+from tests.support.waiting import quiet_for
 
 STRANGER = 4242
 OTHER_GROUP = -100777
@@ -67,6 +68,7 @@ class TestAllowedUsers:
         events = await refusals(logs, 5)
         assert [e["reason"] for e in events] == ["not_allowed"] * 5
         assert [e["told"] for e in events] == [True, False, False, False, False]
+        await quiet_for(bot)  # the notice is sent after its refusal is logged
         [notice] = bot.telegram.messages(STRANGER)
         assert str(STRANGER) in notice.text and "private bot" in notice.text
         assert bot.model.requests == []
@@ -81,6 +83,7 @@ class TestAllowedUsers:
         bot.telegram.send_group_text(OTHER_GROUP, "@test_llm_bot hello?", user_id=STRANGER)
         events = await refusals(logs, 3)
         assert [e["told"] for e in events] == [False, True, False]
+        await quiet_for(bot)  # the notice is sent after its refusal is logged
         [notice] = bot.telegram.messages(OTHER_GROUP)
         assert str(OTHER_GROUP) in notice.text and str(STRANGER) in notice.text
         assert bot.model.requests == []
@@ -167,6 +170,7 @@ class TestGroupSettings:
         events = await refusals(logs, 2)
         assert [e["reason"] for e in events] == ["chat_admins_only"] * 2
         assert [e["told"] for e in events] == [True, False]
+        await quiet_for(bot)  # the notice is sent after its refusal is logged
         assert [m.text for m in bot.telegram.messages(GROUP)] == [CHAT_ADMINS_ONLY]
         assert len(bot.telegram.calls_of("getChatAdministrators", chat_id=GROUP)) == 1
         assert bot.telegram.calls_of("getChatMember") == []
