@@ -17,9 +17,10 @@ from dataclasses import dataclass, replace
 from bot.config import ConversationSettings, Endpoint, Price, SummarySettings
 from bot.engine import errors
 from bot.engine.accounting.tokens import TokenCounter
-from bot.engine.conversation import outcomes
+from bot.engine.conversation import identity, outcomes
 from bot.engine.conversation.context import Limits
 from bot.engine.conversation.controls import ChatControls, StatsView
+from bot.engine.conversation.conversations import Conversations
 from bot.engine.conversation.editing import EditedQuestions
 from bot.engine.conversation.folding import SummaryPolicy
 from bot.engine.conversation.generation import Generator
@@ -27,6 +28,7 @@ from bot.engine.conversation.ordering import ChatLocks
 from bot.engine.conversation.recovery import Action, action_for
 from bot.engine.conversation.stopping import InFlight, Stopped
 from bot.engine.conversation.summary import Summarizer
+from bot.engine.conversation.titles import TitlePolicy, Titler
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models.completion import ChatModel, Completion, OnDelta
 from bot.engine.policy.budgets import UNLIMITED, Spending
@@ -82,8 +84,11 @@ class Conversation:
         self._unrecorded: set[int] = set()  # turns delivered whose record the database refused
         self._limits = Limits(settings.max_history_messages, settings.max_prompt_tokens)
         self.tokens = TokenCounter(stores.calibrations, clock=clock)
-        self.profiles = Profiles(stores.chats, endpoint, settings, personas or load_personas(None))
+        book = personas or load_personas(None)  # settings are the chat's, in every conversation:
+        self.profiles = Profiles(stores.chats, endpoint, settings, book, identity.base_key)
         self.summaries = self._summarizer(stores, llm, summary, prices)
+        titles = Titler(self.summaries, TitlePolicy.from_settings(settings, summary), stores)
+        self.conversations = Conversations(stores, titles, clock=clock)  # /new, /chats
         self.controls = ChatControls(
             turns=stores.turns,
             chats=stores.chats,
@@ -123,8 +128,9 @@ class Conversation:
         )
 
     async def close(self) -> None:
-        """Stop background work (summaries in flight) before storage and client close."""
+        """Stop background work (summaries, titles) before storage and client close."""
         await self.summaries.close()
+        await self.conversations.titles.close()
 
     async def submit(self, new: NewTurn) -> Turn | None:
         """Store a user's message before anything else happens; None for a re-delivery."""
@@ -221,6 +227,7 @@ class Conversation:
         self._events.answer_delivered()
         # In the background, after delivery; its usage is charged to who asked this turn.
         self.summaries.schedule(reply.turn.chat_id, user_id=reply.turn.user_id)
+        self.conversations.answered(reply.turn)
         outcomes.answered(reply.turn, reply.usage, reply.completion)
 
     async def delivered_late(self, turn: Turn) -> None:
