@@ -6,8 +6,9 @@ settings stay the chat's; titles are written by the model in the background.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+from bot.engine.conversation.folding import INSTRUCTIONS
 from bot.engine.conversation.titles import INSTRUCTION
 from tests.fakes._oai_payloads import echo_reply
 from tests.fakes.openai import ChatRequest
@@ -22,13 +23,26 @@ BOT = "@test_llm_bot"
 TITLE = "Lisbon trip"
 
 
+SUMMARY = "The user is someone."
+
+
 def is_title(request: ChatRequest) -> bool:
     return request.messages[0]["content"] == INSTRUCTION
 
 
+def is_summary(request: ChatRequest) -> bool:
+    return str(request.messages[0]["content"]).startswith(INSTRUCTIONS[:40])
+
+
 def answers(bot: RunningBot) -> list[ChatRequest]:
-    """The model requests that answered questions (not titles)."""
-    return [r for r in bot.model.requests if not is_title(r)]
+    """The model requests that answered questions (not titles, not summaries)."""
+    return [r for r in bot.model.requests if not is_title(r) and not is_summary(r)]
+
+
+def summarised(messages: list[dict[str, Any]]) -> str:
+    if str(messages[0]["content"]).startswith(INSTRUCTIONS[:40]):
+        return SUMMARY
+    return echo_reply(messages)
 
 
 def titled(messages: list[dict[str, Any]]) -> str:
@@ -144,7 +158,7 @@ class TestTitles:
 
 
 class TestForumTopic:
-    ENV = {"GROUP_SETTINGS_ADMINS_ONLY": "false"}
+    ENV: ClassVar[dict[str, str]] = {"GROUP_SETTINGS_ADMINS_ONLY": "false"}
 
     async def test_new_in_a_topic_is_per_topic(self, bot: RunningBot) -> None:
         """/new in one topic starts a new conversation there only; the other topic keeps its
@@ -171,3 +185,33 @@ class TestForumTopic:
         ]
         keys = {row[0] for row in db_rows(bot, "SELECT chat_id FROM turns")}
         assert keys == {f"tg:{FORUM}:t{travel}", f"tg:{FORUM}:t{travel}:c2", f"tg:{FORUM}:t{work}"}
+
+
+class TestSummaries:
+    ENV: ClassVar[dict[str, str]] = {
+        "SUMMARY_ENABLED": "true",
+        "MAX_HISTORY_MESSAGES": "5",
+        "SUMMARY_MIN_TURNS": "2",
+        "CONVERSATION_TITLES": "false",
+    }
+
+    async def test_each_conversation_has_its_own_summary(
+        self, bot: RunningBot, logs: LogCapture
+    ) -> None:
+        """Conversation 1's summary never reaches conversation 2's requests; each conversation
+        folds its own turns into its own summary."""
+        bot.model.reply_with(summarised)
+        for n, text in enumerate(["My name is Ada", "I like tea", "What's new?"]):
+            await say(bot, text, n + 1)
+        await logs.wait_for("summary_saved")
+        await say(bot, "/new", 4)
+        for n, text in enumerate(["Call me Bob", "I like coffee", "Anything else?"]):
+            await say(bot, text, n + 5)
+            assert not any(SUMMARY in str(m["content"]) for m in answers(bot)[-1].messages)
+        await until(lambda: len(logs.named("summary_saved")) == 2, "no second summary")
+        rows = db_rows(bot, "SELECT chat_id FROM chat_summaries ORDER BY chat_id")
+        assert rows == [(f"tg:{PRIVATE}",), (f"tg:{PRIVATE}:c2",)]
+        await say(bot, "Who am I?", 8)
+        assert user_messages(answers(bot)[-1].messages)[0].endswith(SUMMARY)
+        assert "Anything else?" in user_messages(answers(bot)[-1].messages)
+        assert "What's new?" not in user_messages(answers(bot)[-1].messages)
