@@ -32,7 +32,7 @@ from bot.engine.conversation.titles import TitlePolicy, Titler
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models.completion import ChatModel, Completion, OnDelta
 from bot.engine.policy.budgets import UNLIMITED, Spending
-from bot.engine.profiles.personas import PersonaBook, load_personas
+from bot.engine.profiles.personas import PersonaBook
 from bot.engine.profiles.profiles import Profiles
 from bot.observability.logs import get_logger
 from bot.storage.errors import StorageError
@@ -79,16 +79,13 @@ class Conversation:
         self.locks = ChatLocks()
         self.in_flight = InFlight()  # answers being generated, which /stop can stop
         self.edits = EditedQuestions.from_settings(stores.turns, settings, clock)
-        self._clock = clock
-        self._events = events  # answers, delivered answers, failed turns
+        self._clock, self._events = clock, events  # events: answers, deliveries, failures
         self._unrecorded: set[int] = set()  # turns delivered whose record the database refused
         self._limits = Limits(settings.max_history_messages, settings.max_prompt_tokens)
         self.tokens = TokenCounter(stores.calibrations, clock=clock)
-        book = personas or load_personas(None)  # settings are the chat's, in every conversation:
-        self.profiles = Profiles(stores.chats, endpoint, settings, book, identity.base_key)
+        self.profiles = Profiles(stores.chats, endpoint, settings, personas, identity.base_key)
         self.summaries = self._summarizer(stores, llm, summary, prices)
-        titles = Titler(self.summaries, TitlePolicy.from_settings(settings, summary), stores)
-        self.conversations = Conversations(stores, titles, clock=clock)  # /new, /chats
+        self.conversations = self._conversations(stores, summary)  # /new, /chats
         self.controls = ChatControls(
             turns=stores.turns,
             chats=stores.chats,
@@ -110,6 +107,10 @@ class Conversation:
             events=events,
             spending=spending,
         )
+
+    def _conversations(self, stores: Stores, summary: SummarySettings) -> Conversations:
+        policy = TitlePolicy.from_settings(self.settings, summary)
+        return Conversations(stores, Titler(self.summaries, policy, stores), clock=self._clock)
 
     def _summarizer(
         self, stores: Stores, llm: ChatModel, summary: SummarySettings, prices: Mapping[str, Price]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from bot.config import ConversationSettings, Endpoint
 from bot.engine import errors
-from bot.engine.profiles.personas import Persona, PersonaBook
+from bot.engine.profiles.personas import Persona, PersonaBook, load_personas
 from bot.observability.logs import get_logger
 from bot.storage.repositories import ChatRepository
 
@@ -60,18 +60,18 @@ class Profiles:
         chats: ChatRepository,
         endpoint: Endpoint,
         settings: ConversationSettings,
-        book: PersonaBook,
+        book: PersonaBook | None,
         settings_key: Callable[[str], str] = str,
     ) -> None:
         """`endpoint` gives the models on offer and the default; `settings` the default system
-        prompt and temperature; `settings_key` maps a conversation's key to the key its chat's
-        settings are stored under."""
+        prompt and temperature; `book` the personas (None: the shipped set); `settings_key`
+        maps a conversation's key to the key its chat's settings are stored under."""
         self.chats = chats
         self.settings_key = settings_key
         self.endpoint = endpoint
         self.settings = settings
-        self.book = book
-        for persona in book:
+        self.book = book or load_personas(None)
+        for persona in self.book:
             if persona.model and persona.model not in endpoint.models:
                 log.warning("persona_model_ignored", persona=persona.name, model=persona.model)
 
