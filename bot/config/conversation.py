@@ -18,7 +18,8 @@ DEFAULT_SYSTEM_PROMPT = (
 
 class ConversationSettings(Section):
     """SYSTEM_PROMPT, TEMPERATURE, MAX_*, PERSONAS_FILE, MODEL_TURN_TIMEOUT, PENDING_MAX_AGE/
-    RECOVERY_INTERVAL, EXPORT_MAX_BYTES, HISTORY_RETENTION_DAYS, EDIT_REGENERATE_MINUTES."""
+    RECOVERY_INTERVAL, EXPORT_MAX_BYTES, HISTORY_RETENTION_DAYS, EDIT_REGENERATE_MINUTES,
+    CONVERSATION_TITLES."""
 
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
@@ -40,6 +41,9 @@ class ConversationSettings(Section):
     )
     # Issue 16: editing the last question within this many minutes asks it again (0: never).
     edit_regenerate_minutes: float = Field(default=10.0, ge=0, le=10_080)
+    # Issue 16: /chats shows model-written titles, made in the background (charged like
+    # summaries); false: a conversation's title is the first words of its first question.
+    conversation_titles: bool = True
 
     @model_validator(mode="after")
     def _output_fits(self) -> ConversationSettings:

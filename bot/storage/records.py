@@ -136,3 +136,13 @@ class Calibration:
 
     bytes_per_token: float
     samples: int
+
+
+@dataclass(frozen=True)
+class ConversationRecord:
+    """One of a chat's (or topic's) conversations, numbered from 1 (see migration 0006)."""
+
+    number: int
+    title: str | None
+    created_at: float
+    last_used_at: float

@@ -15,6 +15,7 @@ from bot.storage.records import (
     Calibration,
     ChatSettings,
     ChatStats,
+    ConversationRecord,
     NewTurn,
     Summary,
     Turn,
@@ -149,6 +150,36 @@ class CalibrationRepository(Protocol):
     async def save(self, model: str, calibration: Calibration, *, now: float) -> None: ...
 
 
+class ConversationRepository(Protocol):
+    """Which of a chat's (or topic's) numbered conversations is current, and their titles.
+
+    A chat is named by its base key; storage never spells conversation keys (the engine's
+    identity module does). A chat without any row has only conversation 1, current."""
+
+    async def current(self, base_key: str) -> int:
+        """The number of the chat's current conversation (1 when it never changed)."""
+        ...
+
+    async def create(self, base_key: str, *, now: float) -> int:
+        """Start the chat's next conversation and make it current (atomically); its number.
+        The conversation left gets its row if it had none, so /chats lists it."""
+        ...
+
+    async def switch(self, base_key: str, number: int, *, now: float) -> bool:
+        """Make a listed conversation (or number 1) current; False when there is no such one."""
+        ...
+
+    async def get(self, base_key: str, number: int) -> ConversationRecord | None: ...
+
+    async def recent(self, base_key: str, limit: int) -> list[ConversationRecord]:
+        """At most `limit` conversations of the chat, the most recently used first."""
+        ...
+
+    async def set_title(self, base_key: str, number: int, title: str, *, now: float) -> None:
+        """Store a conversation's title (its row is made if it had none)."""
+        ...
+
+
 class HealthCheck(Protocol):
     """Whether the database answers at all (for /healthz)."""
 
@@ -164,4 +195,5 @@ class Stores:
     usage: UsageRepository
     summaries: SummaryRepository
     calibrations: CalibrationRepository
+    conversations: ConversationRepository
     health: HealthCheck

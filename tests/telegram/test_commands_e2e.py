@@ -13,7 +13,8 @@ class TestStartupCommands:
         [call] = bot.telegram.calls_of("setMyCommands")
         names = [c["command"] for c in call.params["commands"]]
         assert names == [
-            "start", "clear", "stats", "model", "retry", "stop", "persona", "system", "export",
+            "start", "clear", "new", "chats", "stats", "model", "retry", "stop", "persona",
+            "system", "export",
         ]  # fmt: skip
 
 

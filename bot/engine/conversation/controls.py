@@ -70,7 +70,7 @@ class ChatControls:
         match = next((m for m in self.models if m.lower() == wanted.lower()), None)
         if match is None:
             raise errors.UnknownModel(wanted, self.models)
-        await self._chats.set_model(chat_id, match)
+        await self._chats.set_model(self._profiles.settings_key(chat_id), match)
         log.info("model_switched", chat_key=chat_id, model=match)
         return match
 

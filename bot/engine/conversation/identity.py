@@ -7,8 +7,10 @@ that spells and parses its key:
   and also the General topic of a forum supergroup;
 - ``tg:<chat id>:t<thread id>``: a forum topic other than General, or a topic of a private
   chat with topics (Telegram's ``message_thread_id``);
-- ``...:c<number>``: reserved for the second and later conversations of a chat or topic
-  (``/new``); the first conversation has no suffix;
+- ``...:c<number>``: the second and later conversations of a chat or topic (``/new``); the
+  first conversation has no suffix, so a chat's key from before /new names its conversation 1.
+  A chat's or topic's *base key* (its key without the number) names what its conversations
+  share: its settings (model, persona, system prompt) and which conversation is current;
 - ``term:<name>``: a terminal chat (``python -m bot chat --chat NAME``);
 - ``tg:update:<update id>``: the Telegram update a stored message came from, which makes a
   re-delivered update a no-op.
@@ -94,6 +96,35 @@ def telegram_chat_id(key: str) -> int:
 def telegram_topic(key: str) -> int | None:
     """The topic (``message_thread_id``) a Telegram key's answers go to; None: no topic."""
     return parse_telegram(key).topic
+
+
+def numbered(base_key: str, number: int) -> str:
+    """The key of conversation `number` of the chat or topic `base_key` (a Telegram key
+    without a number). Other channels have only conversation 1 (ValueError for more)."""
+    if number == 1:
+        return base_key
+    found = parse_telegram(base_key)
+    if found.number != 1:
+        raise ValueError(f"not a base key: {base_key!r}")
+    return TelegramConversation(found.chat_id, found.topic, number).key
+
+
+def base_key(key: str) -> str:
+    """The chat or topic a conversation key belongs to (the key of its conversation 1):
+    where its settings live. Any key that is not a numbered Telegram key is its own base."""
+    try:
+        found = parse_telegram(key)
+    except ValueError:
+        return key
+    return TelegramConversation(found.chat_id, found.topic).key
+
+
+def number_of(key: str) -> int:
+    """The conversation number in a key (1 for conversation 1 and for any other channel)."""
+    try:
+        return parse_telegram(key).number
+    except ValueError:
+        return 1
 
 
 def terminal_chat(name: str) -> str:

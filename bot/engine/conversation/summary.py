@@ -80,7 +80,7 @@ class Summarizer:
         self.profiles = profiles
         self.tokens = tokens
         self.limits = limits
-        self._clock = clock
+        self.clock = clock
         self._tasks: dict[str, asyncio.Task[None]] = {}
         # Bounded: an entry expires when its wait is over, and at most FAILURES_KEPT are kept.
         self._failed_at: TTLCache[str, float] = TTLCache(
@@ -177,9 +177,7 @@ class Summarizer:
         await self._account(chat_id, model, messages, completion, counter, user_id=user_id)
         summary = Summary(text, folded[-1].id)
         previous_end = previous.covers_to if previous else None
-        saved = await self.summaries.save(
-            chat_id, summary, previous=previous_end, now=self._clock()
-        )
+        saved = await self.summaries.save(chat_id, summary, previous=previous_end, now=self.clock())
         self._failed_at.pop(chat_id, None)
         latency_ms = round((time.monotonic() - started) * 1000, 1)
         if not saved:  # a /clear (or another summary) came in between
@@ -210,4 +208,4 @@ class Summarizer:
         if completion.usage is not None:
             await self.tokens.observe(model, messages, completion.usage.prompt_tokens)
         usage = measure_usage(model, messages, completion, counter, self.prices)
-        await self.usage.record(chat_id, usage, now=self._clock(), user_id=user_id)
+        await self.usage.record(chat_id, usage, now=self.clock(), user_id=user_id)

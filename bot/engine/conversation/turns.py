@@ -17,9 +17,10 @@ from dataclasses import dataclass, replace
 from bot.config import ConversationSettings, Endpoint, Price, SummarySettings
 from bot.engine import errors
 from bot.engine.accounting.tokens import TokenCounter
-from bot.engine.conversation import outcomes
+from bot.engine.conversation import identity, outcomes
 from bot.engine.conversation.context import Limits
 from bot.engine.conversation.controls import ChatControls, StatsView
+from bot.engine.conversation.conversations import Conversations
 from bot.engine.conversation.editing import EditedQuestions
 from bot.engine.conversation.folding import SummaryPolicy
 from bot.engine.conversation.generation import Generator
@@ -27,10 +28,11 @@ from bot.engine.conversation.ordering import ChatLocks
 from bot.engine.conversation.recovery import Action, action_for
 from bot.engine.conversation.stopping import InFlight, Stopped
 from bot.engine.conversation.summary import Summarizer
+from bot.engine.conversation.titles import TitlePolicy, Titler
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models.completion import ChatModel, Completion, OnDelta
 from bot.engine.policy.budgets import UNLIMITED, Spending
-from bot.engine.profiles.personas import PersonaBook, load_personas
+from bot.engine.profiles.personas import PersonaBook
 from bot.engine.profiles.profiles import Profiles
 from bot.observability.logs import get_logger
 from bot.storage.errors import StorageError
@@ -77,13 +79,13 @@ class Conversation:
         self.locks = ChatLocks()
         self.in_flight = InFlight()  # answers being generated, which /stop can stop
         self.edits = EditedQuestions.from_settings(stores.turns, settings, clock)
-        self._clock = clock
-        self._events = events  # answers, delivered answers, failed turns
+        self._clock, self._events = clock, events  # events: answers, deliveries, failures
         self._unrecorded: set[int] = set()  # turns delivered whose record the database refused
         self._limits = Limits(settings.max_history_messages, settings.max_prompt_tokens)
         self.tokens = TokenCounter(stores.calibrations, clock=clock)
-        self.profiles = Profiles(stores.chats, endpoint, settings, personas or load_personas(None))
+        self.profiles = Profiles(stores.chats, endpoint, settings, personas, identity.base_key)
         self.summaries = self._summarizer(stores, llm, summary, prices)
+        self.conversations = self._conversations(stores, summary)  # /new, /chats
         self.controls = ChatControls(
             turns=stores.turns,
             chats=stores.chats,
@@ -106,6 +108,10 @@ class Conversation:
             spending=spending,
         )
 
+    def _conversations(self, stores: Stores, summary: SummarySettings) -> Conversations:
+        policy = TitlePolicy.from_settings(self.settings, summary)
+        return Conversations(stores, Titler(self.summaries, policy, stores), clock=self._clock)
+
     def _summarizer(
         self, stores: Stores, llm: ChatModel, summary: SummarySettings, prices: Mapping[str, Price]
     ) -> Summarizer:
@@ -123,8 +129,9 @@ class Conversation:
         )
 
     async def close(self) -> None:
-        """Stop background work (summaries in flight) before storage and client close."""
+        """Stop background work (summaries, titles) before storage and client close."""
         await self.summaries.close()
+        await self.conversations.titles.close()
 
     async def submit(self, new: NewTurn) -> Turn | None:
         """Store a user's message before anything else happens; None for a re-delivery."""
@@ -221,6 +228,7 @@ class Conversation:
         self._events.answer_delivered()
         # In the background, after delivery; its usage is charged to who asked this turn.
         self.summaries.schedule(reply.turn.chat_id, user_id=reply.turn.user_id)
+        self.conversations.answered(reply.turn)
         outcomes.answered(reply.turn, reply.usage, reply.completion)
 
     async def delivered_late(self, turn: Turn) -> None:

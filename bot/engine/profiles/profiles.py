@@ -4,15 +4,20 @@ The system prompt in effect: the chat's custom prompt (/system TEXT), else its p
 prompt, else SYSTEM_PROMPT. The model: the chat's /model choice, else its persona's preferred
 model (when it is one of OPENAI_MODELS), else OPENAI_MODEL. Choosing a persona that prefers a
 model drops the /model choice, so the latest choice wins; /model afterwards overrides it again.
+
+Settings belong to a chat (or topic), not to one of its conversations (/new): every key is
+read and written as its `settings_key` (the conversation identity's base key), so a change
+made in any conversation applies to all of the chat's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.config import ConversationSettings, Endpoint
 from bot.engine import errors
-from bot.engine.profiles.personas import Persona, PersonaBook
+from bot.engine.profiles.personas import Persona, PersonaBook, load_personas
 from bot.observability.logs import get_logger
 from bot.storage.repositories import ChatRepository
 
@@ -55,15 +60,18 @@ class Profiles:
         chats: ChatRepository,
         endpoint: Endpoint,
         settings: ConversationSettings,
-        book: PersonaBook,
+        book: PersonaBook | None,
+        settings_key: Callable[[str], str] = str,
     ) -> None:
         """`endpoint` gives the models on offer and the default; `settings` the default system
-        prompt and temperature."""
+        prompt and temperature; `book` the personas (None: the shipped set); `settings_key`
+        maps a conversation's key to the key its chat's settings are stored under."""
         self.chats = chats
+        self.settings_key = settings_key
         self.endpoint = endpoint
         self.settings = settings
-        self.book = book
-        for persona in book:
+        self.book = book or load_personas(None)
+        for persona in self.book:
             if persona.model and persona.model not in endpoint.models:
                 log.warning("persona_model_ignored", persona=persona.name, model=persona.model)
 
@@ -73,7 +81,7 @@ class Profiles:
         return None
 
     async def resolve(self, chat_id: str) -> ChatProfile:
-        chosen = await self.chats.settings(chat_id)
+        chosen = await self.chats.settings(self.settings_key(chat_id))
         persona = self.book.get(chosen.persona) if chosen.persona else None
         if chosen.system_prompt:
             prompt, source = chosen.system_prompt, "custom"
@@ -99,12 +107,14 @@ class Profiles:
         if persona is None:
             raise UnknownPersona(name.strip(), self.book.names)
         keep_model = self._usable_model(persona) is None
-        await self.chats.set_persona(chat_id, persona.name, keep_model=keep_model)
+        await self.chats.set_persona(
+            self.settings_key(chat_id), persona.name, keep_model=keep_model
+        )
         log.info("persona_switched", chat_key=chat_id, persona=persona.name)
         return await self.resolve(chat_id)
 
     async def reset_persona(self, chat_id: str) -> ChatProfile:
-        await self.chats.set_persona(chat_id, None, keep_model=True)
+        await self.chats.set_persona(self.settings_key(chat_id), None, keep_model=True)
         log.info("persona_switched", chat_key=chat_id, persona=None)
         return await self.resolve(chat_id)
 
@@ -113,7 +123,7 @@ class Profiles:
         prompt = text.strip() if text else None
         if prompt and len(prompt) > MAX_SYSTEM_PROMPT_CHARS:
             raise PromptTooLong()
-        await self.chats.set_system_prompt(chat_id, prompt or None)
+        await self.chats.set_system_prompt(self.settings_key(chat_id), prompt or None)
         log.info(
             "system_prompt_set", chat_key=chat_id, custom=bool(prompt), chars=len(prompt or "")
         )

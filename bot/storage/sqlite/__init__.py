@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.storage.repositories import Stores
 from bot.storage.sqlite.calibrations import SQLiteCalibrations
 from bot.storage.sqlite.chats import SQLiteChats
+from bot.storage.sqlite.conversations import SQLiteConversations
 from bot.storage.sqlite.database import Database
 from bot.storage.sqlite.lock import ProcessLock
 from bot.storage.sqlite.summaries import SQLiteSummaries
@@ -22,5 +23,6 @@ def stores(database: Database) -> Stores:
         usage=SQLiteUsage(database),
         summaries=SQLiteSummaries(database),
         calibrations=SQLiteCalibrations(database),
+        conversations=SQLiteConversations(database),
         health=database,
     )

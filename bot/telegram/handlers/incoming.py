@@ -25,11 +25,13 @@ class Incoming:
     update_id: int
     message: Message
     chat: Chat
+    # The conversation this message belongs to: the current one (/new, /chats) of its chat,
+    # or of its topic of a forum or of a private chat with topics (General is the chat).
+    chat_key: str
 
     @property
-    def chat_key(self) -> str:
-        """The conversation this message belongs to: its chat, or its topic of a forum or of a
-        private chat with topics (the General topic is the chat itself)."""
+    def base_key(self) -> str:
+        """Its chat or topic, whatever conversation is current (what /new and /chats change)."""
         return conversation_key(self.chat, self.message)
 
     @property
@@ -45,11 +47,12 @@ class Press:
     query: CallbackQuery
     chat: Chat
     choice: str
+    # The current conversation of the chat or topic the button's message is in.
+    chat_key: str
 
     @property
-    def chat_key(self) -> str:
-        """The conversation whose settings the button changes: that of the topic the button's
-        message is in."""
+    def base_key(self) -> str:
+        """The chat or topic the button's message is in."""
         message = self.query.message
         return conversation_key(self.chat, message if isinstance(message, Message) else None)
 
@@ -67,7 +70,8 @@ def topic_of(message: Message | None) -> int | None:
 
 
 def conversation_key(chat: Chat, message: Message | None) -> str:
-    """The key of the conversation a message in `chat` belongs to (see engine identity)."""
+    """The key of the chat or topic a message in `chat` belongs to (see engine identity): its
+    conversation 1, the base of its other conversations."""
     return identity.telegram_chat(chat.id, topic_of(message))
 
 
@@ -84,7 +88,8 @@ def on_message(handler: MessageCallback) -> Callback:
         message, chat = update.effective_message, update.effective_chat
         if message is None or chat is None:
             return
-        await handler(Incoming(update.update_id, message, chat), context)
+        key = await context.conversation.conversations.current(conversation_key(chat, message))
+        await handler(Incoming(update.update_id, message, chat, key), context)
 
     return callback
 
@@ -97,6 +102,9 @@ def on_button(prefix: str, handler: ButtonCallback) -> Callback:
         query, chat = update.callback_query, update.effective_chat
         if query is None or chat is None or not query.data:
             return
-        await handler(Press(query, chat, query.data.removeprefix(prefix)), context)
+        message = query.message
+        base = conversation_key(chat, message if isinstance(message, Message) else None)
+        key = await context.conversation.conversations.current(base)
+        await handler(Press(query, chat, query.data.removeprefix(prefix), key), context)
 
     return callback

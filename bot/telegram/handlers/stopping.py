@@ -97,7 +97,8 @@ async def on_generation_stopped(update: Update, context: BotContext) -> None:
     if not isinstance(chat_id, int) or chat_id <= 0:
         return  # drafts (and so their stop) are for private chats only
     topic = event.get("message_thread_id")  # a private chat's topic, if it has topics
-    key = identity.telegram_chat(chat_id, topic if isinstance(topic, int) and topic > 0 else None)
+    base = identity.telegram_chat(chat_id, topic if isinstance(topic, int) and topic > 0 else None)
+    key = await context.conversation.conversations.current(base)
     stopped = context.conversation.stop(key)
     if stopped is not None:
         log.info("stop_requested", via="draft", turn_id=stopped.id, chat_id=chat_id)

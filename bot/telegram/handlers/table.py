@@ -16,7 +16,7 @@ from enum import Enum
 
 from telegram import BotCommand
 
-from bot.telegram.handlers import admin, commands, controls, stopping
+from bot.telegram.handlers import admin, commands, controls, conversations, stopping
 from bot.telegram.handlers.context import BotContext
 from bot.telegram.handlers.incoming import ButtonCallback, Incoming, MessageCallback
 
@@ -108,6 +108,21 @@ COMMANDS: tuple[Command, ...] = (
         asks_model=False,
     ),
     Command(
+        "new",
+        conversations.new,
+        menu="Start a new conversation (the old one is kept)",
+        # Switches what the whole group talks in, like /clear.
+        access=Access.GROUP_ADMINS,
+        asks_model=False,
+    ),
+    Command(
+        "chats",
+        conversations.chats,
+        menu="List the conversations and switch back",
+        access=Access.EVERYONE,  # a list; its buttons switch, and are for group admins
+        asks_model=False,
+    ),
+    Command(
         "stats",
         commands.stats,
         menu="Usage of this chat",
@@ -169,6 +184,7 @@ COMMANDS: tuple[Command, ...] = (
 BUTTONS: tuple[Button, ...] = (
     Button(commands.MODEL_BUTTON_PREFIX, commands.model_button, access=Access.GROUP_ADMINS),
     Button(controls.PERSONA_BUTTON_PREFIX, controls.persona_button, access=Access.GROUP_ADMINS),
+    Button(conversations.CHAT_BUTTON_PREFIX, conversations.chat_button, access=Access.GROUP_ADMINS),
     # Who may stop (the asker, admins) is the handler's to check: the guard cannot know the asker.
     Button(stopping.STOP_BUTTON_PREFIX, stopping.stop_button, access=Access.EVERYONE),
 )

@@ -95,3 +95,41 @@ class TestTopics:
     def test_short_name_of_a_topic(self) -> None:
         """Reports show a topic as "<chat id>:t<thread id>"."""
         assert identity.short_name("tg:-5:t9") == "-5:t9"
+
+
+class TestNumberedConversations:
+    def test_numbers_round_trip(self) -> None:
+        """Conversation n of a chat or topic is "<base>:c<n>" (n >= 2), and reads back."""
+        for base in ("tg:42", "tg:-100123:t7"):
+            assert identity.numbered(base, 1) == base
+            key = identity.numbered(base, 3)
+            assert key == f"{base}:c3"
+            assert identity.base_key(key) == base
+            assert identity.number_of(key) == 3
+            assert identity.number_of(base) == 1
+            assert identity.telegram_topic(key) == identity.telegram_topic(base)
+            assert identity.is_telegram_chat(key)
+
+    def test_other_keys_are_their_own_base(self) -> None:
+        """A terminal key has only conversation 1 and is its own base."""
+        key = identity.terminal_chat("work")
+        assert identity.base_key(key) == key
+        assert identity.number_of(key) == 1
+        with pytest.raises(ValueError, match="not a Telegram chat key"):
+            identity.numbered(key, 2)
+
+    def test_numbered_needs_a_base(self) -> None:
+        """A numbered key is not a base: numbering it again is refused."""
+        with pytest.raises(ValueError, match="not a base key"):
+            identity.numbered("tg:1:c2", 3)
+
+    @given(
+        st.integers(min_value=-(10**13), max_value=10**13),
+        st.none() | st.integers(min_value=1, max_value=10**9),
+        st.integers(min_value=1, max_value=10**6),
+    )
+    def test_any_conversation_round_trips(self, chat: int, topic: int | None, number: int) -> None:
+        """Every (chat, topic, number) has one key that parses back to it."""
+        key = identity.telegram_chat(chat, topic, number)
+        assert identity.numbered(identity.base_key(key), number) == key
+        assert identity.parse_telegram(key) == identity.TelegramConversation(chat, topic, number)

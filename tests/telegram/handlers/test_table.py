@@ -91,6 +91,8 @@ class TestMenu:
         assert menu == [
             ("start", "What this bot is and how to use it"),
             ("clear", "Forget this conversation"),
+            ("new", "Start a new conversation (the old one is kept)"),
+            ("chats", "List the conversations and switch back"),
             ("stats", "Usage of this chat"),
             ("model", "Show or switch the model"),
             ("retry", "Answer my last reply again, differently"),
@@ -123,8 +125,8 @@ class TestPolicy:
         assert {c.name for c in table.COMMANDS if c.asks_model} == {"retry"}
 
     def test_settings_commands_need_a_group_admin_to_change(self) -> None:
-        """In groups /clear and /export always need an admin; /model, /persona, /system only
-        with arguments."""
+        """In groups /clear, /new and /export always need an admin; /model, /persona, /system
+        only with arguments."""
 
         def needs_admin(has_arguments: bool) -> set[str]:
             return {
@@ -133,8 +135,15 @@ class TestPolicy:
                 if c.access.needs_group_admin(has_arguments=has_arguments)
             }
 
-        assert needs_admin(has_arguments=True) == {"clear", "export", "model", "persona", "system"}
-        assert needs_admin(has_arguments=False) == {"clear", "export"}
+        assert needs_admin(has_arguments=True) == {
+            "clear",
+            "new",
+            "export",
+            "model",
+            "persona",
+            "system",
+        }
+        assert needs_admin(has_arguments=False) == {"clear", "new", "export"}
 
     def test_export_is_governed_by_its_own_setting(self) -> None:
         """/export reads the whole history: its own access, under GROUP_EXPORT_ADMINS_ONLY."""
@@ -143,7 +152,7 @@ class TestPolicy:
 
     def test_picker_buttons_need_a_group_admin(self) -> None:
         """The model and persona pickers change settings, so groups keep them to admins."""
-        for data in ("model:0", "persona:2", "persona:reset"):
+        for data in ("model:0", "persona:2", "persona:reset", "chat:2"):
             button = table.button(data)
             assert button is not None and button.access.needs_group_admin(has_arguments=True)
 
