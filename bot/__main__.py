@@ -13,8 +13,8 @@ import sys
 from bot import check
 from bot.config import ConfigError
 from bot.observability.logs import configure_logging, get_logger
+from bot.startup import load_checked_settings
 from bot.telegram.app.run import StartupError, serve
-from bot.wiring import load_checked_settings
 
 EXIT_CONFIG = 2
 

@@ -20,13 +20,8 @@ from bot.config import ConfigError, ModelSettings, Settings, TelegramSettings, r
 from bot.engine import errors
 from bot.engine.models.client import RetryPolicy
 from bot.observability.logs import configure_logging
-from bot.wiring import (
-    StartupError,
-    load_checked_settings,
-    local_endpoint,
-    make_llm,
-    start_local_model,
-)
+from bot.startup import load_checked_settings
+from bot.wiring import StartupError, local_endpoint, make_llm, start_local_model
 
 TELEGRAM_API = "https://api.telegram.org"
 OPENAI_API = "https://api.openai.com/v1"

@@ -17,15 +17,10 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from bot.config import (
-    BUNDLED,
     ConversationSettings,
     Endpoint,
-    Loaded,
-    LocalModelSettings,
     ModelSettings,
     Settings,
-    is_set,
-    load_settings,
 )
 from bot.engine.conversation.retention import Retention
 from bot.engine.conversation.turns import Conversation
@@ -54,11 +49,6 @@ DEMO_MODEL_HINT = (
     "answers. Set OPENAI_API_KEY (or OPENAI_BASE_URL) for a provider, or LOCAL_MODEL to the "
     "path of a bigger GGUF file."
 )
-NO_MODEL = (
-    "OPENAI_API_KEY: no model is configured. Set OPENAI_API_KEY (OpenAI), or "
-    "OPENAI_BASE_URL (another provider or your own server), or LOCAL_MODEL (a GGUF "
-    "file), or run `make install-local` to try the bot on the bundled demo model"
-)
 
 
 class StartupError(Exception):
@@ -85,51 +75,6 @@ def warn_if_readable(path: Path) -> None:
     mode = readable_by_others(path)
     if mode is not None:
         log.warning("env_file_readable", path=str(path), mode=f"{mode:04o}")
-
-
-def load_checked_settings(
-    *, require_telegram: bool = True, env_file: str | None = ".env"
-) -> Settings:
-    """The settings, with the files they name checked too (the GGUF model, the personas file):
-    every problem reported together in one ConfigError."""
-    return load_settings(
-        require_telegram=require_telegram,
-        env_file=env_file,
-        checks=(model_source_problems, personas_problems),
-    )
-
-
-def model_source_problems(loaded: Loaded) -> list[str]:
-    """LOCAL_MODEL must be a usable GGUF file with the server package installed; with no model
-    configured at all, the bundled demo model must be installed."""
-    local = loaded.get(LocalModelSettings)
-    if local is not None and local.local_model is not None:
-        try:
-            local_model.check_available(local.local_model)
-        except LocalModelError as exc:
-            reason = str(exc).removeprefix("LOCAL_MODEL=bundled ").removeprefix("LOCAL_MODEL ")
-            return [f"LOCAL_MODEL: {reason} (got {local.local_model!r})"]
-        return []
-    # On the raw environment: an invalid OPENAI_BASE_URL is reported, not taken for "unset".
-    if any(is_set(name) for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LOCAL_MODEL")):
-        return []
-    try:
-        local_model.check_available(BUNDLED)
-    except LocalModelError:
-        return [NO_MODEL]
-    return []
-
-
-def personas_problems(loaded: Loaded) -> list[str]:
-    """PERSONAS_FILE must be readable and make sense (what is wrong, where)."""
-    conversation = loaded.get(ConversationSettings)
-    if conversation is None or conversation.personas_file is None:
-        return []
-    try:
-        load_personas(conversation.personas_file)
-    except PersonaFileError as exc:
-        return [f"PERSONAS_FILE: {exc} (got {str(conversation.personas_file)!r})"]
-    return []
 
 
 def make_llm(
@@ -214,6 +159,7 @@ async def open_engine(
         retention = Retention(
             stores.turns,
             stores.summaries,
+            stores.conversations,
             settings.conversation.history_retention_days,
             clock=clock,
         )

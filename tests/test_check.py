@@ -13,7 +13,7 @@ import pytest
 
 from bot.check import check_model
 from bot.check import main as check_main
-from bot.wiring import load_checked_settings
+from bot.startup import load_checked_settings
 from tests.fakes.openai import FakeOpenAI, unused_port
 from tests.fakes.telegram import FakeTelegram
 from tests.support.running import API_KEY, TOKEN

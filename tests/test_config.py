@@ -9,7 +9,7 @@ import pytest
 from bot.config import ENV_NAMES, ConfigError, Price, load_settings
 from bot.engine.models import local_model
 from bot.engine.models.local_model import GGUF_MAGIC
-from bot.wiring import load_checked_settings
+from bot.startup import load_checked_settings
 from tests.support.cli import run_bot
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ENV_NAMES, ConfigError, load_settings
-from bot.wiring import load_checked_settings
+from bot.startup import load_checked_settings
 from tests.support.cli import run_bot
 
 

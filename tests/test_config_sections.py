@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from bot.config import ENV_NAMES, ConfigError, ModelSettings, load_settings
-from bot.wiring import load_checked_settings
+from bot.startup import load_checked_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

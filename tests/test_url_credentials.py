@@ -13,7 +13,7 @@ import pytest
 from bot.check import main as check_main
 from bot.config import redact_url
 from bot.config.values import url_secrets
-from bot.wiring import load_checked_settings
+from bot.startup import load_checked_settings
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.telegram import FakeTelegram
 from tests.test_check import check

@@ -179,6 +179,11 @@ class ConversationRepository(Protocol):
         """Store a conversation's title (its row is made if it had none)."""
         ...
 
+    async def forget_titles_before(self, cutoff: float) -> int:
+        """Drop the titles of conversations started before `cutoff` (a title is made from the
+        conversation's first question, which retention deletes); how many were dropped."""
+        ...
+
 
 class HealthCheck(Protocol):
     """Whether the database answers at all (for /healthz)."""

@@ -84,3 +84,19 @@ class TestUpgrade:
             assert await store.turns.recent("tg:1:c2", 10) == []
         finally:
             await database.close()
+
+
+class TestRetention:
+    async def test_titles_of_old_conversations_are_forgotten(self, storage: Stores) -> None:
+        """Retention drops the titles of conversations started before its cutoff (each title
+        comes from a first question retention deletes); newer titles stay."""
+        repo = storage.conversations
+        await repo.create("tg:1", now=10.0)  # conversation 1 (row made at 10) and 2
+        await repo.set_title("tg:1", 1, "Flights to Lisbon", now=10.0)
+        await repo.set_title("tg:1", 2, "Old plans", now=10.0)
+        await repo.create("tg:1", now=100.0)  # conversation 3, started later
+        await repo.set_title("tg:1", 3, "Dinner", now=100.0)
+        assert await repo.forget_titles_before(50.0) == 2
+        assert await repo.forget_titles_before(50.0) == 0
+        titles = {r.number: r.title for r in await repo.recent("tg:1", 10)}
+        assert titles == {1: None, 2: None, 3: "Dinner"}

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
+from bot.startup import load_checked_settings
 from bot.telegram.app.run import serve
-from bot.wiring import load_checked_settings
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.telegram import FakeTelegram
 

@@ -3,8 +3,9 @@
 Deletion goes in batches of BATCH_TURNS, each its own short write, with a pause between them,
 so other chats' writes never wait long behind it. Only settled turns go (answered or failed:
 unfinished ones belong to recovery), with the summaries last updated before the cutoff (a
-summary holds what it folded in). Usage rows stay: they carry no message text, and budgets
-and /usage need their figures for the month.
+summary holds what it folded in) and the titles of conversations started before it (a title
+is made from the conversation's first question). Usage rows stay: they carry no message text,
+and budgets and /usage need their figures for the month.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from contextlib import asynccontextmanager, suppress
 
 from bot.observability.logs import get_logger
 from bot.storage.errors import StorageError
-from bot.storage.repositories import SummaryRepository, TurnRepository
+from bot.storage.repositories import (
+    ConversationRepository,
+    SummaryRepository,
+    TurnRepository,
+)
 
 log = get_logger(__name__)
 
@@ -32,12 +37,14 @@ class Retention:
         self,
         turns: TurnRepository,
         summaries: SummaryRepository,
+        conversations: ConversationRepository,
         days: int | None,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._turns = turns
         self._summaries = summaries
+        self._conversations = conversations
         self.days = days
         self._clock = clock
 
@@ -52,11 +59,13 @@ class Retention:
             deleted += batch
             await asyncio.sleep(PAUSE_BETWEEN_BATCHES_S)
         summaries = await self._summaries.delete_updated_before(cutoff)
+        titles = await self._conversations.forget_titles_before(cutoff)
         log.info(
             "history_retention_done",
             days=self.days,
             turns=deleted,
             summaries=summaries,
+            titles=titles,
             latency_ms=round((time.monotonic() - started) * 1000, 1),
         )
         return deleted

@@ -80,6 +80,14 @@ class SQLiteConversations:
         )
         return [ConversationRecord(int(r[0]), r[1], float(r[2]), float(r[3])) for r in rows]
 
+    async def forget_titles_before(self, cutoff: float) -> int:
+        async with self._db.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE conversations SET title = NULL WHERE created_at < ? AND title IS NOT NULL",
+                (cutoff,),
+            )
+            return cursor.rowcount
+
     async def set_title(self, base_key: str, number: int, title: str, *, now: float) -> None:
         async with self._db.transaction() as db:
             await db.execute(_ENSURE, (base_key, number, now, now))
