@@ -25,6 +25,7 @@ from bot.engine.accounting.tokens import (
     TokenCounter,
     measure_usage,
 )
+from bot.engine.conversation.background import KeyedTasks
 from bot.engine.conversation.context import (
     Limits,
     Message,
@@ -81,7 +82,7 @@ class Summarizer:
         self.tokens = tokens
         self.limits = limits
         self.clock = clock
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._tasks = KeyedTasks(MAX_RUNNING, "summary")
         # Bounded: an entry expires when its wait is over, and at most FAILURES_KEPT are kept.
         self._failed_at: TTLCache[str, float] = TTLCache(
             maxsize=FAILURES_KEPT, ttl=RETRY_AFTER_FAILURE_S, timer=time.monotonic
@@ -103,20 +104,15 @@ class Summarizer:
         failed = self._failed_at.get(chat_id)
         if failed is not None and time.monotonic() - failed < RETRY_AFTER_FAILURE_S:
             return False
-        if len(self._tasks) >= MAX_RUNNING:
+        if self._tasks.full:
             log.info("summary_skipped", chat_key=chat_id, reason="busy")
             return False
-        task = asyncio.create_task(self._run(chat_id, user_id), name=f"summary {chat_id}")
-        self._tasks[chat_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(chat_id, None))
+        self._tasks.start(chat_id, self._run(chat_id, user_id))
         return True
 
     async def close(self) -> None:
         """Cancel the summaries in flight (at shutdown): a summary is never worth waiting for."""
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.close()
 
     async def _run(self, chat_id: str, user_id: str | None) -> None:
         started = time.monotonic()

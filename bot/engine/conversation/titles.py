@@ -18,6 +18,7 @@ from bot.config import ConversationSettings, SummarySettings
 from bot.engine import errors
 from bot.engine.accounting.tokens import measure_usage
 from bot.engine.conversation import identity
+from bot.engine.conversation.background import KeyedTasks
 from bot.engine.conversation.summary import Summarizer
 from bot.engine.text import clean_text
 from bot.observability.logs import get_logger
@@ -63,24 +64,19 @@ class Titler:
         self.policy = policy
         self._summaries = summaries
         self._conversations = stores.conversations
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._tasks = KeyedTasks(MAX_RUNNING, "title")
 
     def schedule(self, key: str, *, user_id: str | None) -> bool:
         """Title the conversation `key` in the background unless titles are off, one is
         being made for it, or too many are running (then it is tried after a later answer)."""
-        if not self.policy.enabled or key in self._tasks or len(self._tasks) >= MAX_RUNNING:
+        if not self.policy.enabled or key in self._tasks or self._tasks.full:
             return False
-        task = asyncio.create_task(self._run(key, user_id), name=f"title {key}")
-        self._tasks[key] = task
-        task.add_done_callback(lambda _: self._tasks.pop(key, None))
+        self._tasks.start(key, self._run(key, user_id))
         return True
 
     async def close(self) -> None:
         """Cancel the titles in flight (at shutdown)."""
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.close()
 
     async def _run(self, key: str, user_id: str | None) -> None:
         started = time.monotonic()
