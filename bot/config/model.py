@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import Field, SecretStr, model_validator
 
+from bot.config.capabilities import DEFAULT_TOOL_MODELS, DEFAULT_VISION_MODELS
 from bot.config.values import Names, OptionalSecret, OptionalStr, Prices, Section, Url
 
 
@@ -33,6 +34,9 @@ class ModelSettings(Section):
     app_url: Url = None
     app_name: str | None = None
     model_prices: Prices = Field(default_factory=dict)
+    # Glob patterns of the models that see images / call tools (engine/models/capabilities.py).
+    vision_models: Names = DEFAULT_VISION_MODELS
+    tool_models: Names = DEFAULT_TOOL_MODELS
 
     # A second model for passing failures of the first (issue 5).
     fallback_model: OptionalStr = None
