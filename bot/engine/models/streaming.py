@@ -13,7 +13,9 @@ from typing import Any
 
 import openai
 
+from bot.config.providers import DEFAULT_DIALECT, Dialect
 from bot.engine.models.completion import OnDelta, TokenCount
+from bot.engine.models.dialects import request_body
 from bot.observability.logs import get_logger
 
 log = get_logger(__name__)
@@ -31,9 +33,16 @@ class Streamed:
 class CompletionStream:
     """Streams answers over one SDK client; drops `stream_options` for good once refused."""
 
-    def __init__(self, client: openai.AsyncOpenAI) -> None:
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        dialect: Dialect = DEFAULT_DIALECT,
+        reasoning: frozenset[str] = frozenset(),
+    ) -> None:
         self._client = client
-        self._stream_options = True  # dropped for good once a provider rejects it
+        self._dialect = dialect
+        self._reasoning = reasoning  # the ids of reasoning models (no temperature for some)
+        self._stream_options = dialect.stream_options  # dropped for good once refused
 
     async def once(
         self,
@@ -46,13 +55,14 @@ class CompletionStream:
         shown: list[str],
     ) -> Streamed:
         """Stream one answer; each piece of text is appended to `shown` as it is passed on."""
-        body: dict[str, Any] = {
-            "model": model,
-            "messages": list(messages),
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-            "stream": True,
-        }
+        body = request_body(
+            self._dialect,
+            messages,
+            model=model,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            reasoning=model in self._reasoning,
+        )
         if self._stream_options:
             body["stream_options"] = {"include_usage": True}
         try:
