@@ -16,6 +16,7 @@ import openai
 from bot.config.providers import DEFAULT_DIALECT, Dialect
 from bot.engine.models.completion import OnDelta, TokenCount
 from bot.engine.models.dialects import request_body
+from bot.engine.models.translation import error_message
 from bot.observability.logs import get_logger
 
 log = get_logger(__name__)
@@ -68,7 +69,8 @@ class CompletionStream:
         try:
             stream = await self._post_stream(body)
         except openai.BadRequestError as exc:
-            if not (self._stream_options and "stream_options" in str(exc.message)):
+            said = f"{exc.message} {error_message(exc.body)}"
+            if not (self._stream_options and "stream_options" in said):
                 raise
             log.info("stream_options_unsupported", model=model)
             self._stream_options = False
