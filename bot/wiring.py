@@ -28,7 +28,8 @@ from bot.engine.conversation.retention import Retention
 from bot.engine.conversation.turns import Conversation
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models import local_model
-from bot.engine.models.client import LLMClient, RetryPolicy
+from bot.engine.models.capabilities import CapabilityMap
+from bot.engine.models.client import ChatModel, LLMClient, RetryPolicy
 from bot.engine.models.local_model import LocalModelError
 from bot.engine.models.local_server import LocalModelServer
 from bot.engine.policy.gatekeeper import Gatekeeper
@@ -126,11 +127,7 @@ async def open_engine(
     async with AsyncExitStack() as stack:
         personas = _personas(settings.conversation)
         stores = await open_stores(settings, stack)
-        catalogue = await _catalogue(settings, stack)
-        add_secrets(catalogue.secrets())  # the keys the file names, never logged
-        capabilities = capability_map(catalogue, settings.model)
-        llm = open_model(catalogue, settings.model, capabilities=capabilities, events=events)
-        stack.push_async_callback(llm.close)
+        catalogue, capabilities, llm = await _open_models(settings, stack, events)
         endpoint = _offered(catalogue)
         demo = settings.local_model is not None and local_model.is_bundled(settings.local_model)
         if demo:
@@ -159,6 +156,25 @@ async def open_engine(
         )
         await stack.enter_async_context(retention.running())  # stopped before the database
         yield Engine(endpoint, conversation, gatekeeper, stores.health, demo)
+
+
+async def _open_models(
+    settings: Settings, stack: AsyncExitStack, events: EngineEvents
+) -> tuple[Catalogue, CapabilityMap, ChatModel]:
+    """The catalogue, what its models can do, and the client every conversation asks (the
+    router over one client per provider, behind the fallbacks); `stack` closes the client."""
+    catalogue = await _catalogue(settings, stack)
+    add_secrets(catalogue.secrets())  # the keys the file names, never logged
+    capabilities = capability_map(catalogue, settings.model)
+    llm = open_model(
+        catalogue,
+        settings.model,
+        capabilities=capabilities,
+        events=events,
+        show_reasoning=settings.providers.show_reasoning,
+    )
+    stack.push_async_callback(llm.close)
+    return catalogue, capabilities, llm
 
 
 def _gatekeeper(

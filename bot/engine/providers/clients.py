@@ -61,14 +61,16 @@ def open_model(
     *,
     capabilities: CapabilityMap,
     events: EngineEvents = NO_EVENTS,
+    show_reasoning: bool = True,
 ) -> ChatModel:
     """The router over every provider's client, behind the fallback chain (FALLBACK_MODELS:
-    each tried in turn when the one before is unavailable)."""
+    each tried in turn when the one before is unavailable); SHOW_REASONING=false keeps the
+    thinking from `on_delta`."""
     clients = {
         p.name: provider_client(p, model, capabilities=capabilities, events=events)
         for p in catalogue.providers
     }
-    router = ProviderRouter(catalogue, clients)
+    router = ProviderRouter(catalogue, clients, show_reasoning=show_reasoning)
     chained: ChatModel = router
     for name in catalogue.fallback_models:
         chained = FallbackModel(chained, _serving(router, catalogue, name), name)

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from bot.config.providers import Catalogue, CatalogueModel
 from bot.engine.models.completion import ChatModel, Completion, OnDelta
+from bot.engine.models.reasoning import Reasoning
 
 
 class ProviderRouter:
@@ -18,8 +19,16 @@ class ProviderRouter:
     name the catalogue does not know goes to the first provider as it is (as before there
     was a catalogue: a persona's or a summary's model)."""
 
-    def __init__(self, catalogue: Catalogue, clients: Mapping[str, ChatModel]) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        clients: Mapping[str, ChatModel],
+        *,
+        show_reasoning: bool = True,
+    ) -> None:
+        """`show_reasoning` (SHOW_REASONING): whether thinking reaches `on_delta` at all."""
         self._catalogue = catalogue
+        self._show_reasoning = show_reasoning
         self._clients = dict(clients)
         self._first = catalogue.providers[0].name
         self._closed = False
@@ -61,7 +70,7 @@ class ProviderRouter:
             model=entry.id if entry else model,
             max_tokens=max_tokens,
             temperature=temperature,
-            on_delta=on_delta,
+            on_delta=on_delta if self._show_reasoning else _answer_only(on_delta),
         )
         return replace(completion, model=model)
 
@@ -74,6 +83,19 @@ class ProviderRouter:
         self._closed = True
         for client in self._clients.values():
             await client.close()
+
+
+def _answer_only(on_delta: OnDelta | None) -> OnDelta | None:
+    """`on_delta` without the thinking (SHOW_REASONING=false)."""
+    if on_delta is None:
+        return None
+    passed = on_delta
+
+    async def answer_only(piece: str) -> None:
+        if not isinstance(piece, Reasoning):
+            await passed(piece)
+
+    return answer_only
 
 
 class _Pinned:
