@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.observability.logs import get_logger
 from tests.fakes.openai import Error, FakeOpenAI
 from tests.fakes.openai_dialects import FakeDialect
 from tests.support.chats import PRIVATE, answer_in, say
@@ -130,6 +131,16 @@ class TestRouting:
         await answer_in(bot, PRIVATE + 1, 1)
         assert bot.model.requests[-1].model == "gpt-test"
         assert catalogue.local.requests == []
+
+
+class TestSecrets:
+    async def test_keys_named_by_the_file_are_redacted(
+        self, bot: RunningBot, logs: LogCapture
+    ) -> None:
+        """A key read through api_key_env is known to the log redactor: never printed."""
+        get_logger("test").warning("leak_attempt", value=f"key={ANTHROPIC_KEY}")
+        [event] = logs.named("leak_attempt")
+        assert ANTHROPIC_KEY not in logs.text and "[REDACTED]" in event["value"]
 
 
 class TestFallbackAcrossProviders:
