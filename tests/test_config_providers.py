@@ -113,7 +113,8 @@ class TestFile:
     def test_every_problem_reported_together(
         self, tmp_path: Path, clean_env: pytest.MonkeyPatch
     ) -> None:
-        """Each problem of the file is listed, with where it is; the key is never echoed."""
+        """Each problem of the file is listed, with where it is, those across entries too;
+        the key is never echoed."""
         with pytest.raises(ProvidersFileError) as caught:
             load_catalogue(write(tmp_path, BAD))
         problems = "\n".join(caught.value.problems)
@@ -125,6 +126,10 @@ class TestFile:
             "providers[0] (one).max_concurrency: ",
             "providers[0] (one).models[0].vison: is not a known setting",
             "providers[0] (one).models[0].input_price: ",
+            "providers: the name 'one' is used twice",
+            "models: the name 'm' is used twice",
+            "UNSET_KEY_VARIABLE_17 is not set",
+            "default_model: 'nowhere' is not in the catalogue",
         ):
             assert expected in problems
         assert "SECRET" not in problems
@@ -176,7 +181,7 @@ class TestStartup:
         env = {"TELEGRAM_BOT_TOKEN": "123:abc", "PROVIDERS_FILE": str(path)}
         result = run_bot(env, tmp_path)
         assert result.returncode == 2
-        assert result.stderr.count("PROVIDERS_FILE: ") >= 7
+        assert result.stderr.count("PROVIDERS_FILE: ") == 11
         assert "vison" in result.stderr and "base_url" in result.stderr
         assert "SECRET" not in result.stderr + result.stdout
         assert "Traceback" not in result.stderr

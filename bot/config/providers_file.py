@@ -135,16 +135,15 @@ def load_catalogue(path: Path, fallbacks: tuple[str, ...] = ()) -> Catalogue:
     """The catalogue PROVIDERS_FILE describes; raises ProvidersFileError with every problem
     (the file, its shape, names used twice, keys not set, unknown default or fallback)."""
     data = _read(path)
+    problems = _cross_problems(data, fallbacks)  # read from the raw file: reported in any case
     try:
         parsed = _File.model_validate(_no_keys(data))
     except ValidationError as exc:
-        problems = [_describe(err["loc"], err["msg"], data) for err in exc.errors()]
-        raise ProvidersFileError(problems + _key_problems(data)) from None
-    catalogue = _catalogue(parsed, fallbacks)
-    problems = _cross_problems(parsed, catalogue)
+        shape = [_describe(err["loc"], err["msg"], data) for err in exc.errors()]
+        raise ProvidersFileError(shape + _key_problems(data) + problems) from None
     if problems:
         raise ProvidersFileError(problems)
-    return catalogue
+    return _catalogue(parsed, fallbacks)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -252,28 +251,40 @@ def _model(entry: _ModelEntry) -> CatalogueModel:
     )
 
 
-def _cross_problems(parsed: _File, catalogue: Catalogue) -> list[str]:
-    """What no one entry can tell: names used twice, keys not set, unknown model names."""
-    problems = []
-    names = Counter(p.name for p in parsed.providers)
-    problems += [f"providers: the name {n!r} is used twice" for n, c in names.items() if c > 1]
-    models = Counter(m.name for p in catalogue.providers for m in p.models)
+def _entries(data: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
+    found = data.get(key)
+    return [e for e in found if isinstance(e, dict)] if isinstance(found, list) else []
+
+
+def _model_names(data: Mapping[str, Any]) -> list[str]:
+    names = [m.get("name") or m.get("id") for p in _entries(data, "providers")
+             for m in _entries(p, "models")]  # fmt: skip
+    return [n for n in names if isinstance(n, str)]
+
+
+def _cross_problems(data: Mapping[str, Any], fallbacks: tuple[str, ...]) -> list[str]:
+    """What no one entry can tell, read from the file as it is (so that it is reported with
+    the entries' own problems): names used twice, keys not set, unknown model names."""
+    providers = _entries(data, "providers")
+    used = Counter(p["name"] for p in providers if isinstance(p.get("name"), str))
+    problems = [f"providers: the name {n!r} is used twice" for n, c in used.items() if c > 1]
+    models = _model_names(data)
     problems += [
         f"models: the name {n!r} is used twice (give one of them another `name`)"
-        for n, c in models.items()
+        for n, c in Counter(models).items()
         if c > 1
     ]
-    for entry in parsed.providers:
-        if entry.api_key_env and not os.environ.get(entry.api_key_env, "").strip():
+    for entry in providers:
+        env = entry.get("api_key_env")
+        if isinstance(env, str) and _ENV_NAME.match(env) and not os.environ.get(env, "").strip():
+            where = entry.get("name") if isinstance(entry.get("name"), str) else "?"
             problems.append(
-                f"providers ({entry.name}).api_key_env: {entry.api_key_env} is not set "
-                "in the environment or .env"
+                f"providers ({where}).api_key_env: {env} is not set in the environment or .env"
             )
-    if catalogue.find(catalogue.default_model) is None:
-        problems.append(f"default_model: {catalogue.default_model!r} is not in the catalogue")
-    problems += [
-        f"FALLBACK_MODELS: {name!r} is not in the catalogue"
-        for name in catalogue.fallback_models
-        if catalogue.find(name) is None
-    ]
+    default = data.get("default_model")
+    if models and isinstance(default, str) and default not in models:
+        problems.append(f"default_model: {default!r} is not in the catalogue")
+    if models:
+        problems += [f"FALLBACK_MODELS: {n!r} is not in the catalogue" for n in fallbacks
+                     if n not in models]  # fmt: skip
     return problems
