@@ -194,6 +194,17 @@ class TestStartup:
         with pytest.raises(ConfigError, match="FALLBACK_MODEL and FALLBACK_MODELS"):
             load_checked_settings(require_telegram=False, env_file=None)
 
+    def test_fallback_endpoint_with_a_file(
+        self, clean_env: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        """FALLBACK_BASE_URL with PROVIDERS_FILE would be ignored: refused, with what to do."""
+        clean_env.setenv("TEST_ANTHROPIC_KEY", "k")
+        clean_env.setenv("PROVIDERS_FILE", str(write(tmp_path, GOOD)))
+        clean_env.setenv("FALLBACK_MODEL", "sonnet")
+        clean_env.setenv("FALLBACK_BASE_URL", "http://127.0.0.1:9/v1")
+        with pytest.raises(ConfigError, match="put the fallback's provider in the file"):
+            load_checked_settings(require_telegram=False, env_file=None)
+
 
 class TestWithoutFile:
     def test_openai_settings_are_one_provider(self) -> None:

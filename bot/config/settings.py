@@ -199,6 +199,12 @@ def _across_sections(settings: Settings) -> list[str]:
         problems.append("LOCAL_MODEL and OPENAI_BASE_URL: set only one of them")
     if settings.local.local_model is not None and settings.providers.providers_file is not None:
         problems.append("LOCAL_MODEL and PROVIDERS_FILE: set only one of them")
+    own = settings.model.fallback_base_url or settings.model.fallback_api_key
+    if own and settings.providers.providers_file is not None:
+        problems.append(
+            "FALLBACK_BASE_URL and FALLBACK_API_KEY are not used with PROVIDERS_FILE: put the "
+            "fallback's provider in the file and name its model in FALLBACK_MODELS"
+        )
     if settings.model.fallback_model and settings.providers.fallback_models:
         problems.append("FALLBACK_MODEL and FALLBACK_MODELS: set only one of them")
     return problems

@@ -174,7 +174,7 @@ class TestConcurrencyCap:
     CHATS = 7  # the cap (2) and five more
 
     async def test_no_more_than_the_cap_at_once_and_all_answered(
-        self, bot: RunningBot, catalogue: Providers
+        self, bot: RunningBot, catalogue: Providers, logs: LogCapture
     ) -> None:
         """N+5 chats on a cap of N: the server never sees more than N at once; all answered."""
         chats = [PRIVATE + i for i in range(self.CHATS)]
@@ -188,6 +188,8 @@ class TestConcurrencyCap:
         assert answers == [f"echo: from {chat}" for chat in chats]
         assert len(catalogue.local.requests) == self.CHATS
         assert max_overlap(catalogue.local) == 2
+        waits = logs.named("provider_queue_wait")
+        assert waits and {(e["provider"], e["cap"]) for e in waits} == {("local", 2)}
 
 
 class TestDialectAtTheEdge:

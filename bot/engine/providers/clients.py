@@ -4,8 +4,8 @@ every conversation asks."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 
 from bot.config import ModelSettings
 from bot.config.providers import Catalogue, Provider
@@ -14,6 +14,9 @@ from bot.engine.models.capabilities import CapabilityMap
 from bot.engine.models.client import ChatModel, LLMClient, RetryPolicy
 from bot.engine.models.fallback import FallbackModel
 from bot.engine.providers.router import ProviderRouter
+from bot.observability.logs import get_logger
+
+log = get_logger(__name__)
 
 NO_KEY = "not-needed"  # local servers (llama.cpp, Ollama, vLLM) take any key; the SDK wants one
 
@@ -42,17 +45,25 @@ def provider_client(
         events=events,
         dialect=provider.dialect,
         reasoning=frozenset(m.id for m in provider.models if capabilities.of(m.name).reasoning),
-        slot=_slot(provider.max_concurrency),
+        slot=_slot(provider.name, provider.max_concurrency),
     )
 
 
-def _slot(cap: int | None) -> Callable[[], AbstractAsyncContextManager[object]]:
+def _slot(provider: str, cap: int | None) -> Callable[[], AbstractAsyncContextManager[object]]:
     """Requests beyond `cap` wait their turn, first come first served (asyncio.Semaphore
     wakes its waiters in order and lets no newcomer past them), so no chat starves."""
     if cap is None:
         return nullcontext
     semaphore = asyncio.Semaphore(cap)
-    return lambda: semaphore
+
+    @asynccontextmanager
+    async def held() -> AsyncIterator[None]:
+        if semaphore.locked():
+            log.info("provider_queue_wait", provider=provider, cap=cap)
+        async with semaphore:
+            yield
+
+    return held
 
 
 def open_model(
