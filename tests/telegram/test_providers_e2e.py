@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.observability.logs import get_logger
-from tests.fakes.openai import Error, FakeOpenAI
+from tests.fakes.openai import Block, Error, FakeOpenAI
 from tests.fakes.openai_dialects import FakeDialect
 from tests.support.chats import PRIVATE, answer_in, say
 from tests.support.providers import ANTHROPIC_KEY, NO_KEY, Providers, providers
@@ -20,8 +20,13 @@ from tests.support.running import API_KEY, LogCapture, RunningBot
 
 
 @pytest.fixture
-async def catalogue(model: FakeOpenAI, tmp_path: Path) -> AsyncIterator[Providers]:
-    async with providers(model, tmp_path) as found:
+async def catalogue(
+    model: FakeOpenAI, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Providers]:
+    """The three fakes' catalogue; a test class may set CAP (the local provider's
+    max_concurrency) and DEFAULT (the default model)."""
+    cap, default = getattr(request.cls, "CAP", 2), getattr(request.cls, "DEFAULT", "gpt-test")
+    async with providers(model, tmp_path, cap=cap, default=default) as found:
         yield found
 
 
@@ -190,6 +195,30 @@ class TestConcurrencyCap:
         assert max_overlap(catalogue.local) == 2
         waits = logs.named("provider_queue_wait")
         assert waits and {(e["provider"], e["cap"]) for e in waits} == {("local", 2)}
+
+
+class TestFairQueue:
+    CAP = 1
+    DEFAULT = "llama"
+
+    async def test_a_busy_chat_does_not_starve_another(
+        self, bot: RunningBot, catalogue: Providers, logs: LogCapture
+    ) -> None:
+        """One chat with four questions and a cap of one: another chat's question is served
+        right after the one in flight, not after the busy chat's whole queue."""
+        gate = asyncio.Event()
+        catalogue.local.script(Block(gate))
+        busy, other = PRIVATE, PRIVATE + 1
+        for n in range(4):
+            bot.telegram.send_private_text(busy, f"busy {n}")
+        await catalogue.local.wait_for_requests(1)
+        bot.telegram.send_private_text(other, "other")
+        await logs.wait_for("provider_queue_wait")  # the other chat waits for the slot
+        gate.set()
+        await answer_in(bot, busy, 4, timeout=30)
+        await answer_in(bot, other, 1, timeout=30)
+        asked = [r.messages[-1]["content"] for r in catalogue.local.requests]
+        assert asked == ["busy 0", "other", "busy 1", "busy 2", "busy 3"]
 
 
 class TestDialectAtTheEdge:
