@@ -1,8 +1,10 @@
 """`python -m bot check`: can the bot run with this configuration?
 
 Validates the settings, asks Telegram who the bot is (getMe), and makes a one-token request to
-the model; prints one line per check and, for each failure, what to change. Exit code 0 when
-everything passed, 1 otherwise. Secrets are never printed.
+the model (with PROVIDERS_FILE: asks each provider for its model list instead, and says which
+configured models it does not serve and which keys are refused); prints one line per check
+and, for each failure, what to change. Exit code 0 when everything passed, 1 otherwise.
+Secrets are never printed.
 """
 
 from __future__ import annotations
@@ -17,9 +19,13 @@ from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.config import ConfigError, ModelSettings, Settings, TelegramSettings, redact_url
+from bot.config.providers_file import catalogue_of
 from bot.engine import errors
 from bot.engine.models.client import RetryPolicy
-from bot.observability.logs import configure_logging
+from bot.engine.providers.catalogue import capability_map
+from bot.engine.providers.clients import provider_client
+from bot.engine.providers.probe import probe
+from bot.observability.logs import add_secrets, configure_logging
 from bot.startup import load_checked_settings
 from bot.wiring import StartupError, local_endpoint, make_llm, start_local_model
 
@@ -150,12 +156,33 @@ def _configuration(settings: Settings) -> Result:
     if service.health_port == 0:
         health = "health server off"
     model = settings.model.openai_model
+    if settings.providers.providers_file is not None:
+        model = f"catalogue {settings.providers.providers_file}"
     detail = f"{mode}; model {model}; {health}; database {service.database_path}"
     return Result("configuration", True, detail)
 
 
+async def check_providers(settings: Settings) -> list[Result]:
+    """PROVIDERS_FILE: each provider's model list, against the models it is said to serve."""
+    catalogue = catalogue_of(settings.model, settings.providers)
+    add_secrets(catalogue.secrets())
+    capabilities = capability_map(catalogue, settings.model)
+    results = []
+    for provider in catalogue.providers:
+        retry = RetryPolicy(max_retries=0, max_seconds=provider.retry_max_seconds)
+        llm = provider_client(provider, settings.model, capabilities=capabilities, retry=retry)
+        try:
+            found = await probe(provider, llm)
+        finally:
+            await llm.close()
+        results.append(Result(f"provider {provider.name}", found.ok, found.detail, found.fix))
+    return results
+
+
 async def run_checks(settings: Settings) -> list[Result]:
     configuration, telegram = _configuration(settings), await check_telegram(settings.telegram)
+    if settings.providers.providers_file is not None:
+        return [configuration, telegram, *await check_providers(settings)]
     if settings.local_model is None:
         return [configuration, telegram, await check_model(settings.model)]
     return [configuration, telegram, await check_local_model(settings)]

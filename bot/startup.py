@@ -10,10 +10,13 @@ from bot.config import (
     ConversationSettings,
     Loaded,
     LocalModelSettings,
+    ModelSettings,
     Settings,
     is_set,
     load_settings,
 )
+from bot.config.providers import ProviderSettings, fallback_chain
+from bot.config.providers_file import ProvidersFileError, load_catalogue
 from bot.engine.models import local_model
 from bot.engine.models.local_model import LocalModelError
 from bot.engine.profiles.personas import PersonaFileError, load_personas
@@ -33,7 +36,7 @@ def load_checked_settings(
     return load_settings(
         require_telegram=require_telegram,
         env_file=env_file,
-        checks=(model_source_problems, personas_problems),
+        checks=(model_source_problems, personas_problems, providers_problems),
     )
 
 
@@ -49,7 +52,8 @@ def model_source_problems(loaded: Loaded) -> list[str]:
             return [f"LOCAL_MODEL: {reason} (got {local.local_model!r})"]
         return []
     # On the raw environment: an invalid OPENAI_BASE_URL is reported, not taken for "unset".
-    if any(is_set(name) for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LOCAL_MODEL")):
+    sources = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LOCAL_MODEL", "PROVIDERS_FILE")
+    if any(is_set(name) for name in sources):
         return []
     try:
         local_model.check_available(BUNDLED)
@@ -67,4 +71,16 @@ def personas_problems(loaded: Loaded) -> list[str]:
         load_personas(conversation.personas_file)
     except PersonaFileError as exc:
         return [f"PERSONAS_FILE: {exc} (got {str(conversation.personas_file)!r})"]
+    return []
+
+
+def providers_problems(loaded: Loaded) -> list[str]:
+    """PROVIDERS_FILE must be readable and make sense: every problem, with where."""
+    providers, model = loaded.get(ProviderSettings), loaded.get(ModelSettings)
+    if providers is None or model is None or providers.providers_file is None:
+        return []
+    try:
+        load_catalogue(providers.providers_file, fallback_chain(model, providers))
+    except ProvidersFileError as exc:
+        return [f"PROVIDERS_FILE: {problem}" for problem in exc.problems]
     return []

@@ -22,16 +22,20 @@ from bot.config import (
     ModelSettings,
     Settings,
 )
+from bot.config.providers import Catalogue, catalogue_from_env, fallback_chain
+from bot.config.providers_file import ProvidersFileError, catalogue_of
 from bot.engine.conversation.retention import Retention
 from bot.engine.conversation.turns import Conversation
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models import local_model
+from bot.engine.models.capabilities import CapabilityMap
 from bot.engine.models.client import ChatModel, LLMClient, RetryPolicy
-from bot.engine.models.fallback import FallbackModel
 from bot.engine.models.local_model import LocalModelError
 from bot.engine.models.local_server import LocalModelServer
 from bot.engine.policy.gatekeeper import Gatekeeper
 from bot.engine.profiles.personas import PersonaBook, PersonaFileError, load_personas
+from bot.engine.providers.catalogue import capability_map, prices
+from bot.engine.providers.clients import open_model
 from bot.observability.logs import add_secrets, get_logger
 from bot.observability.metrics import PrometheusEvents
 from bot.storage import sqlite
@@ -107,19 +111,6 @@ def make_llm(
     )
 
 
-def make_model(
-    model: ModelSettings, endpoint: Endpoint, *, events: EngineEvents = NO_EVENTS
-) -> ChatModel:
-    """The primary model's client, behind a fallback when FALLBACK_MODEL is set (the fallback
-    uses the primary's endpoint unless FALLBACK_BASE_URL / FALLBACK_API_KEY say otherwise)."""
-    primary = make_llm(model, endpoint, events=events)
-    if not model.fallback_model:
-        return primary
-    elsewhere = model.fallback_endpoint(endpoint)
-    fallback = primary if elsewhere is None else make_llm(model, elsewhere, events=events)
-    return FallbackModel(primary, fallback, model.fallback_model)
-
-
 @asynccontextmanager
 async def open_engine(
     settings: Settings, *, clock: Callable[[], float] = time.time
@@ -136,24 +127,24 @@ async def open_engine(
     async with AsyncExitStack() as stack:
         personas = _personas(settings.conversation)
         stores = await open_stores(settings, stack)
-        endpoint = await _endpoint(settings, stack)
-        llm = make_model(settings.model, endpoint, events=events)
-        stack.push_async_callback(llm.close)
+        catalogue, capabilities, llm = await _open_models(settings, stack, events)
+        endpoint = _offered(catalogue)
         demo = settings.local_model is not None and local_model.is_bundled(settings.local_model)
         if demo:
             log.warning("demo_model_in_use", model=endpoint.default_model, hint=DEMO_MODEL_HINT)
-        gatekeeper = _gatekeeper(settings, stores, endpoint, clock)
+        gatekeeper = _gatekeeper(settings, stores, catalogue, clock)
         conversation = Conversation(
             stores,
             llm,
             endpoint,
             settings.conversation,
             summary=settings.summary,
-            prices=settings.model.model_prices,
+            prices=prices(catalogue, settings.model),
             personas=personas,
             clock=clock,
             events=events,
             spending=gatekeeper,  # each request's estimate held against the budgets
+            capabilities=capabilities,
         )
         stack.push_async_callback(conversation.close)  # before the client and database close
         retention = Retention(
@@ -167,16 +158,35 @@ async def open_engine(
         yield Engine(endpoint, conversation, gatekeeper, stores.health, demo)
 
 
+async def _open_models(
+    settings: Settings, stack: AsyncExitStack, events: EngineEvents
+) -> tuple[Catalogue, CapabilityMap, ChatModel]:
+    """The catalogue, what its models can do, and the client every conversation asks (the
+    router over one client per provider, behind the fallbacks); `stack` closes the client."""
+    catalogue = await _catalogue(settings, stack)
+    add_secrets(catalogue.secrets())  # the keys the file names, never logged
+    capabilities = capability_map(catalogue, settings.model)
+    llm = open_model(
+        catalogue,
+        settings.model,
+        capabilities=capabilities,
+        events=events,
+        show_reasoning=settings.providers.show_reasoning,
+    )
+    stack.push_async_callback(llm.close)
+    return catalogue, capabilities, llm
+
+
 def _gatekeeper(
-    settings: Settings, stores: Stores, endpoint: Endpoint, clock: Callable[[], float]
+    settings: Settings, stores: Stores, catalogue: Catalogue, clock: Callable[[], float]
 ) -> Gatekeeper:
-    """Who may do what and how much: the limits, the models on offer (the fallback's too) and
+    """Who may do what and how much: the limits, the models on offer (the fallbacks too) and
     their prices."""
     return Gatekeeper(
         stores.usage,
         settings.limits,
-        models=[*endpoint.models, settings.model.fallback_model or ""],
-        prices=settings.model.model_prices,
+        models=[*catalogue.models, *catalogue.fallback_models],
+        prices=prices(catalogue, settings.model),
         clock=clock,
     )
 
@@ -212,12 +222,31 @@ def _personas(conversation: ConversationSettings) -> PersonaBook:
         raise StartupError(f"PERSONAS_FILE: {exc}") from exc
 
 
-async def _endpoint(settings: Settings, stack: AsyncExitStack) -> Endpoint:
-    """The configured provider, or the local model started for this run (its only model)."""
+async def _catalogue(settings: Settings, stack: AsyncExitStack) -> Catalogue:
+    """The configured providers (PROVIDERS_FILE, or OPENAI_*), or the local model started for
+    this run (its only model)."""
     if settings.local_model is None:
-        return settings.model.endpoint
+        try:
+            return catalogue_of(settings.model, settings.providers)
+        except ProvidersFileError as exc:  # changed since the settings were checked
+            raise StartupError(f"PROVIDERS_FILE: {exc}") from exc
     server = await start_local_model(settings, stack)
-    return local_endpoint(server)
+    fallbacks = fallback_chain(settings.model, settings.providers)
+    return catalogue_from_env(settings.model, fallbacks, local_endpoint(server))
+
+
+def _offered(catalogue: Catalogue) -> Endpoint:
+    """What chats may choose from: every provider's models; the first provider's address."""
+    first, providers = catalogue.providers[0], catalogue.providers
+    groups = tuple((p.name, tuple(m.name for m in p.models if m.offered)) for p in providers)
+    offered = tuple((name, models) for name, models in groups if models)
+    return Endpoint(
+        first.base_url,
+        first.api_key,
+        catalogue.models,
+        catalogue.default_model,
+        offered if len(offered) > 1 else (),
+    )
 
 
 def local_endpoint(server: LocalModelServer) -> Endpoint:

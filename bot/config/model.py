@@ -19,6 +19,8 @@ class Endpoint:
     api_key: SecretStr | None  # None: a server that needs no key
     models: tuple[str, ...]  # the choices for /model, the default first when not listed
     default_model: str
+    # The choices by provider (PROVIDERS_FILE), for /model to group them; () when one provider.
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 class ModelSettings(Section):

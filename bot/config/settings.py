@@ -19,6 +19,7 @@ from bot.config.conversation import ConversationSettings, SummarySettings
 from bot.config.limits import LimitSettings
 from bot.config.local import BUNDLED, LocalModelSettings
 from bot.config.model import ModelSettings
+from bot.config.providers import ProviderSettings
 from bot.config.service import ServiceSettings
 from bot.config.telegram import TelegramSettings
 from bot.config.values import Section, redact_url, url_secrets
@@ -33,6 +34,7 @@ SECTIONS: tuple[type[Section], ...] = (
     SummarySettings,
     LimitSettings,
     ServiceSettings,
+    ProviderSettings,
 )
 ENV_NAMES: tuple[str, ...] = tuple(
     name.upper() for section in SECTIONS for name in section.model_fields
@@ -59,12 +61,14 @@ class Settings:
     summary: SummarySettings
     limits: LimitSettings
     service: ServiceSettings
+    providers: ProviderSettings
 
     @property
     def local_model(self) -> str | None:
         """The GGUF to serve: LOCAL_MODEL, else the bundled demo model when no provider is
         configured (start-up checks that it is installed), else None (the provider)."""
-        if self.local.local_model is not None or self.model.configured:
+        chosen = self.model.configured or self.providers.providers_file is not None
+        if self.local.local_model is not None or chosen:
             return self.local.local_model
         return BUNDLED
 
@@ -145,6 +149,7 @@ def load_settings(
         summary=loaded.require(SummarySettings),
         limits=loaded.require(LimitSettings),
         service=loaded.require(ServiceSettings),
+        providers=loaded.require(ProviderSettings),
     )
     problems += _across_sections(settings)
     if problems:
@@ -192,6 +197,16 @@ def _across_sections(settings: Settings) -> list[str]:
         )
     if settings.local.local_model is not None and settings.model.openai_base_url is not None:
         problems.append("LOCAL_MODEL and OPENAI_BASE_URL: set only one of them")
+    if settings.local.local_model is not None and settings.providers.providers_file is not None:
+        problems.append("LOCAL_MODEL and PROVIDERS_FILE: set only one of them")
+    own = settings.model.fallback_base_url or settings.model.fallback_api_key
+    if own and settings.providers.providers_file is not None:
+        problems.append(
+            "FALLBACK_BASE_URL and FALLBACK_API_KEY are not used with PROVIDERS_FILE: put the "
+            "fallback's provider in the file and name its model in FALLBACK_MODELS"
+        )
+    if settings.model.fallback_model and settings.providers.fallback_models:
+        problems.append("FALLBACK_MODEL and FALLBACK_MODELS: set only one of them")
     return problems
 
 

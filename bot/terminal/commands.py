@@ -70,9 +70,13 @@ async def model(ctx: ChatContext, arg: str) -> None:
     """/model lists the models (the current one marked); /model NAME switches to NAME."""
     if not arg:
         current = await ctx.conversation.controls.model_for(ctx.key)
-        for name in ctx.conversation.controls.models:
-            mark = "[green]✓[/green]" if name == current else " "
-            ctx.console.print(f"{mark} {name}", highlight=False)
+        provider = None
+        for choice in ctx.conversation.controls.choices:
+            if choice.provider is not None and choice.provider != provider:
+                provider = choice.provider
+                ctx.console.print(f"[bold]{provider}[/bold]", highlight=False)
+            mark = "[green]✓[/green]" if choice.name == current else " "
+            ctx.console.print(f"{mark} {choice.name} {choice.marks}".rstrip(), highlight=False)
         ctx.console.print("[dim]Switch with /model NAME.[/dim]")
         return
     try:

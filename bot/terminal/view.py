@@ -10,11 +10,14 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
 from rich.markdown import Markdown
 from rich.segment import Segment
 from rich.spinner import Spinner
+from rich.text import Text
+
+from bot.engine.models.reasoning import Reasoning
 
 REFRESHES_PER_SECOND = 12
 
@@ -38,6 +41,7 @@ class AnswerView:
     def __init__(self, console: Console) -> None:
         self.console = console
         self.text = ""
+        self.thinking = ""  # a reasoning model's thoughts: shown dimmed above the answer
         self._live = Live(
             Spinner("dots", text="thinking…", style="dim"),
             console=console,
@@ -46,9 +50,23 @@ class AnswerView:
         )
 
     async def add(self, delta: str) -> None:
-        """Show one more piece of the answer (the live area redraws on its own)."""
-        self.text += delta
-        self._live.update(_Tail(Markdown(self.text)))
+        """Show one more piece of the answer, or of the thinking before it (the live area
+        redraws on its own)."""
+        if isinstance(delta, Reasoning):
+            self.thinking += delta
+        else:
+            self.text += delta
+        self._live.update(_Tail(self._shown()))
+
+    def _thought(self) -> Text | None:
+        thinking = self.thinking.strip()
+        return Text(f"💭 {thinking}", style="dim") if thinking else None
+
+    def _shown(self) -> RenderableType:
+        thought = self._thought()
+        if thought is None:
+            return Markdown(self.text)
+        return Group(thought, Markdown(self.text)) if self.text else thought
 
     def __enter__(self) -> Self:
         self._live.start()
@@ -61,5 +79,8 @@ class AnswerView:
         traceback: TracebackType | None,
     ) -> None:
         self._live.stop()
+        thought = self._thought()
+        if thought is not None:
+            self.console.print(thought)
         if self.text.strip():
             self.console.print(Markdown(self.text))

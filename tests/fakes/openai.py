@@ -18,6 +18,7 @@ from aiohttp import web
 from tests.fakes import _oai_payloads as payloads
 from tests.fakes._oai_script import Behaviour, Block, ChatRequest, CutStream, Error, Hang, Reply
 from tests.fakes._server import FakeServer, drop_connection, unused_port
+from tests.fakes.openai_dialects import FakeDialect
 
 __all__ = [
     "Block", "ChatRequest", "CutStream", "Error", "FakeOpenAI", "Hang", "Reply", "unused_port",
@@ -43,6 +44,7 @@ class FakeOpenAI(FakeServer):
         self.default_chunk_delay = 0.0
         self.default_chunks: int | None = None  # None: split by words_per_chunk
         self.words_per_chunk = 3
+        self.dialect = FakeDialect()  # another provider's differences (openai_dialects.py)
         self._script: deque[Behaviour] = deque()
         self._reply_fn: ReplyFn = payloads.echo_reply
         self._serial = 0
@@ -117,7 +119,7 @@ class FakeOpenAI(FakeServer):
         param: str | None = None,
     ) -> web.Response:
         kind = type_ or payloads.default_error_type(status)
-        body = payloads.error_body(message, kind, code, param)
+        body = self.dialect.error_body(payloads.error_body(message, kind, code, param))
         return web.json_response(body, status=status, headers=headers)
 
     def _unauthorized(self) -> web.Response:
@@ -199,6 +201,9 @@ class FakeOpenAI(FakeServer):
         if chat.body.get("stream_options") is not None and not chat.stream:
             message = "The 'stream_options' parameter is only allowed when 'stream' is enabled."
             return self._error(400, message, param="stream_options")
+        refused = self.dialect.refusal(chat)
+        if refused is not None:
+            return self._error(400, refused.message, "unsupported_parameter", param=refused.param)
         limit, used = self.max_context_tokens, payloads.prompt_tokens(chat.messages)
         if limit is not None and used > limit:
             message = (
@@ -220,14 +225,15 @@ class FakeOpenAI(FakeServer):
     def _wants_usage(self, chat: ChatRequest) -> bool:
         options = chat.body.get("stream_options")
         requested = isinstance(options, dict) and bool(options.get("include_usage"))
-        return requested and self.stream_options_mode == "honour"
+        return self.dialect.wants_usage(requested and self.stream_options_mode == "honour")
 
     async def _stream(
         self, request: web.Request, chat: ChatRequest, reply: Reply, cut_after: int | None = None
     ) -> web.StreamResponse:
         ids, usage_key = self._ids(chat), self._wants_usage(chat)
         chunks = reply.chunks if reply.chunks is not None else self.default_chunks
-        pieces = payloads.split_text(reply.text, chunks, self.words_per_chunk)
+        text = self.dialect.answer_text(chat.model, reply.text)
+        pieces = payloads.split_text(text, chunks, self.words_per_chunk)
         ttft = self.default_ttft if reply.ttft is None else reply.ttft
         delay = self.default_chunk_delay if reply.chunk_delay is None else reply.chunk_delay
         headers = {"Content-Type": "text/event-stream; charset=utf-8", "x-request-id": ids.id}
@@ -238,6 +244,8 @@ class FakeOpenAI(FakeServer):
                 return drop_connection(request)
             role = {"role": "assistant", "content": "", "refusal": None}
             await response.write(ids.chunk(role, None, usage_key))
+            for thought in self.dialect.reasoning_deltas(chat.model):
+                await response.write(ids.chunk(thought, None, usage_key))
             for index, piece in enumerate(pieces):
                 if cut_after is not None and index >= cut_after:
                     break

@@ -13,12 +13,22 @@ from bot.engine import errors
 from bot.engine.accounting.pricing import cost_usd
 from bot.engine.conversation.export import Exporter, ExportFile, Format
 from bot.engine.conversation.summary import Summarizer
+from bot.engine.models.capabilities import CapabilityMap
 from bot.engine.profiles.profiles import Profiles
 from bot.observability.logs import get_logger
 from bot.storage.records import ChatStats, Turn
 from bot.storage.repositories import ChatRepository, TurnRepository
 
 log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """One model /model offers: its name, its provider (None with one provider), its marks."""
+
+    name: str
+    provider: str | None
+    marks: str
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,7 @@ class ChatControls:
         prices: Mapping[str, Price],
         export_max_bytes: int,
         clock: Callable[[], float],
+        capabilities: CapabilityMap | None = None,
     ) -> None:
         self._turns = turns
         self._chats = chats
@@ -52,6 +63,7 @@ class ChatControls:
         self._summaries = summaries
         self._prices = prices
         self._clock = clock
+        self._capabilities = capabilities or CapabilityMap()
         self._exports = Exporter(
             turns, summaries.current, profiles.resolve, max_bytes=export_max_bytes, clock=clock
         )
@@ -60,6 +72,14 @@ class ChatControls:
     def models(self) -> list[str]:
         """The models a chat may choose (the endpoint's, in its order)."""
         return list(self._endpoint.models)
+
+    @property
+    def choices(self) -> list[ModelChoice]:
+        """The models on offer, provider by provider, with their capability marks."""
+        provider = {m: p for p, models in self._endpoint.groups for m in models}
+        return [
+            ModelChoice(m, provider.get(m), self._capabilities.of(m).marks()) for m in self.models
+        ]
 
     async def model_for(self, chat_id: str) -> str:
         return (await self._profiles.resolve(chat_id)).model

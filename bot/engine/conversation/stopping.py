@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from bot.engine.conversation.context import Message
 from bot.engine.models.completion import OnDelta
+from bot.engine.models.reasoning import Reasoning
 from bot.storage.records import Turn
 
 STOPPED_MARK = "⏹ Stopped."
@@ -32,7 +33,8 @@ class Progress:
         """`on_delta` that also keeps the text (the part kept if the answer is stopped)."""
 
         async def receive(chunk: str) -> None:
-            self.text += chunk
+            if not isinstance(chunk, Reasoning):  # thinking is never kept as the answer
+                self.text += chunk
             if on_delta is not None:
                 await on_delta(chunk)
 

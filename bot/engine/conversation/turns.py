@@ -30,6 +30,7 @@ from bot.engine.conversation.stopping import InFlight, Stopped
 from bot.engine.conversation.summary import Summarizer
 from bot.engine.conversation.titles import TitlePolicy, Titler
 from bot.engine.events import NO_EVENTS, EngineEvents
+from bot.engine.models.capabilities import CapabilityMap
 from bot.engine.models.completion import ChatModel, Completion, OnDelta
 from bot.engine.policy.budgets import UNLIMITED, Spending
 from bot.engine.profiles.personas import PersonaBook
@@ -70,14 +71,13 @@ class Conversation:
         clock: Callable[[], float] = time.time,
         events: EngineEvents = NO_EVENTS,
         spending: Spending = UNLIMITED,
+        capabilities: CapabilityMap | None = None,
     ) -> None:
-        """`endpoint` names the models a chat may choose; `prices` (MODEL_PRICES) price the
-        usage; `personas` defaults to the shipped set (the wiring reads PERSONAS_FILE);
-        `spending` holds each request's estimated cost against the budgets (the gatekeeper)."""
-        self._turns = stores.turns
-        self.settings = settings
-        self.locks = ChatLocks()
-        self.in_flight = InFlight()  # answers being generated, which /stop can stop
+        """`endpoint`: the models a chat may choose; `prices` price the usage; `personas`
+        defaults to the shipped set; `spending` holds request estimates against the budgets."""
+        self._turns, self.settings = stores.turns, settings
+        self.capabilities = capabilities or CapabilityMap()  # what each model can do
+        self.locks, self.in_flight = ChatLocks(), InFlight()  # in_flight: what /stop can stop
         self.edits = EditedQuestions.from_settings(stores.turns, settings, clock)
         self._clock, self._events = clock, events  # events: answers, deliveries, failures
         self._unrecorded: set[int] = set()  # turns delivered whose record the database refused
@@ -95,6 +95,7 @@ class Conversation:
             prices=prices,
             export_max_bytes=settings.export_max_bytes,
             clock=clock,
+            capabilities=self.capabilities,
         )
         self._generator = Generator(
             llm,

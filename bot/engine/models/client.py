@@ -9,11 +9,13 @@ and are re-exported here for the callers that import them with the client.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 
 import httpx2
 import openai
 
+from bot.config.providers import DEFAULT_DIALECT, Dialect
 from bot.engine import errors
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models.completion import ChatModel, Completion, OnDelta, TokenCount
@@ -43,7 +45,12 @@ class LLMClient:
         retry: RetryPolicy,
         headers: dict[str, str] | None = None,
         events: EngineEvents = NO_EVENTS,
+        dialect: Dialect = DEFAULT_DIALECT,
+        reasoning: frozenset[str] = frozenset(),
+        slot: Callable[[], AbstractAsyncContextManager[object]] = nullcontext,
     ) -> None:
+        """`dialect` shapes requests for the provider; `reasoning` names its reasoning models;
+        each attempt holds a `slot` (the provider's concurrency cap) while it streams."""
         self._client = openai.AsyncOpenAI(
             api_key=api_key,
             base_url=base_url,
@@ -53,7 +60,8 @@ class LLMClient:
         )
         self._retry = retry
         self._events = events  # counts each retry
-        self._stream = CompletionStream(self._client)
+        self._stream = CompletionStream(self._client, dialect, reasoning)
+        self._slot = slot
 
     async def close(self) -> None:
         await self._client.close()
@@ -85,15 +93,16 @@ class LLMClient:
             async for attempt in retrying(self._retry, model, shown, self._events):
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
-                    attempt_started = time.monotonic()
-                    streamed = await self._stream.once(
-                        messages,
-                        model=model,
-                        max_tokens=max_tokens,
-                        temperature=temperature,
-                        on_delta=on_delta,
-                        shown=shown,
-                    )
+                    async with self._slot():
+                        attempt_started = time.monotonic()
+                        streamed = await self._stream.once(
+                            messages,
+                            model=model,
+                            max_tokens=max_tokens,
+                            temperature=temperature,
+                            on_delta=on_delta,
+                            shown=shown,
+                        )
                     first = streamed.first_token_at
                     return Completion(
                         text=streamed.text,

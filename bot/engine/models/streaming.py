@@ -13,7 +13,11 @@ from typing import Any
 
 import openai
 
+from bot.config.providers import DEFAULT_DIALECT, Dialect
 from bot.engine.models.completion import OnDelta, TokenCount
+from bot.engine.models.dialects import request_body
+from bot.engine.models.reasoning import Reasoning, ThinkSplitter, reasoning_delta
+from bot.engine.models.translation import error_message
 from bot.observability.logs import get_logger
 
 log = get_logger(__name__)
@@ -31,9 +35,16 @@ class Streamed:
 class CompletionStream:
     """Streams answers over one SDK client; drops `stream_options` for good once refused."""
 
-    def __init__(self, client: openai.AsyncOpenAI) -> None:
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        dialect: Dialect = DEFAULT_DIALECT,
+        reasoning: frozenset[str] = frozenset(),
+    ) -> None:
         self._client = client
-        self._stream_options = True  # dropped for good once a provider rejects it
+        self._dialect = dialect
+        self._reasoning = reasoning  # the ids of reasoning models (no temperature for some)
+        self._stream_options = dialect.stream_options  # dropped for good once refused
 
     async def once(
         self,
@@ -46,25 +57,28 @@ class CompletionStream:
         shown: list[str],
     ) -> Streamed:
         """Stream one answer; each piece of text is appended to `shown` as it is passed on."""
-        body: dict[str, Any] = {
-            "model": model,
-            "messages": list(messages),
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-            "stream": True,
-        }
+        body = request_body(
+            self._dialect,
+            messages,
+            model=model,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            reasoning=model in self._reasoning,
+        )
         if self._stream_options:
             body["stream_options"] = {"include_usage": True}
         try:
             stream = await self._post_stream(body)
         except openai.BadRequestError as exc:
-            if not (self._stream_options and "stream_options" in str(exc.message)):
+            said = f"{exc.message} {error_message(exc.body)}"
+            if not (self._stream_options and "stream_options" in said):
                 raise
             log.info("stream_options_unsupported", model=model)
             self._stream_options = False
             body.pop("stream_options")
             stream = await self._post_stream(body)
-        return await _read(stream, on_delta, shown)
+        splitter = ThinkSplitter() if self._dialect.think_tags else None
+        return await _read(stream, on_delta, shown, splitter)
 
     async def _post_stream(self, body: dict[str, Any]) -> openai.AsyncStream[object]:
         """POST /chat/completions through the SDK's generic ``post`` (its documented way to
@@ -87,23 +101,32 @@ class CompletionStream:
 
 
 async def _read(
-    stream: openai.AsyncStream[object], on_delta: OnDelta | None, shown: list[str]
+    stream: openai.AsyncStream[object],
+    on_delta: OnDelta | None,
+    shown: list[str],
+    splitter: ThinkSplitter | None,
 ) -> Streamed:
+    """The answer's text; its pieces, and the thinking (`Reasoning`), passed on as they come."""
     usage: TokenCount | None = None
     first: float | None = None
     parts: list[str] = []
+
+    async def passed(pieces: list[str]) -> None:
+        nonlocal first
+        for piece in pieces:
+            first = first or time.monotonic()
+            if not isinstance(piece, Reasoning):  # thinking is shown, never kept as answer
+                parts.append(piece)
+                shown.append(piece)
+            if on_delta is not None:
+                await on_delta(piece)
+
     async with stream:
         async for chunk in stream:
-            if not isinstance(chunk, dict):
-                continue
-            usage = _usage(chunk) or usage
-            for delta in _deltas(chunk):
-                if first is None:
-                    first = time.monotonic()
-                parts.append(delta)
-                shown.append(delta)
-                if on_delta is not None:
-                    await on_delta(delta)
+            if isinstance(chunk, dict):
+                usage = _usage(chunk) or usage
+                await passed(_deltas(chunk, splitter))
+    await passed(splitter.finish() if splitter else [])
     return Streamed("".join(parts), usage, first)
 
 
@@ -118,12 +141,18 @@ def _usage(chunk: dict[str, Any]) -> TokenCount | None:
     return TokenCount(prompt, completion)
 
 
-def _deltas(chunk: dict[str, Any]) -> list[str]:
-    """The non-empty pieces of answer text in a chunk (one per choice; we ask for one)."""
-    found = []
+def _deltas(chunk: dict[str, Any], splitter: ThinkSplitter | None) -> list[str]:
+    """The non-empty pieces of a chunk (one choice; we ask for one): thinking sent in a field
+    of its own as `Reasoning`, then the content (split at a leading <think> block)."""
+    found: list[str] = []
     for choice in chunk.get("choices") or ():
         delta = choice.get("delta") if isinstance(choice, dict) else None
-        content = delta.get("content") if isinstance(delta, dict) else None
+        if not isinstance(delta, dict):
+            continue
+        thought = reasoning_delta(delta)
+        if thought is not None:
+            found.append(thought)
+        content = delta.get("content")
         if isinstance(content, str) and content:
-            found.append(content)
+            found += splitter.feed(content) if splitter else [content]
     return found

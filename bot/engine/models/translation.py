@@ -29,8 +29,22 @@ def is_context_error(exc: BaseException) -> bool:
     if not isinstance(exc, openai.BadRequestError):
         return False
     body = exc.body if isinstance(exc.body, dict) else {}
-    text = f"{exc.code or ''} {body.get('type', '')} {exc.message}".lower()
-    return any(marker in text for marker in _CONTEXT_MARKERS)
+    text = f"{exc.code or ''} {body.get('type', '')} {exc.message} {error_message(exc.body)}"
+    return any(marker in text.lower() for marker in _CONTEXT_MARKERS)
+
+
+def error_message(body: object) -> str:
+    """The message of an error body in any provider's shape: OpenAI's and Anthropic's
+    `{"error": {"message": ...}}`, vLLM's flat `{"message": ...}`, Gemini's list of those."""
+    if isinstance(body, list) and body:
+        return error_message(body[0])
+    if not isinstance(body, dict):
+        return ""
+    inner = body.get("error")
+    if isinstance(inner, dict | list):
+        return error_message(inner)
+    message = body.get("message")
+    return message if isinstance(message, str) else ""
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.engine import errors
-from bot.engine.conversation.controls import StatsView
+from bot.engine.conversation.controls import ModelChoice, StatsView
 from bot.engine.text import clean_text
 from bot.telegram.handlers.context import BotContext
 from bot.telegram.handlers.incoming import Incoming, Press
@@ -47,30 +47,41 @@ async def stats(incoming: Incoming, context: BotContext) -> None:
     await incoming.message.reply_text(format_stats(view))
 
 
-def _picker(models: list[str], current: str) -> InlineKeyboardMarkup:
+MARKS_LEGEND = "👁 sees images · 🎤 hears audio · 🛠 uses tools · 💭 reasons"
+PROVIDER_HEADER = "-"  # a provider's name above its models: not a choice
+
+
+def _picker(choices: list[ModelChoice], current: str) -> InlineKeyboardMarkup:
+    """One button per model ("✅" on the current one, its marks after it), under a header
+    button per provider when there are several."""
     # callback_data is limited to 64 bytes, so buttons carry the model's index, not its name.
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    ("✅ " if name == current else "") + name,
-                    callback_data=f"{MODEL_BUTTON_PREFIX}{index}",
-                )
-            ]
-            for index, name in enumerate(models)
-        ]
-    )
+    rows: list[list[InlineKeyboardButton]] = []
+    provider: str | None = None
+    for index, choice in enumerate(choices):
+        if choice.provider is not None and choice.provider != provider:
+            provider = choice.provider
+            data = f"{MODEL_BUTTON_PREFIX}{PROVIDER_HEADER}"
+            rows.append([InlineKeyboardButton(f"— {provider} —", callback_data=data)])
+        label = ("✅ " if choice.name == current else "") + choice.name
+        label += f" {choice.marks}" if choice.marks else ""
+        rows.append([InlineKeyboardButton(label, callback_data=f"{MODEL_BUTTON_PREFIX}{index}")])
+    return InlineKeyboardMarkup(rows)
+
+
+def _model_text(choices: list[ModelChoice], current: str) -> str:
+    legend = f"\n{MARKS_LEGEND}" if any(c.marks for c in choices) else ""
+    return f"Current model: {current}{legend}\nChoose another:"
 
 
 async def model(incoming: Incoming, context: BotContext) -> None:
-    """/model shows the current model and a picker; /model NAME switches this chat to NAME."""
+    """/model shows the current model and a picker (grouped by provider, with each model's
+    capability marks); /model NAME switches this chat to NAME, on whichever provider."""
     controls, message, key = context.controls, incoming.message, incoming.chat_key
     wanted = clean_text(" ".join(context.args or [])).strip()
     if not wanted:
-        current = await controls.model_for(key)
+        current, choices = await controls.model_for(key), controls.choices
         await message.reply_text(
-            f"Current model: {current}\nChoose another:",
-            reply_markup=_picker(controls.models, current),
+            _model_text(choices, current), reply_markup=_picker(choices, current)
         )
         return
     try:
@@ -87,6 +98,9 @@ async def model(incoming: Incoming, context: BotContext) -> None:
 async def model_button(press: Press, context: BotContext) -> None:
     """A tap on the picker switches the model and updates the picker message."""
     controls, query = context.controls, press.query
+    if press.choice == PROVIDER_HEADER:
+        await query.answer("That is a provider: choose one of the models below it.")
+        return
     try:
         name = controls.models[int(press.choice)]
     except (ValueError, IndexError):

@@ -34,6 +34,7 @@ from bot.observability.logs import get_logger
 from bot.telegram.format.render import RenderedPart, plain_parts, render
 from bot.telegram.reply.delivery import is_formatting_error, is_not_modified, retry_after_seconds
 from bot.telegram.reply.pacing import ChatPacer
+from bot.telegram.reply.reasoning import Thinking
 from bot.telegram.reply.stream_messages import StreamedMessages, StreamStats
 from bot.telegram.reply.stream_steps import Mode, Step, next_step
 
@@ -98,6 +99,7 @@ class StreamingReply:
         drafts = private and not reuse and chat_id not in state.drafts_refused
         self._mode = Mode.DRAFT if drafts else Mode.EDIT
         self._text = ""
+        self._thinking = Thinking()  # a reasoning model's thoughts, shown above the answer
         self._live = True  # intermediate updates still wanted
         self._plain = False  # Telegram rejected our formatting: intermediate updates go plain
         self._refused: Forbidden | None = None  # the chat refuses the bot: no point trying again
@@ -130,7 +132,8 @@ class StreamingReply:
 
     async def _receive(self, chunk: str) -> None:
         """A chunk from the model: remembered at once, shown when the chat can take it."""
-        self._text += chunk
+        if not self._thinking.take(chunk):
+            self._text += chunk
         self.stats.chunks += 1
         if self._first_chunk_at is None:
             self._first_chunk_at = time.monotonic()
@@ -170,7 +173,7 @@ class StreamingReply:
         if self._refused is not None:
             raise self._refused
         parts = render(text) or [RenderedPart(plain) for plain in plain_parts(text)]
-        ids = await self._view.finish(parts)
+        ids = await self._view.finish(self._thinking.before(parts))
         self._log_finished(len(parts))
         return ids
 
@@ -225,8 +228,8 @@ class StreamingReply:
 
     def _parts(self, text: str) -> list[RenderedPart]:
         if self._plain:
-            return [RenderedPart(plain) for plain in plain_parts(text)]
-        return render(text)
+            return self._thinking.before([RenderedPart(plain) for plain in plain_parts(text)])
+        return self._thinking.before(render(text))
 
     def _flood_pause(self, exc: RetryAfter, step: Step) -> None:
         """Telegram asked this chat to wait: later updates skip ahead to the latest text."""
