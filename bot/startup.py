@@ -10,9 +10,12 @@ from bot.config import (
     ConversationSettings,
     Loaded,
     LocalModelSettings,
+    ServersFileError,
     Settings,
+    ToolSettings,
     is_set,
     load_settings,
+    read_servers,
 )
 from bot.engine.models import local_model
 from bot.engine.models.local_model import LocalModelError
@@ -33,7 +36,7 @@ def load_checked_settings(
     return load_settings(
         require_telegram=require_telegram,
         env_file=env_file,
-        checks=(model_source_problems, personas_problems),
+        checks=(model_source_problems, personas_problems, tools_problems),
     )
 
 
@@ -67,4 +70,16 @@ def personas_problems(loaded: Loaded) -> list[str]:
         load_personas(conversation.personas_file)
     except PersonaFileError as exc:
         return [f"PERSONAS_FILE: {exc} (got {str(conversation.personas_file)!r})"]
+    return []
+
+
+def tools_problems(loaded: Loaded) -> list[str]:
+    """MCP_SERVERS_FILE must be readable JSON describing usable servers (every problem)."""
+    tools = loaded.get(ToolSettings)
+    if tools is None or tools.mcp_servers_file is None:
+        return []
+    try:
+        read_servers(tools.mcp_servers_file)
+    except ServersFileError as exc:
+        return [f"MCP_SERVERS_FILE: {problem}" for problem in exc.problems]
     return []

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -21,6 +21,7 @@ from bot.config.local import BUNDLED, LocalModelSettings
 from bot.config.model import ModelSettings
 from bot.config.service import ServiceSettings
 from bot.config.telegram import TelegramSettings
+from bot.config.tools import ToolSettings
 from bot.config.values import Section, redact_url, url_secrets
 
 S = TypeVar("S", bound=Section)
@@ -33,6 +34,7 @@ SECTIONS: tuple[type[Section], ...] = (
     SummarySettings,
     LimitSettings,
     ServiceSettings,
+    ToolSettings,
 )
 ENV_NAMES: tuple[str, ...] = tuple(
     name.upper() for section in SECTIONS for name in section.model_fields
@@ -59,6 +61,7 @@ class Settings:
     summary: SummarySettings
     limits: LimitSettings
     service: ServiceSettings
+    tools: ToolSettings = field(default_factory=ToolSettings)
 
     @property
     def local_model(self) -> str | None:
@@ -145,6 +148,7 @@ def load_settings(
         summary=loaded.require(SummarySettings),
         limits=loaded.require(LimitSettings),
         service=loaded.require(ServiceSettings),
+        tools=loaded.require(ToolSettings),
     )
     problems += _across_sections(settings)
     if problems:
