@@ -14,6 +14,7 @@ from typing import Any
 import openai
 
 from bot.engine.models.completion import OnDelta, TokenCount
+from bot.engine.models.tool_calls import ToolCall, ToolCallAssembler
 from bot.observability.logs import get_logger
 
 log = get_logger(__name__)
@@ -26,14 +27,17 @@ class Streamed:
     text: str
     usage: TokenCount | None
     first_token_at: float | None  # time.monotonic() when the first text arrived
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 class CompletionStream:
-    """Streams answers over one SDK client; drops `stream_options` for good once refused."""
+    """Streams answers over one SDK client; drops `stream_options` for good once refused,
+    and `tools` for good for a model whose provider refused them."""
 
     def __init__(self, client: openai.AsyncOpenAI) -> None:
         self._client = client
         self._stream_options = True  # dropped for good once a provider rejects it
+        self.tools_refused: set[str] = set()  # models whose provider rejected `tools`
 
     async def once(
         self,
@@ -44,8 +48,11 @@ class CompletionStream:
         temperature: float,
         on_delta: OnDelta | None,
         shown: list[str],
+        tools: Sequence[dict[str, Any]] = (),
     ) -> Streamed:
-        """Stream one answer; each piece of text is appended to `shown` as it is passed on."""
+        """Stream one answer; each piece of text is appended to `shown` as it is passed on.
+        `tools` (OpenAI function definitions) are offered unless this model's provider
+        refused them before."""
         body: dict[str, Any] = {
             "model": model,
             "messages": list(messages),
@@ -55,16 +62,33 @@ class CompletionStream:
         }
         if self._stream_options:
             body["stream_options"] = {"include_usage": True}
+        if tools and model not in self.tools_refused:
+            body["tools"] = list(tools)
         try:
             stream = await self._post_stream(body)
         except openai.BadRequestError as exc:
-            if not (self._stream_options and "stream_options" in str(exc.message)):
-                raise
+            stream = await self._without_refused(body, exc, model)
+        return await _read(stream, on_delta, shown)
+
+    async def _without_refused(
+        self, body: dict[str, Any], exc: openai.BadRequestError, model: str
+    ) -> openai.AsyncStream[object]:
+        """Ask again without the parameter the provider refused (once each), or raise."""
+        message = str(exc.message)
+        if self._stream_options and "stream_options" in message:
             log.info("stream_options_unsupported", model=model)
             self._stream_options = False
-            body.pop("stream_options")
-            stream = await self._post_stream(body)
-        return await _read(stream, on_delta, shown)
+            body.pop("stream_options", None)
+        elif "tools" in body and "tool" in message.lower():
+            log.warning("tools_unsupported", model=model)
+            self.tools_refused.add(model)
+            body.pop("tools")
+        else:
+            raise exc
+        try:
+            return await self._post_stream(body)
+        except openai.BadRequestError as again:  # each step drops one parameter: bounded
+            return await self._without_refused(body, again, model)
 
     async def _post_stream(self, body: dict[str, Any]) -> openai.AsyncStream[object]:
         """POST /chat/completions through the SDK's generic ``post`` (its documented way to
@@ -92,11 +116,13 @@ async def _read(
     usage: TokenCount | None = None
     first: float | None = None
     parts: list[str] = []
+    calls = ToolCallAssembler()
     async with stream:
         async for chunk in stream:
             if not isinstance(chunk, dict):
                 continue
             usage = _usage(chunk) or usage
+            calls.add(chunk)
             for delta in _deltas(chunk):
                 if first is None:
                     first = time.monotonic()
@@ -104,7 +130,7 @@ async def _read(
                 shown.append(delta)
                 if on_delta is not None:
                     await on_delta(delta)
-    return Streamed("".join(parts), usage, first)
+    return Streamed("".join(parts), usage, first, calls.calls())
 
 
 def _usage(chunk: dict[str, Any]) -> TokenCount | None:
