@@ -20,18 +20,23 @@ from bot.config import (
     ConversationSettings,
     Endpoint,
     ModelSettings,
+    ServersFileError,
     Settings,
+    read_servers,
 )
 from bot.engine.conversation.retention import Retention
 from bot.engine.conversation.turns import Conversation
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models import local_model
+from bot.engine.models.capabilities import CapabilityMap
 from bot.engine.models.client import ChatModel, LLMClient, RetryPolicy
 from bot.engine.models.fallback import FallbackModel
 from bot.engine.models.local_model import LocalModelError
 from bot.engine.models.local_server import LocalModelServer
 from bot.engine.policy.gatekeeper import Gatekeeper
 from bot.engine.profiles.personas import PersonaBook, PersonaFileError, load_personas
+from bot.engine.tools.loop import ToolLoop, ToolPolicy
+from bot.engine.tools.toolbox import ToolBox
 from bot.observability.logs import add_secrets, get_logger
 from bot.observability.metrics import PrometheusEvents
 from bot.storage import sqlite
@@ -143,6 +148,7 @@ async def open_engine(
         if demo:
             log.warning("demo_model_in_use", model=endpoint.default_model, hint=DEMO_MODEL_HINT)
         gatekeeper = _gatekeeper(settings, stores, endpoint, clock)
+        tools = await open_tools(settings, stack, events)  # closed after the conversation
         conversation = Conversation(
             stores,
             llm,
@@ -154,6 +160,7 @@ async def open_engine(
             clock=clock,
             events=events,
             spending=gatekeeper,  # each request's estimate held against the budgets
+            tools=tools,
         )
         stack.push_async_callback(conversation.close)  # before the client and database close
         retention = Retention(
@@ -165,6 +172,29 @@ async def open_engine(
         )
         await stack.enter_async_context(retention.running())  # stopped before the database
         yield Engine(endpoint, conversation, gatekeeper, stores.health, demo)
+
+
+async def open_tools(
+    settings: Settings, stack: AsyncExitStack, events: EngineEvents
+) -> ToolLoop | None:
+    """Start the MCP servers of MCP_SERVERS_FILE (those that fail are logged and left out);
+    `stack` closes them. None when tools are off."""
+    if not settings.tools.enabled:
+        return None
+    assert settings.tools.mcp_servers_file is not None
+    try:
+        specs = read_servers(settings.tools.mcp_servers_file)
+    except ServersFileError as exc:  # changed since the settings were checked
+        raise StartupError(f"MCP_SERVERS_FILE: {'; '.join(exc.problems)}") from exc
+    add_secrets([secret for spec in specs for secret in spec.secrets()])
+    toolbox = ToolBox(specs, events=events)
+    stack.push_async_callback(toolbox.close)
+    await toolbox.start()
+    policy = ToolPolicy.from_settings(settings.tools, settings.limits.admin_user_ids)
+    capabilities = CapabilityMap(
+        vision=settings.model.vision_models, tools=settings.model.tool_models
+    )
+    return ToolLoop(toolbox, policy, capabilities)
 
 
 def _gatekeeper(

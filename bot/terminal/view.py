@@ -50,6 +50,10 @@ class AnswerView:
         self.text += delta
         self._live.update(_Tail(Markdown(self.text)))
 
+    async def tool(self, label: str) -> None:
+        """A tool call starting: a dim line above the live area, kept in the scrollback."""
+        self.console.print(f"[dim]🔧 {label}[/dim]", highlight=False, markup=True)
+
     def __enter__(self) -> Self:
         self._live.start()
         return self
