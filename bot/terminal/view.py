@@ -52,7 +52,7 @@ class AnswerView:
 
     async def tool(self, label: str) -> None:
         """A tool call starting: a dim line above the live area, kept in the scrollback."""
-        self.console.print(f"[dim]🔧 {label}[/dim]", highlight=False, markup=True)
+        self.console.print(f"🔧 {label}", style="dim", highlight=False, markup=False)
 
     def __enter__(self) -> Self:
         self._live.start()

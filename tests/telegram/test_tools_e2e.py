@@ -12,9 +12,10 @@ import pytest
 from tests.fakes.openai import Error, FakeOpenAI, Reply
 from tests.fakes.openai_tools import Call, ToolCalls, offered_tools, tool_messages
 from tests.fakes.telegram import FakeTelegram
-from tests.support.chats import PRIVATE, answer_in
+from tests.support.chats import PRIVATE, answer_in, exported
 from tests.support.mcp import servers_file, stdio_entry, time_entry
 from tests.support.running import LogCapture, RunningBot
+from tests.support.waiting import until
 
 ADMIN = 7  # a private chat with an admin of the bot (ADMIN_USER_IDS)
 
@@ -28,7 +29,9 @@ def bot_env(
     path = servers_file(
         tmp_path / "mcp.json",
         {
-            "test": stdio_entry(timeoutSeconds=2),
+            "test": stdio_entry(
+                timeoutSeconds=2, allowedTools=["echo", "fail", "sleep", "huge", "crash"]
+            ),
             "time": time_entry(),
             "vault": stdio_entry(adminsOnly=True, allowedTools=["secret_admin_tool"]),
         },
@@ -225,3 +228,42 @@ class TestStartUp:
             await running.stop()
         assert "test__echo" in offered
         assert [e["server"] for e in logs.named("mcp_server_unavailable")] == ["broken"]
+
+
+class TestCommands:
+    async def test_tools_lists_by_server(self, bot: RunningBot) -> None:
+        """/tools lists each server's tools; the admins-only server only to admins."""
+        bot.telegram.send_private_text(PRIVATE, "/tools")
+        listing = await answer_in(bot, PRIVATE)
+        bot.telegram.send_private_text(ADMIN, "/tools")
+        admins = await answer_in(bot, ADMIN)
+        assert "test:" in listing and "• echo – Echo the text back" in listing
+        assert "time:" in listing and "• get_current_time" in listing
+        assert "vault" not in listing and "secret_admin_tool" not in listing
+        assert "vault (admins only):" in admins and "• secret_admin_tool" in admins
+
+    async def test_retry_redoes_the_calls(self, bot: RunningBot, logs: LogCapture) -> None:
+        """/retry asks the model again, and the calls it makes run again."""
+        call = ToolCalls([Call("test__echo", {"text": "again"})])
+        bot.model.script(call, Reply("first"), call, Reply("second"))
+        bot.telegram.send_private_text(PRIVATE, "echo please")
+        assert await answer_in(bot, PRIVATE) == "first"
+        bot.telegram.send_private_text(PRIVATE, "/retry")
+        await logs.wait_for("tool_called", count=2)
+        await until(lambda: len(stored_calls(bot)) == 1 and len(bot.model.requests) == 4, "retried")
+        assert tool_events(logs) == [("test:echo", "ok")] * 2
+        assert not tool_messages(bot.model.requests[2])  # asked as if the first never was
+
+    async def test_export_shows_the_calls(self, bot: RunningBot) -> None:
+        """/export json lists each turn's calls with their arguments and results."""
+        bot.model.script(ToolCalls([Call("test__echo", {"text": "kept"})]), Reply("Kept."))
+        bot.telegram.send_private_text(PRIVATE, "echo kept")
+        await answer_in(bot, PRIVATE)
+        bot.telegram.send_private_text(PRIVATE, "/export json")
+        await answer_in(bot, PRIVATE, 2)
+        document = exported(bot, 1)
+        [turn] = json.loads(document.content)["turns"]
+        [call] = turn["tool_calls"]
+        assert call["tool"] == "test__echo"
+        assert json.loads(call["arguments"]) == {"text": "kept"}
+        assert call["result"].endswith("kept")
