@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, ToolSettings
+from bot.config import ConfigError, ToolSettings, read_servers
 from bot.config.tools import ServersFileError, parse_servers
 from bot.startup import load_checked_settings
 
@@ -111,4 +111,15 @@ class TestSettings:
             load_checked_settings(require_telegram=False, env_file=None)
         assert caught.value.problems == [
             "MCP_SERVERS_FILE: cannot be read (No such file or directory)"
+        ]
+
+
+class TestExampleFile:
+    def test_the_shipped_example_is_valid(self) -> None:
+        """mcp_servers.example.json names mcp-server-time and mcp-server-fetch, and parses."""
+        root = Path(__file__).resolve().parents[1]
+        servers = read_servers(root / "mcp_servers.example.json")
+        assert [(s.name, s.command) for s in servers] == [
+            ("time", "mcp-server-time"),
+            ("fetch", "mcp-server-fetch"),
         ]
