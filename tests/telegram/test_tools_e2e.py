@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes import _oai_payloads as payloads
 from tests.fakes.openai import Error, FakeOpenAI, Reply
 from tests.fakes.openai_tools import Call, ToolCalls, offered_tools, tool_messages
 from tests.fakes.telegram import FakeTelegram
@@ -57,6 +58,11 @@ def stored_calls(bot: RunningBot) -> list[list[dict[str, object]]]:
         return [json.loads(row[0]) for row in rows]
 
 
+def _usage_rows(path: str) -> int:
+    with sqlite3.connect(path) as db:
+        return int(db.execute("SELECT COUNT(*) FROM usage").fetchone()[0])
+
+
 def tool_events(logs: LogCapture) -> list[tuple[str, str]]:
     return [(e["tool"], e["outcome"]) for e in logs.named("tool_called")]
 
@@ -81,6 +87,19 @@ class TestToolCalls:
         assert tool_events(logs) == [("test:echo", "ok")]
         [exchange] = stored_calls(bot)
         assert [m["role"] for m in exchange] == ["assistant", "tool"]
+
+    async def test_every_round_is_counted(self, bot: RunningBot) -> None:
+        """The usage stored for the answer (what /stats and the budgets add up) is that of
+        both model requests, as the provider reported them."""
+        bot.model.script(ToolCalls([Call("test__echo", {"text": "x"})]), Reply("Counted."))
+        bot.telegram.send_private_text(PRIVATE, "count this")
+        await answer_in(bot, PRIVATE)
+        path = bot.env["DATABASE_URL"].removeprefix("sqlite:///")
+        await until(lambda: _usage_rows(path) == 1, "usage stored")
+        with sqlite3.connect(path) as db:
+            [(prompt, estimated)] = db.execute("SELECT prompt_tokens, estimated FROM usage")
+        assert prompt == sum(payloads.prompt_tokens(r.messages) for r in bot.model.requests)
+        assert not estimated
 
     async def test_two_calls_run_at_once(self, bot: RunningBot) -> None:
         """Two calls in one step run concurrently: both results come back in one request,
