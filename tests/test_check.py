@@ -163,5 +163,5 @@ class TestTools:
         )
         result = await check(tmp_path, MCP_SERVERS_FILE=str(path))
         assert result.code == 1
-        assert "test: 6 tools; broken: not available" in line(result.out, "tools")
+        assert "test: 7 tools; broken: not available" in line(result.out, "tools")
         assert "fix: check the command or URL of broken in MCP_SERVERS_FILE" in result.out

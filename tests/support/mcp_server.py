@@ -1,5 +1,5 @@
 """A test MCP server built with the official SDK (MCPServer, once FastMCP): tools that echo,
-fail, sleep, return a huge result, and crash the server.
+fail, sleep, return a huge result, crash the server, and tell its pid.
 
     python -m tests.support.mcp_server stdio
     python -m tests.support.mcp_server http PORT    # streamable HTTP on 127.0.0.1:PORT/mcp
@@ -51,6 +51,12 @@ def huge() -> str:
 def crash() -> str:
     """Kill the server process mid-call."""
     os._exit(3)
+
+
+@server.tool()
+def pid() -> int:
+    """The server's process id."""
+    return os.getpid()
 
 
 @server.tool()

@@ -35,8 +35,11 @@ REQUEST_TIMEOUT = -32001  # mcp_types.REQUEST_TIMEOUT
 class McpServer:
     """A configured server and its session; see the module docstring."""
 
-    def __init__(self, spec: ServerSpec, *, backoff_s: float = BACKOFF_S) -> None:
+    def __init__(
+        self, spec: ServerSpec, *, backoff_s: float = BACKOFF_S, ping_s: float = PING_INTERVAL_S
+    ) -> None:
         self.spec = spec
+        self._ping_s = ping_s
         self.tools: tuple[Tool, ...] = ()
         self.restarts = 0
         self._backoff_s = backoff_s
@@ -138,7 +141,7 @@ class McpServer:
         log.info("mcp_server_ready", server=self.name, tools=len(self.tools))
         while True:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(PING_INTERVAL_S):
+                async with asyncio.timeout(self._ping_s):
                     await self._lost.wait()
             if self._lost.is_set():
                 log.warning("mcp_server_lost", server=self.name)

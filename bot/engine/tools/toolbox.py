@@ -17,7 +17,7 @@ from typing import Any
 from bot.config import ServerSpec
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.tools.catalog import Outcome, Tool, ToolResult
-from bot.engine.tools.server import CONNECT_TIMEOUT_S, McpServer
+from bot.engine.tools.server import BACKOFF_S, CONNECT_TIMEOUT_S, PING_INTERVAL_S, McpServer
 from bot.observability.logs import get_logger
 
 log = get_logger(__name__)
@@ -33,10 +33,10 @@ class ToolBox:
         specs: Sequence[ServerSpec],
         *,
         events: EngineEvents = NO_EVENTS,
-        backoff_s: float | None = None,
+        backoff_s: float = BACKOFF_S,
+        ping_s: float = PING_INTERVAL_S,
     ) -> None:
-        kwargs = {} if backoff_s is None else {"backoff_s": backoff_s}
-        self.servers = [McpServer(spec, **kwargs) for spec in specs]
+        self.servers = [McpServer(spec, backoff_s=backoff_s, ping_s=ping_s) for spec in specs]
         self._events = events
 
     async def start(self, wait_s: float = CONNECT_TIMEOUT_S) -> None:

@@ -4,6 +4,8 @@ real mcp-server-time."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 from collections.abc import AsyncIterator
 
 import pytest
@@ -69,6 +71,20 @@ class TestStdio:
         assert crashed.outcome is Outcome.UNAVAILABLE
         assert again.text == "back"
         assert any(e["event"] == "mcp_server_lost" for e in logs)
+
+    async def test_a_server_dying_while_idle_is_restarted(self) -> None:
+        """A stdio server killed between calls is found by the ping and started again."""
+        box = ToolBox([stdio_spec()], backoff_s=0.05, ping_s=0.1)
+        await box.start()
+        try:
+            server = box.servers[0]
+            pid = int((await box.call("test__pid", "{}", admin=False)).text)
+            os.kill(pid, signal.SIGKILL)
+            await until(lambda: server.restarts == 1 and server.connected, "restarted")
+            again = int((await box.call("test__pid", "{}", admin=False)).text)
+        finally:
+            await box.close()
+        assert again != pid
 
     async def test_calls_are_logged_without_contents(self, box: ToolBox) -> None:
         """tool_called has the tool, outcome, duration and sizes, never the texts."""
