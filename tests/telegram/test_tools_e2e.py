@@ -13,7 +13,7 @@ from tests.fakes import _oai_payloads as payloads
 from tests.fakes.openai import Error, FakeOpenAI, Reply
 from tests.fakes.openai_tools import Call, ToolCalls, offered_tools, tool_messages
 from tests.fakes.telegram import FakeTelegram
-from tests.support.chats import PRIVATE, answer_in, exported
+from tests.support.chats import GROUP, PRIVATE, answer_in, exported
 from tests.support.mcp import servers_file, stdio_entry, time_entry
 from tests.support.running import LogCapture, RunningBot
 from tests.support.waiting import until
@@ -87,6 +87,21 @@ class TestToolCalls:
         assert tool_events(logs) == [("test:echo", "ok")]
         [exchange] = stored_calls(bot)
         assert [m["role"] for m in exchange] == ["assistant", "tool"]
+
+    async def test_progress_line_in_a_group(self, bot: RunningBot) -> None:
+        """In a group the line shows in the message edited as the answer grows; the final
+        text is the answer alone."""
+        bot.model.script(ToolCalls([Call("test__sleep", {"seconds": 0.3})]), Reply("Slept well."))
+        bot.telegram.send_group_text(GROUP, "@test_llm_bot sleep a bit", user_id=8)
+        await until(
+            lambda: [m.text for m in bot.telegram.messages(GROUP)] == ["Slept well."], "answer"
+        )
+        shown = [
+            str(call.params.get("text"))
+            for call in bot.telegram.calls
+            if call.method in ("sendMessage", "editMessageText")
+        ]
+        assert any(text.startswith("🔧 test: sleep") for text in shown)
 
     async def test_every_round_is_counted(self, bot: RunningBot) -> None:
         """The usage stored for the answer (what /stats and the budgets add up) is that of
