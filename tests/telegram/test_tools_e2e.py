@@ -211,6 +211,20 @@ class TestFailures:
         assert await answer_in(bot, PRIVATE, 2) == "Back."
         assert tool_events(logs)[-1] == ("test:echo", "ok")
 
+    async def test_stop_during_a_tool_call(self, bot: RunningBot, logs: LogCapture) -> None:
+        """/stop while a tool runs ends the answer as stopped; the server keeps working."""
+        bot.model.script(ToolCalls([Call("test__sleep", {"seconds": 1.5})]))
+        bot.telegram.send_private_text(PRIVATE, "sleep long")
+        await until(lambda: bool(bot.telegram.drafts(PRIVATE)), "the progress line")
+        bot.telegram.send_private_text(PRIVATE, "/stop")
+        assert await answer_in(bot, PRIVATE) == "⏹ Stopped."
+        assert len(bot.model.requests) == 1
+        assert tool_events(logs) == [("test:sleep", "cancelled")]
+        bot.model.script(ToolCalls([Call("test__echo", {"text": "alive"})]), Reply("Alive."))
+        bot.telegram.send_private_text(PRIVATE, "still there?")
+        assert await answer_in(bot, PRIVATE, 2) == "Alive."
+        assert tool_events(logs)[-1] == ("test:echo", "ok")
+
     async def test_a_model_looping_on_tools_is_stopped(
         self, bot: RunningBot, logs: LogCapture
     ) -> None:

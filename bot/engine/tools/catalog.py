@@ -47,6 +47,7 @@ class Outcome(StrEnum):
     UNAVAILABLE = "unavailable"  # the server is down (starting, crashed, restarting)
     UNKNOWN_TOOL = "unknown_tool"
     INVALID_ARGUMENTS = "invalid_arguments"
+    CANCELLED = "cancelled"  # the answer was stopped (/stop, shutdown) while the tool ran
 
 
 @dataclass(frozen=True)

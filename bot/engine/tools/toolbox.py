@@ -86,7 +86,14 @@ class ToolBox:
                 result = parsed
             else:
                 server = next(s for s in self.servers if s.name == tool.server)
-                result = await server.call(tool.name, parsed)
+                try:
+                    result = await server.call(tool.name, parsed)
+                except asyncio.CancelledError:
+                    stopped = _refused(Outcome.CANCELLED, "")
+                    self._report(
+                        function, tool, stopped, len(arguments), time.monotonic() - started
+                    )
+                    raise
         duration = time.monotonic() - started
         self._report(function, tool, result, len(arguments), duration)
         return result
