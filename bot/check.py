@@ -1,8 +1,9 @@
 """`python -m bot check`: can the bot run with this configuration?
 
-Validates the settings, asks Telegram who the bot is (getMe), and makes a one-token request to
+Validates the settings, asks Telegram who the bot is (getMe), makes a one-token request to
 the model (with PROVIDERS_FILE: asks each provider for its model list instead, and says which
-configured models it does not serve and which keys are refused); prints one line per check
+configured models it does not serve and which keys are refused), and starts the MCP servers of
+MCP_SERVERS_FILE (if any); prints one line per check
 and, for each failure, what to change. Exit code 0 when everything passed, 1 otherwise.
 Secrets are never printed.
 """
@@ -21,13 +22,14 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from bot.config import ConfigError, ModelSettings, Settings, TelegramSettings, redact_url
 from bot.config.providers_file import catalogue_of
 from bot.engine import errors
+from bot.engine.events import NO_EVENTS
 from bot.engine.models.client import RetryPolicy
 from bot.engine.providers.catalogue import capability_map
 from bot.engine.providers.clients import provider_client
 from bot.engine.providers.probe import probe
 from bot.observability.logs import add_secrets, configure_logging
 from bot.startup import load_checked_settings
-from bot.wiring import StartupError, local_endpoint, make_llm, start_local_model
+from bot.wiring import StartupError, local_endpoint, make_llm, open_tools, start_local_model
 
 TELEGRAM_API = "https://api.telegram.org"
 OPENAI_API = "https://api.openai.com/v1"
@@ -149,6 +151,23 @@ async def _diagnose_rejection(settings: ModelSettings, error: errors.ModelError)
     return Result("model", False, f"{where} rejected the request to {model} ({error.error_type})")
 
 
+async def check_tools(settings: Settings) -> Result:
+    """MCP_SERVERS_FILE: start every server as the bot would and list their tools."""
+    async with AsyncExitStack() as stack:
+        loop = await open_tools(settings, stack, NO_EVENTS)
+        assert loop is not None
+        servers = loop.toolbox.by_server(admin=True)
+        down = sorted(name for name, tools in servers.items() if tools is None)
+        detail = "; ".join(
+            f"{name}: {'not available' if tools is None else f'{len(tools)} tools'}"
+            for name, tools in servers.items()
+        )
+    if down:
+        fix = f"check the command or URL of {', '.join(down)} in MCP_SERVERS_FILE"
+        return Result("tools", False, detail, fix)
+    return Result("tools", True, detail or "no servers")
+
+
 def _configuration(settings: Settings) -> Result:
     telegram, service = settings.telegram, settings.service
     mode = f"webhook at {telegram.webhook_url}" if telegram.webhook_url else "polling"
@@ -181,11 +200,12 @@ async def check_providers(settings: Settings) -> list[Result]:
 
 async def run_checks(settings: Settings) -> list[Result]:
     configuration, telegram = _configuration(settings), await check_telegram(settings.telegram)
+    tools = [await check_tools(settings)] if settings.tools.enabled else []
     if settings.providers.providers_file is not None:
-        return [configuration, telegram, *await check_providers(settings)]
+        return [configuration, telegram, *await check_providers(settings), *tools]
     if settings.local_model is None:
-        return [configuration, telegram, await check_model(settings.model)]
-    return [configuration, telegram, await check_local_model(settings)]
+        return [configuration, telegram, await check_model(settings.model), *tools]
+    return [configuration, telegram, await check_local_model(settings), *tools]
 
 
 def render(results: list[Result], out: TextIO) -> None:

@@ -11,9 +11,12 @@ from bot.config import (
     Loaded,
     LocalModelSettings,
     ModelSettings,
+    ServersFileError,
     Settings,
+    ToolSettings,
     is_set,
     load_settings,
+    read_servers,
 )
 from bot.config.providers import ProviderSettings, fallback_chain
 from bot.config.providers_file import ProvidersFileError, load_catalogue
@@ -36,7 +39,7 @@ def load_checked_settings(
     return load_settings(
         require_telegram=require_telegram,
         env_file=env_file,
-        checks=(model_source_problems, personas_problems, providers_problems),
+        checks=(model_source_problems, personas_problems, providers_problems, tools_problems),
     )
 
 
@@ -83,4 +86,16 @@ def providers_problems(loaded: Loaded) -> list[str]:
         load_catalogue(providers.providers_file, fallback_chain(model, providers))
     except ProvidersFileError as exc:
         return [f"PROVIDERS_FILE: {problem}" for problem in exc.problems]
+    return []
+
+
+def tools_problems(loaded: Loaded) -> list[str]:
+    """MCP_SERVERS_FILE must be readable JSON describing usable servers (every problem)."""
+    tools = loaded.get(ToolSettings)
+    if tools is None or tools.mcp_servers_file is None:
+        return []
+    try:
+        read_servers(tools.mcp_servers_file)
+    except ServersFileError as exc:
+        return [f"MCP_SERVERS_FILE: {problem}" for problem in exc.problems]
     return []

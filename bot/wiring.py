@@ -20,6 +20,7 @@ from bot.config import (
     ConversationSettings,
     Endpoint,
     ModelSettings,
+    ServersFileError,
     Settings,
 )
 from bot.config.providers import Catalogue, catalogue_from_env, fallback_chain
@@ -36,6 +37,8 @@ from bot.engine.policy.gatekeeper import Gatekeeper
 from bot.engine.profiles.personas import PersonaBook, PersonaFileError, load_personas
 from bot.engine.providers.catalogue import capability_map, prices
 from bot.engine.providers.clients import open_model
+from bot.engine.tools.loop import ToolLoop
+from bot.engine.tools.opening import start_tools
 from bot.observability.logs import add_secrets, get_logger
 from bot.observability.metrics import PrometheusEvents
 from bot.storage import sqlite
@@ -133,6 +136,9 @@ async def open_engine(
         if demo:
             log.warning("demo_model_in_use", model=endpoint.default_model, hint=DEMO_MODEL_HINT)
         gatekeeper = _gatekeeper(settings, stores, catalogue, clock)
+        tools = await open_tools(
+            settings, stack, events, capabilities
+        )  # closed after the conversation
         conversation = Conversation(
             stores,
             llm,
@@ -145,6 +151,7 @@ async def open_engine(
             events=events,
             spending=gatekeeper,  # each request's estimate held against the budgets
             capabilities=capabilities,
+            tools=tools,
         )
         stack.push_async_callback(conversation.close)  # before the client and database close
         retention = Retention(
@@ -175,6 +182,23 @@ async def _open_models(
     )
     stack.push_async_callback(llm.close)
     return catalogue, capabilities, llm
+
+
+async def open_tools(
+    settings: Settings,
+    stack: AsyncExitStack,
+    events: EngineEvents,
+    capabilities: CapabilityMap | None = None,
+) -> ToolLoop | None:
+    """The MCP servers of MCP_SERVERS_FILE started (engine/tools/opening.py); None when off."""
+    if capabilities is None:
+        capabilities = capability_map(
+            catalogue_of(settings.model, settings.providers), settings.model
+        )
+    try:
+        return await start_tools(settings, stack, events, capabilities)
+    except ServersFileError as exc:  # changed since the settings were checked
+        raise StartupError(f"MCP_SERVERS_FILE: {'; '.join(exc.problems)}") from exc
 
 
 def _gatekeeper(

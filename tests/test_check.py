@@ -16,6 +16,7 @@ from bot.check import main as check_main
 from bot.startup import load_checked_settings
 from tests.fakes.openai import FakeOpenAI, unused_port
 from tests.fakes.telegram import FakeTelegram
+from tests.support.mcp import servers_file, stdio_entry
 from tests.support.running import API_KEY, TOKEN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,3 +149,19 @@ class TestDiagnoses:
         assert "FAIL  configuration  TEMPERATURE" in out.getvalue()
         assert "FAIL  configuration  MAX_OUTPUT_TOKENS" in out.getvalue()
         assert "Telegram and the model were not checked." in out.getvalue()
+
+
+class TestTools:
+    async def test_servers_started_and_counted(
+        self, bot_env: dict[str, str], tmp_path: Path, model: FakeOpenAI
+    ) -> None:
+        """With MCP_SERVERS_FILE, each server is started: its tools counted, a broken one
+        named with what to fix."""
+        path = servers_file(
+            tmp_path / "mcp.json",
+            {"test": stdio_entry(), "broken": {"command": str(tmp_path / "nothing-here")}},
+        )
+        result = await check(tmp_path, MCP_SERVERS_FILE=str(path))
+        assert result.code == 1
+        assert "test: 7 tools; broken: not available" in line(result.out, "tools")
+        assert "fix: check the command or URL of broken in MCP_SERVERS_FILE" in result.out

@@ -8,6 +8,7 @@ sections; each component receives the section it needs.
     summary       SummarySettings       SUMMARY_*
     limits        LimitSettings         ALLOWED_*, ADMIN_USER_IDS, RATE_LIMIT_*, budgets
     service       ServiceSettings       DATABASE_URL, LOG_*, HEALTH_*, SHUTDOWN_GRACE_SECONDS
+    tools         ToolSettings          MCP_SERVERS_FILE, TOOLS_ENABLED, MAX_TOOL_ROUNDS, ...
 
 Nothing here reads a file other than `.env`: what needs I/O (the personas file, the GGUF
 file) is checked at start-up by the code that uses it, passed to `load_settings` as `checks`.
@@ -28,6 +29,7 @@ from bot.config.settings import (
     load_settings,
 )
 from bot.config.telegram import TelegramSettings
+from bot.config.tools import ServersFileError, ServerSpec, ToolSettings, read_servers
 from bot.config.values import Price, redact_url
 
 __all__ = [
@@ -43,11 +45,15 @@ __all__ = [
     "LocalModelSettings",
     "ModelSettings",
     "Price",
+    "ServerSpec",
+    "ServersFileError",
     "ServiceSettings",
     "Settings",
     "SummarySettings",
     "TelegramSettings",
+    "ToolSettings",
     "is_set",
     "load_settings",
+    "read_servers",
     "redact_url",
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,6 +22,7 @@ from bot.config.model import ModelSettings
 from bot.config.providers import ProviderSettings
 from bot.config.service import ServiceSettings
 from bot.config.telegram import TelegramSettings
+from bot.config.tools import ToolSettings
 from bot.config.values import Section, redact_url, url_secrets
 
 S = TypeVar("S", bound=Section)
@@ -35,6 +36,7 @@ SECTIONS: tuple[type[Section], ...] = (
     LimitSettings,
     ServiceSettings,
     ProviderSettings,
+    ToolSettings,
 )
 ENV_NAMES: tuple[str, ...] = tuple(
     name.upper() for section in SECTIONS for name in section.model_fields
@@ -62,6 +64,7 @@ class Settings:
     limits: LimitSettings
     service: ServiceSettings
     providers: ProviderSettings
+    tools: ToolSettings = field(default_factory=ToolSettings)
 
     @property
     def local_model(self) -> str | None:
@@ -150,6 +153,7 @@ def load_settings(
         limits=loaded.require(LimitSettings),
         service=loaded.require(ServiceSettings),
         providers=loaded.require(ProviderSettings),
+        tools=loaded.require(ToolSettings),
     )
     problems += _across_sections(settings)
     if problems:

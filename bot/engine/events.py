@@ -38,6 +38,9 @@ class EngineEvents(Protocol):
     def turn_failed(self, *, error_type: str) -> None:
         """A turn could not be answered, for good, with this error kind."""
 
+    def tool_called(self, *, tool: str, outcome: str, duration_s: float) -> None:
+        """A tool call ended ("server:tool", or "unknown"), with this outcome (ok, error, ...)."""
+
 
 class NoEvents:
     """Reports nowhere: the default, for specs and for one-off clients (`python -m bot check`)."""
@@ -61,6 +64,9 @@ class NoEvents:
         pass
 
     def turn_failed(self, *, error_type: str) -> None:
+        pass
+
+    def tool_called(self, *, tool: str, outcome: str, duration_s: float) -> None:
         pass
 
 

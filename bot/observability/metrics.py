@@ -26,6 +26,17 @@ disable_created_metrics()
 _LATENCY_BUCKETS = (0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300)
 _TTFT_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60)
 
+TOOL_CALLS = Counter(
+    "llmbot_tool_calls",
+    "Tool calls the model made, by tool (server:tool, or unknown) and outcome.",
+    ["tool", "outcome"],
+)
+TOOL_LATENCY = Histogram(
+    "llmbot_tool_call_seconds",
+    "How long tool calls took, by tool.",
+    ["tool"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60),
+)
 UPDATES = Counter(
     "llmbot_updates_received",
     "Updates received from the chat channel, by type.",
@@ -118,6 +129,10 @@ class PrometheusEvents:
 
     def turn_failed(self, *, error_type: str) -> None:
         ERRORS.labels(type=error_type).inc()
+
+    def tool_called(self, *, tool: str, outcome: str, duration_s: float) -> None:
+        TOOL_CALLS.labels(tool=tool, outcome=outcome).inc()
+        TOOL_LATENCY.labels(tool=tool).observe(duration_s)
 
 
 def telegram_retry(*, error: str, wait_s: float, flood_control: bool) -> None:

@@ -59,6 +59,7 @@ class Turn:
     error_type: str | None = None
     replaces: int | None = None  # the turn this one regenerates; deleted once this is answered
     quote: Quote | None = None
+    tool_calls: str | None = None  # the tool calls and results of the answer, compact JSON
 
     @property
     def unfinished(self) -> bool:

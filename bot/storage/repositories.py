@@ -61,8 +61,11 @@ class TurnRepository(Protocol):
         """Turns left pending or generated (by a crash), oldest first."""
         ...
 
-    async def save_answer(self, turn_id: int, answer: str, usage: Usage, *, now: float) -> None:
-        """Store the answer and its usage (turn -> generated, chat counters) atomically."""
+    async def save_answer(
+        self, turn_id: int, answer: str, usage: Usage, *, now: float, tool_calls: str | None = None
+    ) -> None:
+        """Store the answer, its usage (turn -> generated, chat counters) and its tool calls
+        (`tool_calls`: compact JSON, or None) atomically."""
         ...
 
     async def touch(self, turn_id: int, *, now: float) -> None:

@@ -1,4 +1,5 @@
-"""The terminal chat's commands: /clear /stats /model /retry /help /exit, as in Telegram."""
+"""The terminal chat's commands: /clear /stats /model /retry /tools /help /exit, as in
+Telegram."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from rich.table import Table
 
 from bot.engine import errors
 from bot.engine.conversation.turns import Conversation, StatsView
+from bot.engine.tools.listing import tools_text
 from bot.storage.records import Turn
 
 EXIT_COMMANDS = ("/exit", "/quit")
@@ -100,6 +102,13 @@ async def retry(ctx: ChatContext, _arg: str) -> None:
     await ctx.answer(turn)
 
 
+async def tools(ctx: ChatContext, _arg: str) -> None:
+    """The tools the model can use, by server (the terminal's operator is an admin)."""
+    model = await ctx.conversation.controls.model_for(ctx.key)
+    text = tools_text(ctx.conversation.tools, model, admin=True)
+    ctx.console.print(text, highlight=False, markup=False)  # names come from the servers
+
+
 async def help_(ctx: ChatContext, _arg: str) -> None:
     """Every command, and how to leave."""
     for command in COMMANDS:
@@ -112,6 +121,7 @@ COMMANDS = [
     Command("/stats", "/stats", "Usage of this chat", stats),
     Command("/model", "/model [NAME]", "Show or switch the model", model),
     Command("/retry", "/retry", "Answer the last question again", retry),
+    Command("/tools", "/tools", "The tools the model can use", tools),
     Command("/help", "/help", "This list", help_),
 ]
 COMMAND_NAMES = [c.name for c in COMMANDS] + list(EXIT_COMMANDS)

@@ -122,7 +122,7 @@ class TerminalChat:
 
     async def _generate(self, turn: Turn, view: AnswerView) -> Reply | errors.BotError:
         self._generating = asyncio.ensure_future(
-            self.ctx.conversation.generate(turn, on_delta=view.add)
+            self.ctx.conversation.generate(turn, on_delta=view.add, on_tool=view.tool)
         )
         try:
             return await self._generating

@@ -68,6 +68,10 @@ class AnswerView:
             return Markdown(self.text)
         return Group(thought, Markdown(self.text)) if self.text else thought
 
+    async def tool(self, label: str) -> None:
+        """A tool call starting: a dim line above the live area, kept in the scrollback."""
+        self.console.print(f"🔧 {label}", style="dim", highlight=False, markup=False)
+
     def __enter__(self) -> Self:
         self._live.start()
         return self

@@ -37,6 +37,9 @@ class Recorded:
     def turn_failed(self, **values: Any) -> None:
         self.calls.append(("turn_failed", values))
 
+    def tool_called(self, **values: Any) -> None:
+        self.calls.append(("tool_called", values))
+
 
 @pytest.fixture
 async def model() -> AsyncIterator[FakeOpenAI]:

@@ -6,6 +6,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fakes.openai_tools import ToolCalls
+
 
 @dataclass
 class ChatRequest:
@@ -88,4 +90,4 @@ class Block:
     then: Behaviour | None = None
 
 
-Behaviour = Reply | Error | CutStream | Hang | Block
+Behaviour = Reply | Error | CutStream | Hang | Block | ToolCalls

@@ -19,6 +19,7 @@ from tests.fakes import _oai_payloads as payloads
 from tests.fakes._oai_script import Behaviour, Block, ChatRequest, CutStream, Error, Hang, Reply
 from tests.fakes._server import FakeServer, drop_connection, unused_port
 from tests.fakes.openai_dialects import FakeDialect
+from tests.fakes.openai_tools import ToolCalls, stream_tool_calls
 
 __all__ = [
     "Block", "ChatRequest", "CutStream", "Error", "FakeOpenAI", "Hang", "Reply", "unused_port",
@@ -27,6 +28,7 @@ __all__ = [
 DEFAULT_API_KEY = "sk-test-fake-key-123"
 DEFAULT_MODEL = "gpt-4o-mini"
 ReplyFn = Callable[[list[dict[str, Any]]], str]
+Answerable = Reply | Error | CutStream | ToolCalls
 
 
 class FakeOpenAI(FakeServer):
@@ -145,9 +147,7 @@ class FakeOpenAI(FakeServer):
             return drop_connection(request)
         return await self._answer(request, chat, behaviour)
 
-    async def _wait_scripted(
-        self, behaviour: Behaviour | None
-    ) -> tuple[Reply | Error | CutStream | None, bool]:
+    async def _wait_scripted(self, behaviour: Behaviour | None) -> tuple[Answerable | None, bool]:
         """Go through Hang and Block; False when the server stopped meanwhile."""
         while isinstance(behaviour, Hang | Block):
             if isinstance(behaviour, Hang):
@@ -159,8 +159,8 @@ class FakeOpenAI(FakeServer):
             behaviour = behaviour.then
         return behaviour, True
 
-    async def _answer(
-        self, request: web.Request, chat: ChatRequest, behaviour: Reply | Error | CutStream | None
+    async def _answer(  # noqa: PLR0911 - one return per kind of behaviour
+        self, request: web.Request, chat: ChatRequest, behaviour: Answerable | None
     ) -> web.StreamResponse:
         if isinstance(behaviour, Error):
             b = behaviour
@@ -168,6 +168,8 @@ class FakeOpenAI(FakeServer):
         problem = self._check(chat)
         if problem is not None:
             return problem
+        if isinstance(behaviour, ToolCalls):
+            return await stream_tool_calls(self, request, chat, behaviour)
         if isinstance(behaviour, CutStream):
             if not chat.stream:
                 return drop_connection(request)

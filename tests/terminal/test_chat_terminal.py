@@ -16,6 +16,7 @@ from tests.support.running import API_KEY
 from tests.support.terminal import Terminal, log_events
 
 OpenChat = Callable[..., Terminal]
+UNKNOWN = "Unknown command. Commands: /clear /stats /model /retry /tools /help /exit"
 FOOTER = re.compile(r"gpt-test · ([\d,]+) → ([\d,]+) tokens")
 
 
@@ -196,9 +197,9 @@ class TestCommands:
         term.type("/help")
         await term.wait_for("Leave (or press Ctrl-D)")
         term.type("/frobnicate")
-        await term.wait_for("Unknown command. Commands: /clear /stats /model /retry /help /exit")
+        await term.wait_for(UNKNOWN)
         term.type("\x1b[A")  # the up arrow brings back the last line: /frobnicate again
-        await term.wait_for("Unknown command. Commands: /clear /stats /model /retry /help /exit")
+        await term.wait_for(UNKNOWN)
         term.type("/exit")
         assert await term.exit_code() == 0
 

@@ -14,6 +14,7 @@ from typing import Any
 from bot.engine.accounting.tokens import MESSAGE_OVERHEAD_TOKENS, Counter, estimate
 from bot.engine.conversation.quotes import with_quote
 from bot.engine.text import clean_speaker
+from bot.engine.tools.stored import restored
 from bot.storage.records import Quote, Turn
 
 Message = dict[str, Any]  # role, content (a string, or a list of parts for images), and tool fields
@@ -80,9 +81,10 @@ class Limits:
 
 
 def turn_messages(turn: Turn) -> list[Message]:
-    """A stored turn as the model sees it: the question, then its answer."""
+    """A stored turn as the model sees it: the question, its tool calls, then its answer."""
     return [
         {"role": "user", "content": turn_content(turn)},
+        *restored(turn.tool_calls),
         {"role": "assistant", "content": turn.answer or ""},
     ]
 

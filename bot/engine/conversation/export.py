@@ -22,6 +22,7 @@ from typing import IO, Any, Literal, Protocol
 
 from bot.engine.conversation.quotes import with_quote
 from bot.engine.profiles.profiles import ChatProfile
+from bot.engine.tools.stored import calls_markdown, calls_of
 from bot.observability.logs import get_logger
 from bot.storage.records import Quote, Summary, Turn
 
@@ -120,7 +121,7 @@ class MarkdownWriter:
         question = with_quote(turn.user_text, turn.quote)  # a quote shows as a blockquote
         return (
             f"---\n\n**{turn.speaker or 'You'}** · {_iso(turn.created_at)}\n\n{question}\n\n"
-            f"**Assistant**{model}\n\n{turn.answer or ''}\n\n"
+            f"{calls_markdown(turn.tool_calls)}**Assistant**{model}\n\n{turn.answer or ''}\n\n"
         )
 
     def tail(self, left_out: int, max_bytes: int) -> str:
@@ -165,6 +166,7 @@ class JsonWriter:
             "quote": _quote(turn.quote),
             "assistant": turn.answer,
             "model": turn.model,
+            "tool_calls": calls_of(turn.tool_calls),
         }
         return ("\n    " if first else ",\n    ") + json.dumps(item, ensure_ascii=False)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.config import Price
 from bot.engine import errors
@@ -30,6 +30,7 @@ from bot.engine.events import EngineEvents
 from bot.engine.models.completion import ChatModel, Completion, OnDelta
 from bot.engine.policy.budgets import Estimate, Spending
 from bot.engine.profiles.profiles import ChatProfile
+from bot.engine.tools.loop import OnToolCall, ToolLoop
 from bot.observability.logs import get_logger
 from bot.storage.records import Turn, Usage
 from bot.storage.repositories import TurnRepository
@@ -39,10 +40,12 @@ log = get_logger(__name__)
 
 @dataclass(frozen=True)
 class Generated:
-    """The model's answer and the messages it was asked with (they calibrate token counts)."""
+    """The model's answer and the messages it was asked with (they calibrate token counts);
+    `exchange`: the tool calls and results that led to it (stored with the turn)."""
 
     messages: list[Message]
     completion: Completion
+    exchange: list[Message] = field(default_factory=list)
 
 
 class Generator:
@@ -60,8 +63,10 @@ class Generator:
         prices: Mapping[str, Price],
         events: EngineEvents,
         spending: Spending,
+        tools: ToolLoop | None = None,
     ) -> None:
         self._llm = llm
+        self._tools = tools  # None: no tools configured
         self._turns = turns
         self._summaries = summaries
         self._tokens = tokens
@@ -80,6 +85,7 @@ class Generator:
         held: AsyncExitStack,
         in_flight: InFlight,
         limit: float,
+        on_tool: OnToolCall | None = None,
     ) -> Generated:
         """The answer, stoppable through `in_flight` (/stop), or TurnTimedOut once `limit`
         (MODEL_TURN_TIMEOUT) has passed: generation stops."""
@@ -87,7 +93,9 @@ class Generator:
         try:
             async with deadline, in_flight.running(turn) as progress:
                 watched = progress.watch(on_delta)
-                return await self.answer(turn, profile, watched, held=held, progress=progress)
+                return await self.answer(
+                    turn, profile, watched, held=held, progress=progress, on_tool=on_tool
+                )
         except TimeoutError as exc:
             if not deadline.expired():
                 raise
@@ -102,19 +110,21 @@ class Generator:
         *,
         held: AsyncExitStack,
         progress: Progress | None = None,
+        on_tool: OnToolCall | None = None,
     ) -> Generated:
         """The model's non-empty answer to `turn`. Before the model is asked, the request's
         largest cost is held against the budgets on `held` (`OverBudget` when one is used up).
         When the provider says the context is too long, the request is built again once with a
         quarter of the messages and half the prompt tokens. Raises a `ModelError`
-        (`EmptyAnswer` for a blank answer). `progress` is told the messages asked with."""
+        (`EmptyAnswer` for a blank answer). `progress` is told the messages asked with;
+        `on_tool` the tool calls as they start (see tools/loop.py)."""
         messages = await self._messages(turn, self._limits, profile)
         if progress is not None:
             progress.messages = messages
         estimate = await self._estimate(profile.model, messages)
         await held.enter_async_context(self._spending.hold(turn.user_id, estimate))
         try:
-            return Generated(messages, await self._complete(messages, profile, on_delta))
+            return await self._generate(messages, turn, profile, on_delta, on_tool)
         except errors.ContextTooLong:
             log.info("context_trimmed_harder", model=profile.model)
         harder = Limits(
@@ -124,7 +134,7 @@ class Generator:
         messages = await self._messages(turn, harder, profile)
         if progress is not None:
             progress.messages, progress.text = messages, ""
-        return Generated(messages, await self._complete(messages, profile, on_delta))
+        return await self._generate(messages, turn, profile, on_delta, on_tool)
 
     @staticmethod
     def stopped(progress: Progress, model: str, *, started: float) -> Generated:
@@ -150,7 +160,7 @@ class Generator:
         """The answer's usage, reported as an answer of `model`: the provider's count (which
         calibrates our estimates), or our calibrated estimate."""
         messages, completion = generated.messages, generated.completion
-        if completion.usage is not None:
+        if completion.usage is not None and completion.rounds == 1:  # one request: calibrates
             await self._tokens.observe(model, messages, completion.usage.prompt_tokens)
         counter = await self._tokens.counter(model)
         usage = measure_usage(model, messages, completion, counter, self._prices)
@@ -179,6 +189,36 @@ class Generator:
             summary=summary.text if summary else None,
             counter=await self._tokens.counter(profile.model),
         )
+
+    async def _generate(
+        self,
+        messages: list[Message],
+        turn: Turn,
+        profile: ChatProfile,
+        on_delta: OnDelta | None,
+        on_tool: OnToolCall | None,
+    ) -> Generated:
+        """The answer, through the tool loop when the model is offered tools in this turn."""
+        loop = self._tools
+        admin = loop is not None and loop.policy.is_admin(turn.chat_id, turn.user_id)
+        tools = loop.offered(profile.model, admin=admin) if loop is not None else []
+        if loop is None or not tools:
+            return Generated(messages, await self._complete(messages, profile, on_delta))
+
+        async def ask(asked: list[Message], offered: Sequence[Message]) -> Completion:
+            return await self._llm.complete(
+                asked,
+                model=profile.model,
+                max_tokens=self._max_output_tokens,
+                temperature=profile.temperature,
+                on_delta=on_delta,
+                tools=offered,
+            )
+
+        run = await loop.run(ask, messages, tools, admin=admin, on_tool=on_tool)
+        if not run.completion.text.strip():
+            raise errors.EmptyAnswer()
+        return Generated(messages, run.completion, run.exchange)
 
     async def _complete(
         self, messages: list[Message], profile: ChatProfile, on_delta: OnDelta | None

@@ -35,6 +35,8 @@ from bot.engine.models.completion import ChatModel, Completion, OnDelta
 from bot.engine.policy.budgets import UNLIMITED, Spending
 from bot.engine.profiles.personas import PersonaBook
 from bot.engine.profiles.profiles import Profiles
+from bot.engine.tools.loop import OnToolCall, ToolLoop
+from bot.engine.tools.stored import stored
 from bot.observability.logs import get_logger
 from bot.storage.errors import StorageError
 from bot.storage.records import NewTurn, Turn, Usage
@@ -72,10 +74,12 @@ class Conversation:
         events: EngineEvents = NO_EVENTS,
         spending: Spending = UNLIMITED,
         capabilities: CapabilityMap | None = None,
+        tools: ToolLoop | None = None,
     ) -> None:
         """`endpoint`: the models a chat may choose; `prices` price the usage; `personas`
-        defaults to the shipped set; `spending` holds request estimates against the budgets."""
-        self._turns, self.settings = stores.turns, settings
+        defaults to the shipped set; `spending` holds request estimates against the budgets;
+        `tools`: None without MCP_SERVERS_FILE."""
+        self._turns, self.settings, self.tools = stores.turns, settings, tools
         self.capabilities = capabilities or CapabilityMap()  # what each model can do
         self.locks, self.in_flight = ChatLocks(), InFlight()  # in_flight: what /stop can stop
         self.edits = EditedQuestions.from_settings(stores.turns, settings, clock)
@@ -107,6 +111,7 @@ class Conversation:
             prices=prices,
             events=events,
             spending=spending,
+            tools=tools,
         )
 
     def _conversations(self, stores: Stores, summary: SummarySettings) -> Conversations:
@@ -180,6 +185,7 @@ class Conversation:
         on_delta: OnDelta | None = None,
         *,
         on_generated: Callable[[], None] | None = None,
+        on_tool: OnToolCall | None = None,
     ) -> Reply:
         """Ask the model for the turn's answer and store it (not yet delivered).
 
@@ -187,9 +193,8 @@ class Conversation:
         a channel stops showing partial text about to be replaced. Stopped (`stop`), the part
         already written is the answer, marked as stopped. On failure the turn is marked failed,
         the outcome is logged, and the `ModelError` propagates (the channel shows its
-        `user_message`). The request's estimated cost is held against the budgets until its
-        usage is stored (`errors.OverBudget`, the model never asked, when one is used up).
-        """
+        `user_message`). Its estimated cost is held against the budgets until the usage is stored
+        (`errors.OverBudget` if one is used up); `on_tool` hears of each tool call as it starts."""
         started = time.monotonic()
         profile = await self.profiles.resolve(turn.chat_id)
         model = profile.model
@@ -202,6 +207,7 @@ class Conversation:
                     held=held,
                     in_flight=self.in_flight,
                     limit=self.settings.model_turn_timeout,
+                    on_tool=on_tool,
                 )
             except Stopped as stop:  # the part written is kept as the answer
                 generated = self._generator.stopped(stop.progress, model, started=started)
@@ -215,13 +221,13 @@ class Conversation:
                 raise
             if on_generated is not None:
                 on_generated()
-            completion = generated.completion
+            completion, text = generated.completion, generated.completion.text
             model = completion.model or model  # the fallback's, when it answered
             usage = await self._generator.account(model, generated)
-            await self._turns.save_answer(turn.id, completion.text, usage, now=self._clock())
-        return Reply(
-            replace(turn, answer=completion.text, model=model), completion.text, usage, completion
-        )
+            calls, now = stored(generated.exchange), self._clock()  # tool calls kept, if any
+            await self._turns.save_answer(turn.id, text, usage, now=now, tool_calls=calls)
+        answered = replace(turn, answer=text, model=model, tool_calls=calls)
+        return Reply(answered, text, usage, completion)
 
     async def delivered(self, reply: Reply) -> None:
         """The channel showed the answer: the turn joins the chat's history."""

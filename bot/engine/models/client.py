@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
+from typing import Any
 
 import httpx2
 import openai
@@ -81,8 +82,10 @@ class LLMClient:
         max_tokens: int,
         temperature: float,
         on_delta: OnDelta | None = None,
+        tools: Sequence[dict[str, Any]] = (),
     ) -> Completion:
-        """Stream one answer, retrying passing failures that happen before any text arrived.
+        """Stream one answer, retrying passing failures that happen before any text arrived;
+        `tools` are offered to the model (see streaming.py), its calls are in the completion.
 
         Raises a `ModelError`; `StreamInterrupted` carries the text received before a cut.
         """
@@ -102,6 +105,7 @@ class LLMClient:
                             temperature=temperature,
                             on_delta=on_delta,
                             shown=shown,
+                            tools=tools,
                         )
                     first = streamed.first_token_at
                     return Completion(
@@ -111,6 +115,7 @@ class LLMClient:
                         latency_s=time.monotonic() - started,
                         ttft_s=None if first is None else first - attempt_started,
                         model=model,
+                        tool_calls=streamed.tool_calls,
                     )
         except errors.ModelError:
             raise

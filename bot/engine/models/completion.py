@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+from bot.engine.models.tool_calls import ToolCall
 
 OnDelta = Callable[[str], Awaitable[None]]
 
@@ -25,6 +27,8 @@ class Completion:
     latency_s: float
     ttft_s: float | None  # time to the first token of the successful attempt
     model: str = ""  # the model that answered (a fallback model, if one stepped in)
+    tool_calls: tuple[ToolCall, ...] = ()  # the functions the model asked to call
+    rounds: int = 1  # model requests this answer took (tool rounds); usage adds them up
 
 
 class ChatModel(Protocol):
@@ -38,6 +42,7 @@ class ChatModel(Protocol):
         max_tokens: int,
         temperature: float,
         on_delta: OnDelta | None = None,
+        tools: Sequence[dict[str, Any]] = (),
     ) -> Completion: ...
 
     async def close(self) -> None: ...

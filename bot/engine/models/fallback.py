@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
+from typing import Any
 
 from bot.engine import errors
 from bot.engine.models.completion import ChatModel, Completion, OnDelta
@@ -45,6 +46,7 @@ class FallbackModel:
         max_tokens: int,
         temperature: float,
         on_delta: OnDelta | None = None,
+        tools: Sequence[dict[str, Any]] = (),
     ) -> Completion:
         started = time.monotonic()
         ask = partial(
@@ -53,6 +55,7 @@ class FallbackModel:
             max_tokens=max_tokens,
             temperature=temperature,
             on_delta=on_delta,
+            tools=tools,
         )
         first = await ask(self._primary, model)
         if isinstance(first, Completion):
@@ -85,11 +88,17 @@ async def _complete_or_error(
     max_tokens: int,
     temperature: float,
     on_delta: OnDelta | None,
+    tools: Sequence[dict[str, Any]],
 ) -> Completion | errors.ModelError:
     """The completion, or the model error it ended with (a configuration error is logged)."""
     try:
         return await client.complete(
-            messages, model=model, max_tokens=max_tokens, temperature=temperature, on_delta=on_delta
+            messages,
+            model=model,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            on_delta=on_delta,
+            tools=tools,
         )
     except errors.ModelError as exc:
         error = exc

@@ -17,6 +17,7 @@ from bot.config.providers import DEFAULT_DIALECT, Dialect
 from bot.engine.models.completion import OnDelta, TokenCount
 from bot.engine.models.dialects import request_body
 from bot.engine.models.reasoning import Reasoning, ThinkSplitter, reasoning_delta
+from bot.engine.models.tool_calls import ToolCall, ToolCallAssembler
 from bot.engine.models.translation import error_message
 from bot.observability.logs import get_logger
 
@@ -30,10 +31,12 @@ class Streamed:
     text: str
     usage: TokenCount | None
     first_token_at: float | None  # time.monotonic() when the first text arrived
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 class CompletionStream:
-    """Streams answers over one SDK client; drops `stream_options` for good once refused."""
+    """Streams answers over one SDK client; drops `stream_options` for good once refused,
+    and `tools` for good for a model whose provider refused them."""
 
     def __init__(
         self,
@@ -45,6 +48,7 @@ class CompletionStream:
         self._dialect = dialect
         self._reasoning = reasoning  # the ids of reasoning models (no temperature for some)
         self._stream_options = dialect.stream_options  # dropped for good once refused
+        self.tools_refused: set[str] = set()  # models whose provider rejected `tools`
 
     async def once(
         self,
@@ -55,8 +59,11 @@ class CompletionStream:
         temperature: float,
         on_delta: OnDelta | None,
         shown: list[str],
+        tools: Sequence[dict[str, Any]] = (),
     ) -> Streamed:
-        """Stream one answer; each piece of text is appended to `shown` as it is passed on."""
+        """Stream one answer; each piece of text is appended to `shown` as it is passed on.
+        `tools` (OpenAI function definitions) are offered unless this model's provider
+        refused them before."""
         body = request_body(
             self._dialect,
             messages,
@@ -67,18 +74,34 @@ class CompletionStream:
         )
         if self._stream_options:
             body["stream_options"] = {"include_usage": True}
+        if tools and model not in self.tools_refused:
+            body["tools"] = list(tools)
         try:
             stream = await self._post_stream(body)
         except openai.BadRequestError as exc:
-            said = f"{exc.message} {error_message(exc.body)}"
-            if not (self._stream_options and "stream_options" in said):
-                raise
-            log.info("stream_options_unsupported", model=model)
-            self._stream_options = False
-            body.pop("stream_options")
-            stream = await self._post_stream(body)
+            stream = await self._without_refused(body, exc, model)
         splitter = ThinkSplitter() if self._dialect.think_tags else None
         return await _read(stream, on_delta, shown, splitter)
+
+    async def _without_refused(
+        self, body: dict[str, Any], exc: openai.BadRequestError, model: str
+    ) -> openai.AsyncStream[object]:
+        """Ask again without the parameter the provider refused (once each), or raise."""
+        said = f"{exc.message} {error_message(exc.body)}"
+        if self._stream_options and "stream_options" in said:
+            log.info("stream_options_unsupported", model=model)
+            self._stream_options = False
+            body.pop("stream_options", None)
+        elif "tools" in body and "tool" in said.lower():
+            log.warning("tools_unsupported", model=model)
+            self.tools_refused.add(model)
+            body.pop("tools")
+        else:
+            raise exc
+        try:
+            return await self._post_stream(body)
+        except openai.BadRequestError as again:  # each step drops one parameter: bounded
+            return await self._without_refused(body, again, model)
 
     async def _post_stream(self, body: dict[str, Any]) -> openai.AsyncStream[object]:
         """POST /chat/completions through the SDK's generic ``post`` (its documented way to
@@ -110,6 +133,7 @@ async def _read(
     usage: TokenCount | None = None
     first: float | None = None
     parts: list[str] = []
+    calls = ToolCallAssembler()
 
     async def passed(pieces: list[str]) -> None:
         nonlocal first
@@ -125,9 +149,10 @@ async def _read(
         async for chunk in stream:
             if isinstance(chunk, dict):
                 usage = _usage(chunk) or usage
+                calls.add(chunk)
                 await passed(_deltas(chunk, splitter))
     await passed(splitter.finish() if splitter else [])
-    return Streamed("".join(parts), usage, first)
+    return Streamed("".join(parts), usage, first, calls.calls())
 
 
 def _usage(chunk: dict[str, Any]) -> TokenCount | None:

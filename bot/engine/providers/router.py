@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from bot.config.providers import Catalogue, CatalogueModel
 from bot.engine.models.completion import ChatModel, Completion, OnDelta
@@ -45,12 +46,13 @@ class ProviderRouter:
         max_tokens: int,
         temperature: float,
         on_delta: OnDelta | None = None,
+        tools: Sequence[dict[str, Any]] = (),
     ) -> Completion:
         found = self._catalogue.find(model)
         provider = found[0].name if found else self._first
         return await self.ask(
             provider, messages, model, max_tokens=max_tokens, temperature=temperature,
-            on_delta=on_delta,
+            on_delta=on_delta, tools=tools,
         )  # fmt: skip
 
     async def ask(
@@ -62,6 +64,7 @@ class ProviderRouter:
         max_tokens: int,
         temperature: float,
         on_delta: OnDelta | None,
+        tools: Sequence[dict[str, Any]] = (),
     ) -> Completion:
         """Ask `provider` for the model called `model` (its id there, if it serves it)."""
         entry = next((m for m in self._provider_models(provider) if m.name == model), None)
@@ -71,6 +74,7 @@ class ProviderRouter:
             max_tokens=max_tokens,
             temperature=temperature,
             on_delta=on_delta if self._show_reasoning else _answer_only(on_delta),
+            tools=tools,
         )
         return replace(completion, model=model)
 
@@ -113,10 +117,11 @@ class _Pinned:
         max_tokens: int,
         temperature: float,
         on_delta: OnDelta | None = None,
+        tools: Sequence[dict[str, Any]] = (),
     ) -> Completion:
         return await self._router.ask(
             self._provider, messages, model, max_tokens=max_tokens, temperature=temperature,
-            on_delta=on_delta,
+            on_delta=on_delta, tools=tools,
         )  # fmt: skip
 
     async def close(self) -> None:

@@ -10,7 +10,7 @@ from bot.storage.sqlite.usage import add_usage
 
 COLUMNS = (
     "id, chat_id, user_text, state, created_at, source_key, reply_to, user_id, speaker, "
-    "answer, model, error_type, replaces, quote_text, quote_author, quote_own"
+    "answer, model, error_type, replaces, quote_text, quote_author, quote_own, tool_calls"
 )
 
 
@@ -34,6 +34,7 @@ def _turn(row: Row) -> Turn:
         error_type=row[11],
         replaces=row[12],
         quote=_quote(row[13], row[14], row[15]),
+        tool_calls=row[16],
     )
 
 
@@ -134,7 +135,9 @@ class SQLiteTurns:
         )
         return [_turn(row) for row in rows]
 
-    async def save_answer(self, turn_id: int, answer: str, usage: Usage, *, now: float) -> None:
+    async def save_answer(
+        self, turn_id: int, answer: str, usage: Usage, *, now: float, tool_calls: str | None = None
+    ) -> None:
         row = await self._db.fetch_one(
             "SELECT chat_id, user_id FROM turns WHERE id = ?", (turn_id,)
         )
@@ -143,9 +146,9 @@ class SQLiteTurns:
         chat_id, user_id = row
         async with self._db.transaction() as db:
             await db.execute(
-                "UPDATE turns SET answer = ?, model = ?, state = 'generated', updated_at = ?"
-                " WHERE id = ?",
-                (answer, usage.model, now, turn_id),
+                "UPDATE turns SET answer = ?, model = ?, tool_calls = ?, state = 'generated',"
+                " updated_at = ? WHERE id = ?",
+                (answer, usage.model, tool_calls, now, turn_id),
             )
             await add_usage(db, chat_id, user_id, turn_id, usage, now=now)
 

@@ -24,6 +24,7 @@ from bot.telegram.reply.delivery import send_answer, send_text
 from bot.telegram.reply.services import Services
 from bot.telegram.reply.stop_button import stop_markup
 from bot.telegram.reply.streaming import StreamingReply, StreamState
+from bot.telegram.reply.tool_progress import tool_progress
 from bot.telegram.reply.typing import typing
 
 GENERAL_TOPIC = 1
@@ -61,7 +62,10 @@ async def answer_turn(
     try:
         async with stream as answer:
             reply = await svc.conversation.generate(
-                turn, on_delta=answer.on_delta, on_generated=answer.generated
+                turn,
+                on_delta=answer.on_delta,
+                on_generated=answer.generated,
+                on_tool=tool_progress(answer.on_delta),  # "🔧 time: get_current_time"
             )
     except errors.ModelError as exc:
         await send_text(

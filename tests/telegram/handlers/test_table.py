@@ -100,6 +100,7 @@ class TestMenu:
             ("persona", "Show or switch the persona"),
             ("system", "Show or set this chat's system prompt"),
             ("export", "Download this chat's history"),
+            ("tools", "The tools the model can use here"),
         ]
 
     def test_help_is_an_alias_of_start_not_in_the_menu(self) -> None:
