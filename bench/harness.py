@@ -159,6 +159,7 @@ class Stage:
     timing: ModelTiming = field(default_factory=ModelTiming)
     env: dict[str, str] = field(default_factory=dict)
     flood_interval: float | None = None
+    floor: bool = False  # run bench/floor.py (the framework-free floor) instead of the bot
     tg: FakeTelegram = field(init=False)
     model: FakeOpenAI = field(init=False)
     bot: BotProcess = field(init=False)
@@ -180,7 +181,10 @@ class Stage:
         self.tg.on_call("sendMessage", self._answered)
         env = bot_env(self.tg, self.model, Path(tmp) / "bench.db", **self.env)
         self.spawned_at = time.monotonic()
-        self.bot = await BotProcess.start(env, self.tg, bot_python())
+        if self.floor:  # aiohttp is the bench's own (test extra), not the bot's
+            self.bot = await BotProcess.start(env, self.tg, sys.executable, "bench.floor")
+        else:
+            self.bot = await BotProcess.start(env, self.tg, bot_python())
         self._stack.push_async_callback(self._stop_bot)
         self.first_poll_at = self.tg.calls_of("getUpdates")[0].at
         return self
