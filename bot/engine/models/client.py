@@ -50,6 +50,9 @@ class LLMClient:
             timeout=timeout,
             max_retries=0,
             default_headers=headers or None,
+            # The SDK's aiohttp transport (the `aiohttp` extra): the same requests, errors and
+            # SSE decoding, with HTTP parsed in C instead of httpx's pure-Python pool.
+            http_client=openai.DefaultAioHttpClient(timeout=timeout),
         )
         self._retry = retry
         self._events = events  # counts each retry
