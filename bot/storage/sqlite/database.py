@@ -127,14 +127,15 @@ class Database:
         await self.fetch_one("SELECT 1")
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        with translated():
-            async with self.connection.execute(sql, params) as cursor:
-                return await cursor.fetchone()
+        """The first row of a query that finds at most one (every caller's is keyed or LIMITed)."""
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        """Every row, in one trip to aiosqlite's thread (a cursor would take three: execute,
+        fetch, close; each trip is a hand-over between threads, ~0.1 ms of the loop's CPU)."""
         with translated():
-            async with self.connection.execute(sql, params) as cursor:
-                return list(await cursor.fetchall())
+            return list(await self.connection.execute_fetchall(sql, params))
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -145,7 +146,8 @@ class Database:
 
     async def write(self, sql: str, params: Params = ()) -> int:
         """Run one statement that commits on its own; how many rows it changed."""
-        async with self.writing() as db, db.execute(sql, params) as cursor:
+        async with self.writing() as db:
+            cursor = await db.execute(sql, params)  # one trip: the cursor needs no closing
             return cursor.rowcount
 
     @asynccontextmanager

@@ -49,8 +49,8 @@ class SQLiteTurns:
 
     async def add(self, turn: NewTurn, *, now: float) -> Turn | None:
         async with self._db.writing() as db:
-            try:
-                async with db.execute(
+            try:  # one trip to aiosqlite's thread (a cursor would take three)
+                rows = await db.execute_fetchall(
                     "INSERT INTO turns (chat_id, source_key, reply_to, user_id, speaker, user_text,"
                     " replaces, quote_text, quote_author, quote_own, state, created_at, updated_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)"
@@ -67,10 +67,10 @@ class SQLiteTurns:
                         now if turn.sent_at is None else turn.sent_at,
                         now,
                     ),
-                ) as cursor:
-                    row = await cursor.fetchone()
+                )
             except sqlite3.IntegrityError:
                 return None  # the same source_key was stored before: a re-delivered message
+        row = next(iter(rows), None)
         assert row is not None
         return _turn(row)
 
