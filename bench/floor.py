@@ -3,10 +3,11 @@
 `python -m bench.floor` is a framework-free bot on aiohttp alone, with the bot's settings
 (TELEGRAM_BOT_TOKEN, TELEGRAM_BASE_URL, OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL): it
 long-polls getUpdates, and for each private text message says "typing…", streams the model's
-answer (SSE) into a draft at most once a second (Telegram's limit per chat), and sends the
-whole answer as one message, as the bot does. No storage, no history, no retries, no logs, no
-Markdown, the standard library's json and event loop: what is left is the HTTP and JSON work of
-an answer, which no bot can avoid. The benchmark runs it beside the bot under the same load.
+answer (SSE) into a draft at most once a second per chat (Telegram's limit; the last message
+counts, as in the bot's pacing), and sends the whole answer as one message, as the bot does.
+No storage, no history, no retries, no logs, no Markdown, the standard library's json and
+event loop: what is left is the HTTP and JSON work of an answer, which no bot can avoid. The
+benchmark runs it beside the bot under the same load.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Floor:
         self.auth = {"Authorization": f"Bearer {env['OPENAI_API_KEY']}"}
         self.http = http
         self.tasks: set[asyncio.Task[None]] = set()
+        self.last_update: dict[int, float] = {}  # per chat: its last draft or message, as the bot
 
     async def call(self, method: str, **params: Any) -> Any:
         async with self.http.post(self.api + method, json=params) as response:
@@ -62,7 +64,6 @@ class Floor:
         }
         parts: list[str] = []
         draft: asyncio.Task[Any] | None = None
-        last_draft = 0.0
         async with self.http.post(self.model_url, json=body, headers=self.auth) as response:
             async for line in response.content:
                 if not line.startswith(b"data: ") or line.startswith(b"data: [DONE]"):
@@ -70,16 +71,18 @@ class Floor:
                 for choice in json.loads(line[6:]).get("choices") or ():
                     parts.append((choice.get("delta") or {}).get("content") or "")
                 now = time.monotonic()
-                if now - last_draft >= DRAFT_INTERVAL_S and (draft is None or draft.done()):
+                since = now - self.last_update.get(chat_id, 0.0)
+                if since >= DRAFT_INTERVAL_S and (draft is None or draft.done()):
                     shown = "".join(parts)
                     if shown:
-                        last_draft = now
+                        self.last_update[chat_id] = now
                         draft = asyncio.create_task(
                             self.call("sendMessageDraft", chat_id=chat_id, draft_id=1, text=shown)
                         )
         if draft is not None:
             await draft
         await typing
+        self.last_update[chat_id] = time.monotonic()
         await self.call("sendMessage", chat_id=chat_id, text="".join(parts))
 
 

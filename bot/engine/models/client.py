@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 import httpx2
 import openai
@@ -31,6 +32,16 @@ __all__ = [
 ]
 
 
+def _http_client(base_url: str | None, timeout: float) -> httpx2.AsyncClient | None:
+    """The SDK's aiohttp transport (the `aiohttp` extra): the same requests, errors and SSE
+    decoding, with HTTP parsed in C instead of httpx's pure-Python pool. Not for a base URL
+    with credentials in it (user:password@host): aiohttp refuses those beside the SDK's own
+    Authorization header, where httpx sends them; the SDK's default client keeps doing so."""
+    if base_url and urlsplit(base_url).username is not None:
+        return None
+    return openai.DefaultAioHttpClient(timeout=timeout)
+
+
 class LLMClient:
     """Streams chat completions from one OpenAI-compatible endpoint."""
 
@@ -50,9 +61,7 @@ class LLMClient:
             timeout=timeout,
             max_retries=0,
             default_headers=headers or None,
-            # The SDK's aiohttp transport (the `aiohttp` extra): the same requests, errors and
-            # SSE decoding, with HTTP parsed in C instead of httpx's pure-Python pool.
-            http_client=openai.DefaultAioHttpClient(timeout=timeout),
+            http_client=_http_client(base_url, timeout),
         )
         self._retry = retry
         self._events = events  # counts each retry
