@@ -37,6 +37,7 @@ class Floor:
         self.auth = {"Authorization": f"Bearer {env['OPENAI_API_KEY']}"}
         self.http = http
         self.tasks: set[asyncio.Task[None]] = set()
+        self.locks: dict[int, asyncio.Lock] = {}  # a chat's messages answered in order
         self.last_update: dict[int, float] = {}  # per chat: its last draft or message, as the bot
 
     async def call(self, method: str, **params: Any) -> Any:
@@ -51,9 +52,13 @@ class Floor:
                 offset = update["update_id"] + 1
                 message = update.get("message") or {}
                 if message.get("text") and message["chat"]["type"] == "private":
-                    task = asyncio.create_task(self.answer(message["chat"]["id"], message["text"]))
+                    task = asyncio.create_task(self.in_turn(message["chat"]["id"], message["text"]))
                     self.tasks.add(task)
                     task.add_done_callback(self.tasks.discard)
+
+    async def in_turn(self, chat_id: int, text: str) -> None:
+        async with self.locks.setdefault(chat_id, asyncio.Lock()):
+            await self.answer(chat_id, text)
 
     async def answer(self, chat_id: int, text: str) -> None:
         typing = asyncio.create_task(self.call("sendChatAction", chat_id=chat_id, action="typing"))

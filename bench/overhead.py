@@ -22,13 +22,15 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench.harness import Load, Stage, Turn, drive
+from bench.harness import Load, Stage, Turn, burst, drive
 from bench.rows import Row, main, percentile, row
 
 OVERHEAD = "1. Overhead"
 CONCURRENCY = "2. Concurrency"
 # (chats, messages per chat): the loads of figure 1, then the small ones of figure 2 only.
 LOADS = {"smoke": [(3, 2)], "quick": [(50, 5), (500, 2)], "full": [(50, 5), (500, 2)]}
+# 2. only: every chat sends all its messages at once (the issue's 50 by 5 burst).
+BURST = {"smoke": [(3, 2)], "quick": [(50, 5)], "full": [(50, 5)]}
 SMALL = {"smoke": [(1, 2)], "quick": [(1, 10), (5, 5)], "full": [(1, 10), (5, 5)]}
 RUNS = {"smoke": 1, "quick": 2, "full": 3}
 
@@ -168,6 +170,29 @@ def concurrency_row(measured: Runs, floor: Runs | None = None) -> Row:
     )
 
 
+async def _burst_once(chats: int, messages: int, *, floor: bool) -> float:
+    async with Stage(flood_interval=1.0, floor=floor) as stage:
+        wall, ideal = await burst(stage, list(range(10_001, 10_001 + chats)), messages)
+        return wall / ideal
+
+
+async def burst_row(chats: int, messages: int, runs: int) -> Row:
+    """wall / ideal when every chat sends all its messages at once, beside the floor's."""
+    bot, floor = [], []
+    for _ in range(runs):
+        bot.append(await _burst_once(chats, messages, floor=False))
+        floor.append(await _burst_once(chats, messages, floor=True))
+    return row(
+        CONCURRENCY,
+        f"wall / ideal, {chats} chats × {messages} at once",
+        bot,
+        target="≤ 1.1",
+        limit=1.1,
+        digits=2,
+        floor=floor,
+    )
+
+
 async def _run(scale: str, runs: int) -> list[Row]:
     overhead, concurrency = [], []
     for chats, messages in SMALL[scale]:
@@ -178,6 +203,8 @@ async def _run(scale: str, runs: int) -> list[Row]:
         measured, floor = await measure_with_floor(chats, messages, runs)
         overhead += overhead_rows(measured, floor)
         concurrency.append(concurrency_row(measured, floor))
+    for chats, messages in BURST[scale]:
+        concurrency.append(await burst_row(chats, messages, runs))
     return overhead + concurrency
 
 
