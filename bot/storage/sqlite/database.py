@@ -162,6 +162,36 @@ class Database:
                 await self._rollback()
                 raise
 
+    async def batch(self, statements: Sequence[tuple[str, Params]]) -> list[int]:
+        """Run `statements` atomically (all commit, or none), as `transaction()` does, but in
+        one trip to aiosqlite's thread instead of one per statement plus BEGIN and COMMIT
+        (storing an answer and its usage was 8 trips, ~24 µs of CPU each); how many rows
+        each statement changed.
+
+        aiosqlite has no public call for "run this function in your thread", so this uses
+        its `_execute` (stable since aiosqlite 0.1; the version is pinned below 1). Once
+        started, the batch runs to its end even if the awaiting task is cancelled, as a
+        single statement always did: it commits or rolls back whole.
+        """
+        connection = self.connection
+
+        def run() -> list[int]:
+            raw: sqlite3.Connection = connection._conn  # private: see above
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                counts = [raw.execute(sql, params).rowcount for sql, params in statements]
+                raw.execute("COMMIT")
+            except BaseException:
+                if raw.in_transaction:
+                    with suppress(sqlite3.Error):
+                        raw.execute("ROLLBACK")
+                raise
+            return counts
+
+        async with self.writing():
+            result: list[int] = await connection._execute(run)
+            return result
+
     async def _rollback(self) -> None:
         """End a failed transaction, whatever state it is in.
 

@@ -6,7 +6,7 @@ import sqlite3
 
 from bot.storage.records import NewTurn, Quote, Turn, TurnState, Usage
 from bot.storage.sqlite.database import Database, Row
-from bot.storage.sqlite.usage import add_usage
+from bot.storage.sqlite.usage import usage_statements
 
 COLUMNS = (
     "id, chat_id, user_text, state, created_at, source_key, reply_to, user_id, speaker, "
@@ -141,28 +141,35 @@ class SQLiteTurns:
         if row is None:
             return  # the chat was cleared while the answer was being written
         chat_id, user_id = row
-        async with self._db.transaction() as db:
-            await db.execute(
-                "UPDATE turns SET answer = ?, model = ?, state = 'generated', updated_at = ?"
-                " WHERE id = ?",
-                (answer, usage.model, now, turn_id),
-            )
-            await add_usage(db, chat_id, user_id, turn_id, usage, now=now)
+        await self._db.batch(
+            [
+                (
+                    "UPDATE turns SET answer = ?, model = ?, state = 'generated', updated_at = ?"
+                    " WHERE id = ?",
+                    (answer, usage.model, now, turn_id),
+                ),
+                *usage_statements(chat_id, user_id, turn_id, usage, now=now),
+            ]
+        )
 
     async def touch(self, turn_id: int, *, now: float) -> None:
         await self._db.write("UPDATE turns SET updated_at = ? WHERE id = ?", (now, turn_id))
 
     async def mark_answered(self, turn_id: int, *, now: float) -> None:
-        async with self._db.transaction() as db:
-            await db.execute(
-                "UPDATE turns SET state = 'answered', updated_at = ? WHERE id = ?", (now, turn_id)
-            )
-            # A /retry's answer takes the place of the one it regenerates.
-            await db.execute(
-                "DELETE FROM turns WHERE id = (SELECT replaces FROM turns WHERE id = ?)"
-                " AND state IN ('answered', 'failed')",
-                (turn_id,),
-            )
+        await self._db.batch(
+            [
+                (
+                    "UPDATE turns SET state = 'answered', updated_at = ? WHERE id = ?",
+                    (now, turn_id),
+                ),
+                # A /retry's answer takes the place of the one it regenerates.
+                (
+                    "DELETE FROM turns WHERE id = (SELECT replaces FROM turns WHERE id = ?)"
+                    " AND state IN ('answered', 'failed')",
+                    (turn_id,),
+                ),
+            ]
+        )
 
     async def mark_failed(self, turn_id: int, error_type: str, *, now: float) -> None:
         await self._db.write(
