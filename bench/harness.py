@@ -159,6 +159,7 @@ class Stage:
     timing: ModelTiming = field(default_factory=ModelTiming)
     env: dict[str, str] = field(default_factory=dict)
     flood_interval: float | None = None
+    floor: bool = False  # run bench/floor.py (the framework-free floor) instead of the bot
     tg: FakeTelegram = field(init=False)
     model: FakeOpenAI = field(init=False)
     bot: BotProcess = field(init=False)
@@ -180,7 +181,10 @@ class Stage:
         self.tg.on_call("sendMessage", self._answered)
         env = bot_env(self.tg, self.model, Path(tmp) / "bench.db", **self.env)
         self.spawned_at = time.monotonic()
-        self.bot = await BotProcess.start(env, self.tg, bot_python())
+        if self.floor:  # aiohttp is the bench's own (test extra), not the bot's
+            self.bot = await BotProcess.start(env, self.tg, sys.executable, "bench.floor")
+        else:
+            self.bot = await BotProcess.start(env, self.tg, bot_python())
         self._stack.push_async_callback(self._stop_bot)
         self.first_poll_at = self.tg.calls_of("getUpdates")[0].at
         return self
@@ -260,3 +264,37 @@ async def drive(
 def _answered_at(call: ApiCall) -> float:
     assert call.answered_at is not None, "the final sendMessage was not answered"
     return call.answered_at
+
+
+async def burst(stage: Stage, chat_ids: list[int], messages: int) -> tuple[float, float]:
+    """Every chat sends all its `messages` at once (the next before the answer to the previous);
+    the wall time (first message → last answer delivered) and its ideal: the longest chat's
+    model time, its messages answered in series."""
+    markers = {f"b{chat}-{n}" for chat in chat_ids for n in range(messages)}
+    started = time.monotonic()
+    for n in range(messages):
+        for chat in chat_ids:
+            stage.tg.send_private_text(chat, f"b{chat}-{n} hello, tell me something")
+    answered: dict[str, float] = {}
+    seen = 0
+    while len(answered) < len(markers):
+        assert time.monotonic() - started < TURN_TIMEOUT_S, "the burst was not answered"
+        await asyncio.sleep(0.02)
+        calls = stage.tg.calls
+        for call in calls[seen:]:
+            if call.method == "sendMessage" and call.answered_at is not None:
+                marker = str(call.params.get("text", "")).split(" ", 3)[2].rstrip(":")
+                if marker in markers:
+                    answered[marker] = call.answered_at
+        # Calls still unanswered are looked at again next time.
+        seen = next(
+            (i for i in range(seen, len(calls)) if calls[i].answered_at is None), len(calls)
+        )
+    await asyncio.sleep(0.05)  # the last requests' finished_at are set by now
+    per_chat: dict[int, float] = {}
+    for request in stage.model.requests:
+        marker = marker_of(request.messages)
+        if marker in markers and request.finished_at is not None:
+            chat = int(marker[1:].split("-")[0])
+            per_chat[chat] = per_chat.get(chat, 0.0) + request.finished_at - request.at
+    return max(answered.values()) - started, max(per_chat.values())

@@ -37,11 +37,14 @@ def row(
     target: str = "",
     limit: float | None = None,
     digits: int = 1,
+    floor: Sequence[float] | None = None,
 ) -> Row:
-    """A row from one value per run: the median, min–max, and met when median ≤ limit."""
+    """A row from one value per run: the median, min–max, and met when median ≤ limit; with
+    `floor` (the same measure of bench/floor.py in the same run), its median and the ratio."""
     median = statistics.median(values)
     suffix = f" {unit}" if unit else ""
     spread = f"{min(values):.{digits}f}–{max(values):.{digits}f}" if len(values) > 1 else "1 run"
+    floor_median = statistics.median(floor) if floor else None
     return {
         "figure": figure,
         "measure": measure,
@@ -51,7 +54,19 @@ def row(
         "met": None if limit is None else median <= limit,
         "median": median,  # the number behind value, for --json readers
         "runs": len(values),
+        "floor": "" if floor_median is None else f"{floor_median:.{digits}f}{suffix}",
+        "floor_median": floor_median,
+        "ratio": _ratio(median, floor_median),
     }
+
+
+def _ratio(median: float, floor: float | None) -> str:
+    """How many times the floor's value the bot's is ("" without a floor, "∞" over zero)."""
+    if floor is None:
+        return ""
+    if floor <= 0:
+        return "∞" if median > 0 else "1.0×"
+    return f"{median / floor:.1f}×"
 
 
 def not_built(figure: str, why: str) -> Row:
@@ -67,13 +82,15 @@ def not_built(figure: str, why: str) -> Row:
 
 
 def table(rows: list[Row]) -> str:
-    """The rows as a Markdown table."""
+    """The rows as a Markdown table; floor and × floor: bench/floor.py's median in the same run
+    and the bot's as a multiple of it (— where the floor has no such figure)."""
     lines = [
-        "| figure | measure | median | spread (min–max) | target | met |",
-        "|---|---|---|---|---|---|",
+        "| figure | measure | median | spread (min–max) | floor | × floor | target | met |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r['figure']} | {r['measure']} | {r['value']} | {r['spread']} | {r['target'] or '—'}"
+        f"| {r['figure']} | {r['measure']} | {r['value']} | {r['spread']}"
+        f" | {r.get('floor') or '—'} | {r.get('ratio') or '—'} | {r['target'] or '—'}"
         f" | {MET[r['met']]} |"
         for r in rows
     ]

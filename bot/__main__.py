@@ -9,6 +9,8 @@ import argparse
 import asyncio
 import signal
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 from bot import check
 from bot.config import ConfigError
@@ -63,6 +65,18 @@ async def _run_until_signalled() -> int:
     return 0
 
 
+def _run_event_loop(main: Coroutine[Any, Any, int]) -> int:
+    """Run the bot on uvloop where it is installed (a main dependency on Linux and macOS): the
+    same asyncio API, with the loop, its sockets and its timers in C, which takes a share off
+    every request and task switch; the standard loop elsewhere."""
+    try:
+        import uvloop  # noqa: PLC0415 - optional: not on Windows or PyPy
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
     if args.command == "check":
@@ -70,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "chat":
             return _chat(args.chat)
-        return asyncio.run(_run_until_signalled())
+        return _run_event_loop(_run_until_signalled())
     except ConfigError as exc:
         print("The configuration has problems:", file=sys.stderr)
         for problem in exc.problems:

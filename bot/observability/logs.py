@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
+import orjson
 import structlog
 from structlog.typing import EventDict, Processor
 
@@ -86,6 +87,12 @@ def _shared_processors() -> list[Processor]:
     ]
 
 
+def _orjson_dumps(value: Any, default: Any = None, **_kw: Any) -> str:
+    """JSON in C (a few times the standard library's speed for a log line); keys that are not
+    strings are written as strings, as the standard library does."""
+    return orjson.dumps(value, default=default, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def add_secrets(secrets: Iterable[str]) -> None:
     """Redact `secrets` (and their URL-encoded forms) from every line logged from now on."""
     _REDACTOR.add(secrets)
@@ -101,7 +108,7 @@ def configure_logging(
     if fmt == "console":
         renderer = structlog.dev.ConsoleRenderer(colors=False)
     else:
-        renderer = structlog.processors.JSONRenderer()
+        renderer = structlog.processors.JSONRenderer(serializer=_orjson_dumps)
     final: list[Processor] = [
         structlog.processors.format_exc_info,
         _REDACTOR,
@@ -109,13 +116,15 @@ def configure_logging(
     ]
     structlog.configure(
         processors=[
+            # A line below the level is dropped before any work is done for it.
+            structlog.stdlib.filter_by_level,
             *_shared_processors(),
             structlog.stdlib.PositionalArgumentsFormatter(),
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_shared_processors(),

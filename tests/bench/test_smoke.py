@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# Figures measured against bench/floor.py in the same run, and their rows that have no floor.
+FLOORED = ("1.", "2.", "5.", "6.")
+NO_FLOOR = ("fakes + driver CPU", "429s")
 NUMBER = re.compile(r"[-+]?\d[\d,]*(\.\d+)?")  # "3.1 ms", "1.09", "10,000 chats"
 
 
@@ -20,7 +23,8 @@ def expected_figures() -> list[str]:
 
 class TestSmoke:
     def test_every_figure_has_a_number(self, tmp_path: Path) -> None:
-        """`python -m bench --smoke --json FILE` reports a numeric value for every figure."""
+        """`python -m bench --smoke --json FILE` reports a numeric value for every figure, and
+        the framework-free floor's value and the ratio beside every bot figure it has."""
         out = tmp_path / "bench.json"
         done = subprocess.run(
             [sys.executable, "-m", "bench", "--smoke", "--json", str(out)],
@@ -38,3 +42,11 @@ class TestSmoke:
             for row in found:
                 assert NUMBER.match(row["value"]), f"{figure} {row['measure']}: {row['value']}"
         assert "| figure | measure |" in done.stdout
+        floored = [r for r in rows if r["figure"].startswith(FLOORED)]
+        assert floored, "no figure was measured against the floor"
+        for row in floored:
+            if row.get("floor_median") is None:
+                assert row["measure"].startswith(NO_FLOOR), row["measure"]
+            else:
+                assert row["floor_median"] >= 0, row["measure"]
+                assert row["ratio"], row["measure"]

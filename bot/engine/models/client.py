@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 import openai
@@ -32,6 +33,16 @@ __all__ = [
     "RetryPolicy",
     "TokenCount",
 ]
+
+
+def _http_client(base_url: str | None, timeout: float) -> httpx2.AsyncClient | None:
+    """The SDK's aiohttp transport (the `aiohttp` extra): the same requests, errors and SSE
+    decoding, with HTTP parsed in C instead of httpx's pure-Python pool. Not for a base URL
+    with credentials in it (user:password@host): aiohttp refuses those beside the SDK's own
+    Authorization header, where httpx sends them; the SDK's default client keeps doing so."""
+    if base_url and urlsplit(base_url).username is not None:
+        return None
+    return openai.DefaultAioHttpClient(timeout=timeout)
 
 
 class LLMClient:
@@ -58,6 +69,7 @@ class LLMClient:
             timeout=timeout,
             max_retries=0,
             default_headers=headers or None,
+            http_client=_http_client(base_url, timeout),
         )
         self._retry = retry
         self._events = events  # counts each retry

@@ -6,6 +6,7 @@ the rest of the bot sees only our types, each with its own `user_message`.
 
 from __future__ import annotations
 
+import aiohttp
 import httpx2
 import openai
 
@@ -76,7 +77,23 @@ def translate(exc: BaseException) -> errors.ModelError:
     """Our error type for an SDK failure (after retries gave up)."""
     if is_context_error(exc):
         return errors.ContextTooLong()
+    if _connection_lost(exc):
+        return errors.ModelUnavailable()
     for kinds, ours in _TRANSLATION:
         if isinstance(exc, kinds):
             return ours()
     return errors.ModelError()
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """A refused or dropped connection under the SDK's aiohttp transport, which reports every
+    aiohttp connection error as a connect *timeout* (its map takes the first match): found by
+    the aiohttp error it was raised from, which is not a timeout."""
+    cause = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, aiohttp.ServerTimeoutError | TimeoutError):
+            return False
+        if isinstance(cause, aiohttp.ClientConnectionError):
+            return True
+        cause = cause.__cause__
+    return False

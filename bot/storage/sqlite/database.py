@@ -127,14 +127,15 @@ class Database:
         await self.fetch_one("SELECT 1")
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        with translated():
-            async with self.connection.execute(sql, params) as cursor:
-                return await cursor.fetchone()
+        """The first row of a query that finds at most one (every caller's is keyed or LIMITed)."""
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        """Every row, in one trip to aiosqlite's thread (a cursor would take three: execute,
+        fetch, close; each trip is a hand-over between threads, ~0.1 ms of the loop's CPU)."""
         with translated():
-            async with self.connection.execute(sql, params) as cursor:
-                return list(await cursor.fetchall())
+            return list(await self.connection.execute_fetchall(sql, params))
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -145,7 +146,8 @@ class Database:
 
     async def write(self, sql: str, params: Params = ()) -> int:
         """Run one statement that commits on its own; how many rows it changed."""
-        async with self.writing() as db, db.execute(sql, params) as cursor:
+        async with self.writing() as db:
+            cursor = await db.execute(sql, params)  # one trip: the cursor needs no closing
             return cursor.rowcount
 
     @asynccontextmanager
@@ -159,6 +161,36 @@ class Database:
             except BaseException:
                 await self._rollback()
                 raise
+
+    async def batch(self, statements: Sequence[tuple[str, Params]]) -> list[int]:
+        """Run `statements` atomically (all commit, or none), as `transaction()` does, but in
+        one trip to aiosqlite's thread instead of one per statement plus BEGIN and COMMIT
+        (storing an answer and its usage was 8 trips, ~24 µs of CPU each); how many rows
+        each statement changed.
+
+        aiosqlite has no public call for "run this function in your thread", so this uses
+        its `_execute` (stable since aiosqlite 0.1; the version is pinned below 1). Once
+        started, the batch runs to its end even if the awaiting task is cancelled, as a
+        single statement always did: it commits or rolls back whole.
+        """
+        connection = self.connection
+
+        def run() -> list[int]:
+            raw: sqlite3.Connection = connection._conn  # private: see above
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                counts = [raw.execute(sql, params).rowcount for sql, params in statements]
+                raw.execute("COMMIT")
+            except BaseException:
+                if raw.in_transaction:
+                    with suppress(sqlite3.Error):
+                        raw.execute("ROLLBACK")
+                raise
+            return counts
+
+        async with self.writing():
+            result: list[int] = await connection._execute(run)
+            return result
 
     async def _rollback(self) -> None:
         """End a failed transaction, whatever state it is in.

@@ -6,7 +6,7 @@ import sqlite3
 
 from bot.storage.records import NewTurn, Quote, Turn, TurnState, Usage
 from bot.storage.sqlite.database import Database, Row
-from bot.storage.sqlite.usage import add_usage
+from bot.storage.sqlite.usage import usage_statements
 
 COLUMNS = (
     "id, chat_id, user_text, state, created_at, source_key, reply_to, user_id, speaker, "
@@ -50,8 +50,8 @@ class SQLiteTurns:
 
     async def add(self, turn: NewTurn, *, now: float) -> Turn | None:
         async with self._db.writing() as db:
-            try:
-                async with db.execute(
+            try:  # one trip to aiosqlite's thread (a cursor would take three)
+                rows = await db.execute_fetchall(
                     "INSERT INTO turns (chat_id, source_key, reply_to, user_id, speaker, user_text,"
                     " replaces, quote_text, quote_author, quote_own, state, created_at, updated_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)"
@@ -68,10 +68,10 @@ class SQLiteTurns:
                         now if turn.sent_at is None else turn.sent_at,
                         now,
                     ),
-                ) as cursor:
-                    row = await cursor.fetchone()
+                )
             except sqlite3.IntegrityError:
                 return None  # the same source_key was stored before: a re-delivered message
+        row = next(iter(rows), None)
         assert row is not None
         return _turn(row)
 
@@ -144,28 +144,35 @@ class SQLiteTurns:
         if row is None:
             return  # the chat was cleared while the answer was being written
         chat_id, user_id = row
-        async with self._db.transaction() as db:
-            await db.execute(
-                "UPDATE turns SET answer = ?, model = ?, tool_calls = ?, state = 'generated',"
-                " updated_at = ? WHERE id = ?",
-                (answer, usage.model, tool_calls, now, turn_id),
-            )
-            await add_usage(db, chat_id, user_id, turn_id, usage, now=now)
+        await self._db.batch(
+            [
+                (
+                    "UPDATE turns SET answer = ?, model = ?, tool_calls = ?, state = 'generated',"
+                    " updated_at = ? WHERE id = ?",
+                    (answer, usage.model, tool_calls, now, turn_id),
+                ),
+                *usage_statements(chat_id, user_id, turn_id, usage, now=now),
+            ]
+        )
 
     async def touch(self, turn_id: int, *, now: float) -> None:
         await self._db.write("UPDATE turns SET updated_at = ? WHERE id = ?", (now, turn_id))
 
     async def mark_answered(self, turn_id: int, *, now: float) -> None:
-        async with self._db.transaction() as db:
-            await db.execute(
-                "UPDATE turns SET state = 'answered', updated_at = ? WHERE id = ?", (now, turn_id)
-            )
-            # A /retry's answer takes the place of the one it regenerates.
-            await db.execute(
-                "DELETE FROM turns WHERE id = (SELECT replaces FROM turns WHERE id = ?)"
-                " AND state IN ('answered', 'failed')",
-                (turn_id,),
-            )
+        await self._db.batch(
+            [
+                (
+                    "UPDATE turns SET state = 'answered', updated_at = ? WHERE id = ?",
+                    (now, turn_id),
+                ),
+                # A /retry's answer takes the place of the one it regenerates.
+                (
+                    "DELETE FROM turns WHERE id = (SELECT replaces FROM turns WHERE id = ?)"
+                    " AND state IN ('answered', 'failed')",
+                    (turn_id,),
+                ),
+            ]
+        )
 
     async def mark_failed(self, turn_id: int, error_type: str, *, now: float) -> None:
         await self._db.write(

@@ -7,9 +7,7 @@ days instead of every request of the month.
 
 from __future__ import annotations
 
-from typing import Literal
-
-import aiosqlite
+from typing import Any, Literal
 
 from bot.storage.records import Usage, UsageRow, UsageTotals
 from bot.storage.sqlite.database import Database
@@ -77,36 +75,37 @@ _SUMS = ", ".join(
 )
 
 
-async def add_usage(
-    db: aiosqlite.Connection,
+def usage_statements(
     chat_id: str,
     user_id: str | None,
     turn_id: int | None,
     usage: Usage,
     *,
     now: float,
-) -> None:
-    """Record one request and add it to the totals; run inside the caller's transaction."""
-    await db.execute(
-        _ADD_REQUEST,
-        (
-            chat_id,
-            user_id,
-            turn_id,
-            usage.model,
-            usage.prompt_tokens,
-            usage.completion_tokens,
-            usage.cost_usd,
-            int(usage.estimated),
-            now,
-        ),
+) -> list[tuple[str, tuple[Any, ...]]]:
+    """The statements that record one request and add it to the totals, for the caller's
+    transaction (`Database.batch`)."""
+    request = (
+        chat_id,
+        user_id,
+        turn_id,
+        usage.model,
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        usage.cost_usd,
+        int(usage.estimated),
+        now,
     )
     figures = (usage.prompt_tokens, usage.completion_tokens, usage.cost_usd or 0.0)
-    await db.execute(_ADD_TO_CHAT, (chat_id, *figures))
     day = int(now // DAY_S) * DAY_S
-    await db.execute(_ADD_TO_DAY, (day, *figures))
+    statements = [
+        (_ADD_REQUEST, request),
+        (_ADD_TO_CHAT, (chat_id, *figures)),
+        (_ADD_TO_DAY, (day, *figures)),
+    ]
     if user_id is not None:
-        await db.execute(_ADD_TO_USER_DAY, (user_id, day, *figures))
+        statements.append((_ADD_TO_USER_DAY, (user_id, day, *figures)))
+    return statements
 
 
 class SQLiteUsage:
@@ -118,8 +117,7 @@ class SQLiteUsage:
     async def record(
         self, chat_id: str, usage: Usage, *, now: float, user_id: str | None = None
     ) -> None:
-        async with self._db.transaction() as db:
-            await add_usage(db, chat_id, user_id, None, usage, now=now)
+        await self._db.batch(usage_statements(chat_id, user_id, None, usage, now=now))
 
     async def totals(self, *, since: float, user_id: str | None = None) -> UsageTotals:
         day = -(-since // DAY_S) * DAY_S  # the first day's start at or after `since`

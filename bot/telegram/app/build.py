@@ -23,6 +23,7 @@ from bot.engine import errors
 from bot.observability import metrics
 from bot.observability.logs import get_logger
 from bot.telegram.app.processor import PerChatUpdateProcessor
+from bot.telegram.app.transport import AiohttpRequest
 from bot.telegram.handlers import chat, guard, membership, stopping, table
 from bot.telegram.handlers.context import CONTEXT_TYPES, BotApplication, BotContext, install
 from bot.telegram.handlers.incoming import on_button, on_message, topic_of
@@ -104,8 +105,8 @@ def build_application(
         ApplicationBuilder()
         .token(token.get_secret_value())
         .concurrent_updates(processor)
-        .connection_pool_size(64)
-        .get_updates_connection_pool_size(2)
+        .request(AiohttpRequest(64))  # python-telegram-bot's own pool size for its calls
+        .get_updates_request(AiohttpRequest(2))
         .context_types(CONTEXT_TYPES)
     )
     if settings.telegram_base_url:
