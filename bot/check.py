@@ -150,7 +150,7 @@ def _configuration(settings: Settings) -> Result:
     if service.health_port == 0:
         health = "health server off"
     model = settings.model.openai_model
-    detail = f"{mode}; model {model}; {health}; database {service.database_path}"
+    detail = f"{mode}; model {model}; {health}; database {service.database_shown}"
     return Result("configuration", True, detail)
 
 

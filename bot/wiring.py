@@ -34,7 +34,7 @@ from bot.engine.policy.gatekeeper import Gatekeeper
 from bot.engine.profiles.personas import PersonaBook, PersonaFileError, load_personas
 from bot.observability.logs import add_secrets, get_logger
 from bot.observability.metrics import PrometheusEvents
-from bot.storage import sqlite
+from bot.storage import postgres, sqlite
 from bot.storage.errors import StorageError, StoreInUse
 from bot.storage.files import readable_by_others
 from bot.storage.repositories import HealthCheck, Stores
@@ -182,8 +182,11 @@ def _gatekeeper(
 
 
 async def open_stores(settings: Settings, stack: AsyncExitStack) -> Stores:
-    """Claim the database for this process and open it (SQLite: the one place that knows);
-    `stack` closes it last. Raises StartupError when another process holds it."""
+    """Open the database DATABASE_URL names; `stack` closes it last. SQLite: claim the file
+    for this process first (raises StartupError when another process holds it); PostgreSQL:
+    any number of processes may share it."""
+    if settings.service.on_postgres:
+        return await _open_postgres(settings, stack)
     path = settings.service.database_path
     claim = sqlite.ProcessLock(path)
     try:
@@ -203,6 +206,21 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> Stores:
     except StorageError as exc:
         raise StartupError(f"Could not open the database {path}: {exc}") from exc
     return sqlite.stores(database)
+
+
+async def _open_postgres(settings: Settings, stack: AsyncExitStack) -> Stores:
+    """Connect a pool to PostgreSQL and bring its schema up to date."""
+    database = postgres.PostgresDatabase(
+        settings.service.database_url, max_size=settings.database.database_pool_size
+    )
+    stack.push_async_callback(database.close)
+    try:
+        await database.open()
+    except StorageError as exc:
+        shown = settings.service.database_shown
+        raise StartupError(f"Could not open the database {shown}: {exc}") from exc
+    log.info("database_opened", backend="postgresql", replica_id=settings.database.replica_id)
+    return postgres.stores(database)
 
 
 def _personas(conversation: ConversationSettings) -> PersonaBook:

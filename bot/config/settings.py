@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from bot.config.conversation import ConversationSettings, SummarySettings
+from bot.config.database import DatabaseSettings
 from bot.config.limits import LimitSettings
 from bot.config.local import BUNDLED, LocalModelSettings
 from bot.config.model import ModelSettings
@@ -33,6 +34,7 @@ SECTIONS: tuple[type[Section], ...] = (
     SummarySettings,
     LimitSettings,
     ServiceSettings,
+    DatabaseSettings,
 )
 ENV_NAMES: tuple[str, ...] = tuple(
     name.upper() for section in SECTIONS for name in section.model_fields
@@ -59,6 +61,7 @@ class Settings:
     summary: SummarySettings
     limits: LimitSettings
     service: ServiceSettings
+    database: DatabaseSettings
 
     @property
     def local_model(self) -> str | None:
@@ -93,6 +96,8 @@ class Settings:
             self.model.openai_base_url,
             self.model.fallback_base_url,
             self.telegram.telegram_base_url,
+            self.service.database_url,
+            self.database.redis_url,
         ):
             found += url_secrets(url)  # https://user:pass@host, ?key=...
         return [s for s in found if s]
@@ -145,6 +150,7 @@ def load_settings(
         summary=loaded.require(SummarySettings),
         limits=loaded.require(LimitSettings),
         service=loaded.require(ServiceSettings),
+        database=loaded.require(DatabaseSettings),
     )
     problems += _across_sections(settings)
     if problems:
