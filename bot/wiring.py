@@ -31,7 +31,9 @@ from bot.engine.models.fallback import FallbackModel
 from bot.engine.models.local_model import LocalModelError
 from bot.engine.models.local_server import LocalModelServer
 from bot.engine.policy.gatekeeper import Gatekeeper
+from bot.engine.policy.shared import SharedState
 from bot.engine.profiles.personas import PersonaBook, PersonaFileError, load_personas
+from bot.observability.health import Degraded
 from bot.observability.logs import add_secrets, get_logger
 from bot.observability.metrics import PrometheusEvents
 from bot.storage import postgres, sqlite
@@ -64,10 +66,22 @@ class Engine:
     gatekeeper: Gatekeeper
     health: HealthCheck  # the database's; channels call `ping`, not this
     demo_model: bool = False  # the tiny bundled model answers (say so to the user)
+    shared: SharedState | None = None  # Redis (REDIS_URL), if any
 
     async def ping(self) -> None:
-        """Raise unless the database answers (what /healthz asks)."""
+        """Raise unless the database answers (what /healthz asks); `Degraded` when only
+        Redis does not (limits fall back to this process's memory meanwhile)."""
         await self.health.ping()
+        if self.shared is None:
+            return
+        try:
+            await self.shared.ping()
+        except Exception as exc:
+            self.shared.unavailable(exc)
+            raise Degraded(
+                f"Redis is unavailable ({type(exc).__name__}): limits are per process until "
+                "it answers"
+            ) from exc
 
 
 def warn_if_readable(path: Path) -> None:
@@ -142,7 +156,8 @@ async def open_engine(
         demo = settings.local_model is not None and local_model.is_bundled(settings.local_model)
         if demo:
             log.warning("demo_model_in_use", model=endpoint.default_model, hint=DEMO_MODEL_HINT)
-        gatekeeper = _gatekeeper(settings, stores, endpoint, clock)
+        shared = await _shared_state(settings, stack)
+        gatekeeper = _gatekeeper(settings, stores, endpoint, clock, shared)
         conversation = Conversation(
             stores,
             llm,
@@ -164,11 +179,15 @@ async def open_engine(
             clock=clock,
         )
         await stack.enter_async_context(retention.running())  # stopped before the database
-        yield Engine(endpoint, conversation, gatekeeper, stores.health, demo)
+        yield Engine(endpoint, conversation, gatekeeper, stores.health, demo, shared)
 
 
 def _gatekeeper(
-    settings: Settings, stores: Stores, endpoint: Endpoint, clock: Callable[[], float]
+    settings: Settings,
+    stores: Stores,
+    endpoint: Endpoint,
+    clock: Callable[[], float],
+    shared: SharedState | None,
 ) -> Gatekeeper:
     """Who may do what and how much: the limits, the models on offer (the fallback's too) and
     their prices."""
@@ -178,7 +197,21 @@ def _gatekeeper(
         models=[*endpoint.models, settings.model.fallback_model or ""],
         prices=settings.model.model_prices,
         clock=clock,
+        shared=shared,
     )
+
+
+async def _shared_state(settings: Settings, stack: AsyncExitStack) -> SharedState | None:
+    """Redis for the limits several replicas share (REDIS_URL); without it, on PostgreSQL
+    (where replicas are possible), a warning that limits are per process."""
+    url = settings.database.redis_url
+    if url is None:
+        if settings.service.on_postgres:
+            log.warning("limits_per_process", replica_id=settings.database.replica_id)
+        return None
+    shared = SharedState(url, prefix=settings.database.redis_key_prefix)
+    stack.push_async_callback(shared.close)
+    return shared
 
 
 async def open_stores(settings: Settings, stack: AsyncExitStack) -> Stores:

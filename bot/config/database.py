@@ -21,11 +21,13 @@ def default_replica_id() -> str:
 
 
 class DatabaseSettings(Section):
-    """DATABASE_POOL_SIZE, REDIS_URL, REPLICA_ID."""
+    """DATABASE_POOL_SIZE, REDIS_URL, REDIS_KEY_PREFIX, REPLICA_ID."""
 
     database_pool_size: int = Field(default=10, ge=1, le=100)  # PostgreSQL connections
     # Shared rate-limit windows and "told once" notices; unset: per process (a warning).
     redis_url: Annotated[str | None, BlankIsUnset] = None
+    # Every key the bot writes in Redis starts with this (several bots may share one Redis).
+    redis_key_prefix: str = Field(default="tlb", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
     replica_id: str = Field(default_factory=default_replica_id, min_length=1, max_length=64)
 
     @field_validator("redis_url")

@@ -39,7 +39,8 @@ class TestOnPostgres:
         self, bot: RunningBot, schema: PostgresSchema, logs: LogCapture
     ) -> None:
         """Two messages are answered; the second request carries the first exchange, and
-        both turns are stored answered in PostgreSQL."""
+        both turns are stored answered in PostgreSQL. Without REDIS_URL the bot warns that
+        limits are per process."""
         bot.telegram.send_private_text(PRIVATE, "first")
         assert await answer_in(bot, PRIVATE) == "echo: first"
         bot.telegram.send_private_text(PRIVATE, "second")
@@ -52,6 +53,8 @@ class TestOnPostgres:
         ]
         [opened] = logs.named("database_opened")
         assert opened["backend"] == "postgresql"
+        [per_process] = logs.named("limits_per_process")  # no REDIS_URL: said at start-up
+        assert per_process["level"] == "warning"
 
     async def test_killed_mid_answer_is_answered_once_after_restart(
         self, bot: RunningBot, schema: PostgresSchema, logs: LogCapture
