@@ -54,7 +54,12 @@ def _chat(name: str) -> int:
 async def _run_until_signalled() -> int:
     settings = load_checked_settings(require_telegram=True)
     service = settings.service
-    configure_logging(level=service.log_level, fmt=service.log_format, secrets=settings.secrets())
+    configure_logging(
+        level=service.log_level,
+        fmt=service.log_format,
+        secrets=settings.secrets(),
+        replica_id=settings.database.replica_id if service.on_postgres else None,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

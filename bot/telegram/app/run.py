@@ -18,6 +18,7 @@ from telegram.error import InvalidToken, TelegramError
 from bot.config import ServiceSettings, Settings, TelegramSettings
 from bot.observability.health import HealthServer, Probe, readiness
 from bot.observability.logs import get_logger
+from bot.replicas import leading
 from bot.storage.errors import StorageError
 from bot.telegram.app.build import build_application
 from bot.telegram.app.processor import PerChatUpdateProcessor
@@ -39,8 +40,17 @@ async def serve(
 ) -> None:
     """Run the bot until `stop` is set, then stop taking updates and finish in-flight ones.
 
-    `clock` (Unix time) dates stored messages and usage and decides budget periods.
+    `clock` (Unix time) dates stored messages and usage and decides budget periods. With
+    several replicas on PostgreSQL, only the leader gets past `leading` (see bot/replicas.py).
     """
+    async with leading(settings, stop) as leads:
+        if leads:
+            await _serve(settings, stop, clock)
+        else:
+            log.info("bot_stopped")  # stopped while standing by
+
+
+async def _serve(settings: Settings, stop: asyncio.Event, clock: Callable[[], float]) -> None:
     async with AsyncExitStack() as stack:
         engine = await stack.enter_async_context(open_engine(settings, clock=clock))
         conversation, gatekeeper = engine.conversation, engine.gatekeeper

@@ -1,0 +1,143 @@
+"""End to end: two and three bot processes on one PostgreSQL database. One leads (polls and
+answers), the others stand by; killed or restarted, the leader is replaced within seconds
+and every message is answered once, in order per chat."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.fakes.openai import Block, FakeOpenAI
+from tests.fakes.telegram import FakeTelegram
+from tests.support.botprocess import BotProcess, UnconfirmedUpdates
+from tests.support.chats import PRIVATE
+from tests.support.service import get, unused_port
+from tests.support.services import PostgresSchema, postgres_rows, postgres_schema
+from tests.support.waiting import until
+
+FAILOVER_S = 10.0  # the issue's bound for another replica to take over polling
+CHATS = [PRIVATE + n for n in range(5)]
+
+
+@pytest.fixture
+async def schema() -> AsyncIterator[PostgresSchema]:
+    async with postgres_schema() as made:
+        yield made
+
+
+@pytest.fixture
+def env(bot_env: dict[str, str], schema: PostgresSchema) -> dict[str, str]:
+    """The replicas' shared environment: one PostgreSQL schema, no health server."""
+    return {**bot_env, "DATABASE_URL": schema.url, "RECOVERY_INTERVAL_SECONDS": "1"}
+
+
+@pytest.fixture
+async def replicas(env: dict[str, str]) -> AsyncIterator[list[BotProcess]]:
+    """The processes a test starts (appended as they start), killed at the end if alive."""
+    started: list[BotProcess] = []
+    yield started
+    for process in started:
+        await process.kill()
+
+
+async def leader(env: dict[str, str], telegram: FakeTelegram, name: str) -> BotProcess:
+    """A replica started when no other leads: it polls Telegram."""
+    process = await BotProcess.start({**env, "REPLICA_ID": name}, telegram)
+    await process.wait_for("replica_leading")
+    return process
+
+
+async def standby(env: dict[str, str], name: str, **extra: str) -> BotProcess:
+    """A replica started while another leads (or is taking over): it waits, or, if it won
+    the race to take over, leads."""
+    process = await BotProcess.spawn({**env, "REPLICA_ID": name, **extra})
+    await until(
+        lambda: bool(process.events("replica_standby") or process.events("replica_leading")),
+        f"{name} neither stands by nor leads",
+        timeout=30,
+    )
+    return process
+
+
+def texts(telegram: FakeTelegram, chat: int) -> list[str]:
+    return [m.text for m in telegram.messages(chat)]
+
+
+async def all_answered(telegram: FakeTelegram, sent: dict[int, list[str]]) -> None:
+    """Every chat got exactly the answers to what it sent, in order (and nothing else)."""
+    expected = {chat: [f"echo: {t}" for t in chat_texts] for chat, chat_texts in sent.items()}
+    await until(
+        lambda: all(len(texts(telegram, c)) >= len(e) for c, e in expected.items()),
+        "not every message was answered",
+        timeout=60,
+    )
+    await asyncio.sleep(1.5)  # a recovery sweep's interval: room for a wrong second answer
+    assert {chat: texts(telegram, chat) for chat in expected} == expected
+
+
+class TestFailover:
+    async def test_leader_killed_mid_answer_standby_answers_once(
+        self,
+        env: dict[str, str],
+        telegram: FakeTelegram,
+        model: FakeOpenAI,
+        replicas: list[BotProcess],
+        schema: PostgresSchema,
+    ) -> None:
+        """The leader is SIGKILLed while the model writes its answer: the standby (503
+        "standby" on /healthz until then) leads within 10 s, polls, and the message is
+        answered once, by it; its log lines carry its replica_id, its metrics say it leads."""
+        port = unused_port()
+        replicas.append(await leader(env, telegram, "r1"))
+        replicas.append(await standby(env, "r2", HEALTH_PORT=str(port)))
+        assert replicas[1].events("replica_standby")
+        status, body = await get(f"http://127.0.0.1:{port}/healthz")
+        assert (status, json.loads(body)["reason"]) == (503, "standby: another replica is active")
+        held = UnconfirmedUpdates(telegram)
+        model.script(Block(asyncio.Event()))  # the leader's request never gets an answer
+        telegram.send_private_text(PRIVATE, "question")
+        await model.wait_for_requests(1, timeout=30)
+        killed_at = time.monotonic()
+        await replicas[0].kill()
+        held.release()
+        await replicas[1].wait_for("replica_leading", timeout=FAILOVER_S)
+        polls_before = len(telegram.calls_of("getUpdates"))
+        await until(
+            lambda: len(telegram.calls_of("getUpdates")) > polls_before,
+            "the new leader does not poll",
+            timeout=FAILOVER_S,
+        )
+        assert time.monotonic() - killed_at < FAILOVER_S
+        await all_answered(telegram, {PRIVATE: ["question"]})
+        assert await postgres_rows(schema.url, "SELECT state FROM turns") == [("answered",)]
+        [took_over] = replicas[1].events("replica_leading")
+        assert took_over["replica_id"] == "r2"
+        assert all(e.get("replica_id") == "r2" for e in replicas[1].events("reply_finished"))
+        assert (await get(f"http://127.0.0.1:{port}/healthz"))[0] == 200
+        metrics = (await get(f"http://127.0.0.1:{port}/metrics"))[1]
+        assert 'bot_replica_leader{replica="r2"} 1.0' in metrics
+
+
+class TestRollingRestart:
+    async def test_three_replicas_restarted_one_by_one_under_traffic_lose_nothing(
+        self, env: dict[str, str], telegram: FakeTelegram, replicas: list[BotProcess]
+    ) -> None:
+        """Three replicas; messages to five chats keep coming while each replica in turn is
+        stopped (SIGTERM) and started again: every message is answered once, in order."""
+        replicas.append(await leader(env, telegram, "r1"))
+        replicas.append(await standby(env, "r2"))
+        replicas.append(await standby(env, "r3"))
+        sent: dict[int, list[str]] = {chat: [] for chat in CHATS}
+        for step in range(3):
+            for chat in CHATS:
+                text = f"m{step}"
+                sent[chat].append(text)
+                telegram.send_private_text(chat, text)
+            stopping = replicas.pop(0)
+            assert await stopping.terminate() == 0
+            replicas.append(await standby(env, f"r{step + 4}"))
+        await all_answered(telegram, sent)
