@@ -8,14 +8,16 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from contextlib import suppress
 
+import aiohttp
 import pytest
 
 from tests.fakes.openai import Block, FakeOpenAI
 from tests.fakes.telegram import FakeTelegram
 from tests.support.botprocess import BotProcess, UnconfirmedUpdates
 from tests.support.chats import PRIVATE
-from tests.support.service import get, unused_port
+from tests.support.service import get, private_update, unused_port
 from tests.support.services import PostgresSchema, postgres_rows, postgres_schema
 from tests.support.waiting import until
 
@@ -141,3 +143,66 @@ class TestRollingRestart:
             assert await stopping.terminate() == 0
             replicas.append(await standby(env, f"r{step + 4}"))
         await all_answered(telegram, sent)
+
+
+SECRET = "replicas-Webhook_secret-42"
+
+
+class LoadBalancer:
+    """What Caddy or a Kubernetes Service does in front of the replicas' webhook ports: each
+    post goes to the next replica in turn; one that refuses it (standby: nothing listens;
+    a replica going away) is skipped, and the post tries the next until one takes it."""
+
+    def __init__(self, ports: list[int], path: str) -> None:
+        self.ports = ports
+        self.path = path
+        self.turn = 0
+        self.taken_by: list[int] = []
+
+    async def post(self, telegram: FakeTelegram, update: dict[str, object]) -> None:
+        telegram.register_update(update)
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        deadline = time.monotonic() + 30
+        async with aiohttp.ClientSession() as session:
+            while time.monotonic() < deadline:
+                port = self.ports[self.turn % len(self.ports)]
+                self.turn += 1
+                url = f"http://127.0.0.1:{port}{self.path}"
+                with suppress(aiohttp.ClientError):
+                    async with session.post(url, json=update, headers=headers) as response:
+                        if response.status == 200:
+                            self.taken_by.append(port)
+                            return
+                await asyncio.sleep(0.05)
+        raise AssertionError("no replica took the update")
+
+
+class TestWebhookReplicas:
+    async def test_twenty_chats_five_messages_through_a_balancer_and_a_restart(
+        self, env: dict[str, str], telegram: FakeTelegram, replicas: list[BotProcess]
+    ) -> None:
+        """Three replicas in webhook mode behind a round-robin balancer: 20 chats x 5
+        messages, the leader stopped (SIGTERM) after the second round; every message is
+        answered once, in order per chat."""
+        ports = [unused_port() for _ in range(3)]
+        hook = {"WEBHOOK_URL": "https://bot.example.org/telegram", "WEBHOOK_SECRET": SECRET}
+
+        def named(n: int) -> dict[str, str]:
+            return {**env, **hook, "WEBHOOK_PORT": str(ports[n])}
+
+        first = await BotProcess.spawn({**named(0), "REPLICA_ID": "r0"})
+        replicas.append(first)
+        await first.wait_for("bot_started")
+        replicas.append(await standby(named(1), "r1"))
+        replicas.append(await standby(named(2), "r2"))
+        balancer = LoadBalancer(ports, "/telegram")
+        chats = [PRIVATE + n for n in range(20)]
+        sent: dict[int, list[str]] = {chat: [] for chat in chats}
+        for step in range(5):
+            if step == 2:
+                assert await first.terminate() == 0
+            for chat in chats:
+                sent[chat].append(f"m{step}")
+                await balancer.post(telegram, private_update(chat, f"m{step}"))
+        await all_answered(telegram, sent)
+        assert len(set(balancer.taken_by)) == 2  # the first leader's port, then its successor's
