@@ -22,8 +22,13 @@ from tests.support.botprocess import BotProcess
 FIGURE = "7. Replicas"
 LOAD = {"smoke": (3, 2), "quick": (20, 5), "full": (50, 5)}  # (chats, messages per chat)
 RUNS = {"smoke": 1, "quick": 1, "full": 3}
-SETUPS = (("1 process, SQLite", None), ("1 process, PostgreSQL", 1), ("2 replicas", 2))
-SETUPS += (("3 replicas", 3),)
+# (label, replicas on PostgreSQL; None: one process on SQLite)
+SETUPS: tuple[tuple[str, int | None], ...] = (
+    ("1 process, SQLite", None),
+    ("1 process, PostgreSQL", 1),
+    ("2 replicas", 2),
+    ("3 replicas", 3),
+)
 
 
 @contextlib.asynccontextmanager
