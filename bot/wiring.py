@@ -39,7 +39,7 @@ from bot.observability.metrics import PrometheusEvents
 from bot.storage import postgres, sqlite
 from bot.storage.errors import StorageError, StoreInUse
 from bot.storage.files import readable_by_others
-from bot.storage.repositories import HealthCheck, Stores
+from bot.storage.repositories import HealthCheck, Stores, UpdateInbox
 from bot.storage.sqlite import Database
 
 log = get_logger(__name__)
@@ -67,6 +67,7 @@ class Engine:
     health: HealthCheck  # the database's; channels call `ping`, not this
     demo_model: bool = False  # the tiny bundled model answers (say so to the user)
     shared: SharedState | None = None  # Redis (REDIS_URL), if any
+    inbox: UpdateInbox | None = None  # the webhook's durable inbox (PostgreSQL)
 
     async def ping(self) -> None:
         """Raise unless the database answers (what /healthz asks); `Degraded` when only
@@ -179,7 +180,7 @@ async def open_engine(
             clock=clock,
         )
         await stack.enter_async_context(retention.running())  # stopped before the database
-        yield Engine(endpoint, conversation, gatekeeper, stores.health, demo, shared)
+        yield Engine(endpoint, conversation, gatekeeper, stores.health, demo, shared, stores.inbox)
 
 
 def _gatekeeper(

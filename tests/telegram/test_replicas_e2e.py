@@ -206,3 +206,35 @@ class TestWebhookReplicas:
                 await balancer.post(telegram, private_update(chat, f"m{step}"))
         await all_answered(telegram, sent)
         assert len(set(balancer.taken_by)) == 2  # the first leader's port, then its successor's
+
+    async def test_leader_killed_mid_stream_loses_nothing(
+        self,
+        env: dict[str, str],
+        telegram: FakeTelegram,
+        model: FakeOpenAI,
+        replicas: list[BotProcess],
+    ) -> None:
+        """Two replicas behind the balancer; the model is slow, so updates wait in the
+        leader's queues when it is SIGKILLed after three of five rounds: the standby takes
+        over, replays the recorded updates, and every message is answered once, in order."""
+        model.default_ttft = 0.15
+        ports = [unused_port() for _ in range(2)]
+        hook = {"WEBHOOK_URL": "https://bot.example.org/telegram", "WEBHOOK_SECRET": SECRET}
+        first = await BotProcess.spawn(
+            {**env, **hook, "WEBHOOK_PORT": str(ports[0]), "REPLICA_ID": "r0"}
+        )
+        replicas.append(first)
+        await first.wait_for("bot_started")
+        replicas.append(await standby({**env, **hook, "WEBHOOK_PORT": str(ports[1])}, "r1"))
+        balancer = LoadBalancer(ports, "/telegram")
+        chats = [PRIVATE + n for n in range(10)]
+        sent: dict[int, list[str]] = {chat: [] for chat in chats}
+        for step in range(5):
+            if step == 3:
+                await first.kill()
+            for chat in chats:
+                sent[chat].append(f"m{step}")
+                await balancer.post(telegram, private_update(chat, f"m{step}"))
+        await all_answered(telegram, sent)
+        [replayed] = replicas[1].events("inbox_replayed")
+        assert replayed["updates"] > 0  # what the killed leader had taken but not handled

@@ -8,6 +8,7 @@ from bot.storage.postgres.calibrations import PostgresCalibrations
 from bot.storage.postgres.chats import PostgresChats
 from bot.storage.postgres.conversations import PostgresConversations
 from bot.storage.postgres.database import PostgresDatabase
+from bot.storage.postgres.inbox import PostgresInbox
 from bot.storage.postgres.summaries import PostgresSummaries
 from bot.storage.postgres.turns import PostgresTurns
 from bot.storage.postgres.usage import PostgresUsage
@@ -26,4 +27,5 @@ def stores(database: PostgresDatabase) -> Stores:
         calibrations=PostgresCalibrations(database),
         conversations=PostgresConversations(database),
         health=database,
+        inbox=PostgresInbox(database),
     )
