@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from tests.fakes.openai import Block, FakeOpenAI
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram import ApiCall, ApiError, FakeTelegram
 from tests.support.botprocess import BotProcess, UnconfirmedUpdates
 from tests.support.chats import PRIVATE
 from tests.support.service import get, private_update, unused_port
@@ -216,8 +216,13 @@ class TestWebhookReplicas:
     ) -> None:
         """Two replicas behind the balancer; the model is slow, so updates wait in the
         leader's queues when it is SIGKILLed after three of five rounds: the standby takes
-        over, replays the recorded updates, and every message is answered once, in order."""
+        over, replays the recorded updates, and every message is answered once, in order.
+
+        The leader's final sendMessage calls are held while it is killed, so that no answer
+        is accepted by Telegram in the instant before the leader could record it: that
+        answer would be sent again (reliability.md, "What is not guaranteed")."""
         model.default_ttft = 0.15
+        held = DeliveriesHeld(telegram)
         ports = [unused_port() for _ in range(2)]
         hook = {"WEBHOOK_URL": "https://bot.example.org/telegram", "WEBHOOK_SECRET": SECRET}
         first = await BotProcess.spawn(
@@ -231,10 +236,38 @@ class TestWebhookReplicas:
         sent: dict[int, list[str]] = {chat: [] for chat in chats}
         for step in range(5):
             if step == 3:
+                await held.hold()
                 await first.kill()
+                held.release()
             for chat in chats:
                 sent[chat].append(f"m{step}")
                 await balancer.post(telegram, private_update(chat, f"m{step}"))
         await all_answered(telegram, sent)
         [replayed] = replicas[1].events("inbox_replayed")
         assert replayed["updates"] > 0  # what the killed leader had taken but not handled
+
+
+class DeliveriesHeld:
+    """Holds final answers (sendMessage) on demand; the held ones fail once released (their
+    sender is dead by then), so Telegram never accepted them."""
+
+    def __init__(self, telegram: FakeTelegram) -> None:
+        self._gate: asyncio.Event | None = None
+        self.waiting = 0
+        telegram.on_call("sendMessage", self._hook)
+
+    async def _hook(self, _call: ApiCall) -> None:
+        if self._gate is not None:
+            self.waiting += 1
+            await self._gate.wait()
+            raise ApiError(502, "Bad Gateway")
+
+    async def hold(self) -> None:
+        """Hold from now on, and wait until an answer is held (the leader is mid-stream)."""
+        self._gate = asyncio.Event()
+        await until(lambda: self.waiting > 0, "no answer reached Telegram", timeout=20)
+
+    def release(self) -> None:
+        assert self._gate is not None
+        gate, self._gate = self._gate, None
+        gate.set()
