@@ -30,6 +30,7 @@ MODULES = {
     "storage": "4. Storage scaling",
     "memory": "5. Memory",
     "startup": "6. Start-up",
+    "replicas": "7. Replicas",
 }
 
 

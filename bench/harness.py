@@ -163,6 +163,7 @@ class Stage:
     tg: FakeTelegram = field(init=False)
     model: FakeOpenAI = field(init=False)
     bot: BotProcess = field(init=False)
+    bot_env: dict[str, str] = field(init=False)  # what the bot process was started with
     spawned_at: float = field(init=False)  # just before the process was spawned
     first_poll_at: float = field(init=False)  # its first getUpdates reached the fake
     _waiters: dict[int, asyncio.Future[ApiCall]] = field(init=False, default_factory=dict)
@@ -180,6 +181,7 @@ class Stage:
         self.tg.flood_limit(self.flood_interval)
         self.tg.on_call("sendMessage", self._answered)
         env = bot_env(self.tg, self.model, Path(tmp) / "bench.db", **self.env)
+        self.bot_env = env
         self.spawned_at = time.monotonic()
         if self.floor:  # aiohttp is the bench's own (test extra), not the bot's
             self.bot = await BotProcess.start(env, self.tg, sys.executable, "bench.floor")

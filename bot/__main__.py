@@ -1,4 +1,5 @@
-"""`python -m bot [run | check | chat [--chat NAME]]`: load settings, set up logging, run.
+"""`python -m bot [run | check | chat [--chat NAME] | migrate-db --from URL --to URL]`: load
+settings, set up logging, run.
 
 Wiring only.
 """
@@ -23,7 +24,9 @@ EXIT_CONFIG = 2
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    parser.add_argument("command", nargs="?", default="run", choices=["run", "check", "chat"])
+    parser.add_argument(
+        "command", nargs="?", default="run", choices=["run", "check", "chat", "migrate-db"]
+    )
     parser.add_argument(
         "--chat",
         default="default",
@@ -31,6 +34,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         type=_chat_name,
         help="chat: which terminal chat to open or resume (default: %(default)s)",
     )
+    parser.add_argument("--from", dest="source", metavar="URL", help="migrate-db: sqlite:///file")
+    parser.add_argument("--to", dest="target", metavar="URL", help="migrate-db: postgresql://...")
     return parser.parse_args(argv)
 
 
@@ -51,7 +56,12 @@ def _chat(name: str) -> int:
 async def _run_until_signalled() -> int:
     settings = load_checked_settings(require_telegram=True)
     service = settings.service
-    configure_logging(level=service.log_level, fmt=service.log_format, secrets=settings.secrets())
+    configure_logging(
+        level=service.log_level,
+        fmt=service.log_format,
+        secrets=settings.secrets(),
+        replica_id=settings.database.replica_id if service.on_postgres else None,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -81,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
     if args.command == "check":
         return check.main()
+    if args.command == "migrate-db":
+        from bot import migrate_db  # noqa: PLC0415 - only this command needs it
+
+        return migrate_db.main(args.source or "", args.target or "")
     try:
         if args.command == "chat":
             return _chat(args.chat)

@@ -177,7 +177,7 @@ def _configuration(settings: Settings) -> Result:
     model = settings.model.openai_model
     if settings.providers.providers_file is not None:
         model = f"catalogue {settings.providers.providers_file}"
-    detail = f"{mode}; model {model}; {health}; database {service.database_path}"
+    detail = f"{mode}; model {model}; {health}; database {service.database_shown}"
     return Result("configuration", True, detail)
 
 

@@ -13,6 +13,14 @@ from bot.observability.logs import configure_logging
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.telegram import FakeTelegram
 from tests.support.running import API_KEY, TOKEN, LogCapture, RunningBot
+from tests.support.services import summary_line
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line at the end when PostgreSQL/Redis tests were skipped for want of a server."""
+    line = summary_line()
+    if line is not None:
+        terminalreporter.write_line(line, yellow=True)
 
 
 @pytest.fixture

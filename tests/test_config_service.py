@@ -77,3 +77,41 @@ class TestServiceSettings:
         """A URL without https://, a port out of range: named in the problem."""
         [problem] = problems(env, **{name: value})
         assert problem.startswith(f"{name}:")
+
+
+class TestDatabaseSettings:
+    def test_postgres_url_selects_postgres_and_its_password_is_a_secret(
+        self, env: pytest.MonkeyPatch
+    ) -> None:
+        """DATABASE_URL=postgresql://... is accepted; its password is redacted from logs and
+        from what `check` shows; the SQLite defaults stay for local files."""
+        env.setenv("DATABASE_URL", "postgresql://bot:pg-Secret-9@db.internal:5432/bot")
+        env.setenv("REDIS_URL", "redis://:redis-Secret-7@cache:6379/0")
+        settings = load_settings(env_file=None)
+        assert settings.service.on_postgres
+        assert "pg-Secret-9" in settings.secrets() and "redis-Secret-7" in settings.secrets()
+        assert "pg-Secret-9" not in settings.service.database_shown
+        assert settings.service.data_dir.name == "data"
+        assert settings.database.redis_url == "redis://:redis-Secret-7@cache:6379/0"
+
+    def test_sqlite_stays_the_default(self, env: pytest.MonkeyPatch) -> None:
+        """Unset: the SQLite file of today, no Redis, a replica id of host and pid."""
+        settings = load_settings(env_file=None)
+        assert not settings.service.on_postgres
+        assert settings.service.database_shown == "data/bot.db"
+        assert settings.database.redis_url is None
+        assert settings.database.replica_id
+
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [
+            ("DATABASE_URL", "mysql://bot@db/bot"),
+            ("REDIS_URL", "memcached://cache"),
+            ("DATABASE_POOL_SIZE", "0"),
+            ("REDIS_KEY_PREFIX", "has space"),
+        ],
+    )
+    def test_invalid_values(self, env: pytest.MonkeyPatch, name: str, value: str) -> None:
+        """Another database, a URL that is not Redis, an empty pool, a bad prefix: named."""
+        [problem] = problems(env, **{name: value})
+        assert problem.startswith(f"{name}:")

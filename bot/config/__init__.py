@@ -9,12 +9,14 @@ sections; each component receives the section it needs.
     limits        LimitSettings         ALLOWED_*, ADMIN_USER_IDS, RATE_LIMIT_*, budgets
     service       ServiceSettings       DATABASE_URL, LOG_*, HEALTH_*, SHUTDOWN_GRACE_SECONDS
     tools         ToolSettings          MCP_SERVERS_FILE, TOOLS_ENABLED, MAX_TOOL_ROUNDS, ...
+    database      DatabaseSettings      DATABASE_POOL_SIZE, REDIS_URL, REPLICA_ID
 
 Nothing here reads a file other than `.env`: what needs I/O (the personas file, the GGUF
 file) is checked at start-up by the code that uses it, passed to `load_settings` as `checks`.
 """
 
 from bot.config.conversation import DEFAULT_SYSTEM_PROMPT, ConversationSettings, SummarySettings
+from bot.config.database import DatabaseSettings
 from bot.config.limits import LimitSettings
 from bot.config.local import BUNDLED, LocalModelSettings
 from bot.config.model import Endpoint, ModelSettings
@@ -39,6 +41,7 @@ __all__ = [
     "Check",
     "ConfigError",
     "ConversationSettings",
+    "DatabaseSettings",
     "Endpoint",
     "LimitSettings",
     "Loaded",

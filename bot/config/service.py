@@ -7,7 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from bot.config.values import Section
+from bot.config.values import Section, redact_url
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 def _upper(value: object) -> object:
@@ -19,7 +21,8 @@ def _lower(value: object) -> object:
 
 
 class ServiceSettings(Section):
-    """DATABASE_URL, SHUTDOWN_GRACE_SECONDS, LOG_LEVEL/LOG_FORMAT, HEALTH_PORT/HEALTH_LISTEN."""
+    """DATABASE_URL (sqlite:///file or postgresql://...), SHUTDOWN_GRACE_SECONDS,
+    LOG_LEVEL/LOG_FORMAT, HEALTH_PORT/HEALTH_LISTEN."""
 
     database_url: str = "sqlite:///data/bot.db"
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
@@ -32,12 +35,36 @@ class ServiceSettings(Section):
 
     @field_validator("database_url")
     @classmethod
-    def _sqlite_url(cls, value: str) -> str:
+    def _database_url(cls, value: str) -> str:
+        if value.startswith(POSTGRES_SCHEMES) and len(value.partition("://")[2]) > 0:
+            return value
         if not value.startswith("sqlite:///") or len(value) <= len("sqlite:///"):
-            raise ValueError("must look like sqlite:///path/to/file.db")
+            raise ValueError(
+                "must look like sqlite:///path/to/file.db or postgresql://user@host/database"
+            )
         return value
 
     @property
+    def on_postgres(self) -> bool:
+        """DATABASE_URL names a PostgreSQL database (several replicas may share it)."""
+        return self.database_url.startswith(POSTGRES_SCHEMES)
+
+    @property
     def database_path(self) -> Path:
-        """The SQLite file named by DATABASE_URL (relative paths are relative to the cwd)."""
+        """The SQLite file named by DATABASE_URL (relative paths are relative to the cwd);
+        with PostgreSQL, where the SQLite file would be by default (not used for data)."""
+        if self.on_postgres:
+            return Path("data/bot.db")
         return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def data_dir(self) -> Path:
+        """The folder for local files (the terminal's log and history): the SQLite file's."""
+        return self.database_path.parent
+
+    @property
+    def database_shown(self) -> str:
+        """DATABASE_URL as it may be printed: the file, or the URL without its password."""
+        if self.on_postgres:
+            return redact_url(self.database_url)
+        return str(self.database_path)

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from bot.config.conversation import ConversationSettings, SummarySettings
+from bot.config.database import DatabaseSettings
 from bot.config.limits import LimitSettings
 from bot.config.local import BUNDLED, LocalModelSettings
 from bot.config.model import ModelSettings
@@ -37,6 +38,7 @@ SECTIONS: tuple[type[Section], ...] = (
     ServiceSettings,
     ProviderSettings,
     ToolSettings,
+    DatabaseSettings,
 )
 ENV_NAMES: tuple[str, ...] = tuple(
     name.upper() for section in SECTIONS for name in section.model_fields
@@ -64,6 +66,7 @@ class Settings:
     limits: LimitSettings
     service: ServiceSettings
     providers: ProviderSettings
+    database: DatabaseSettings
     tools: ToolSettings = field(default_factory=ToolSettings)
 
     @property
@@ -100,6 +103,8 @@ class Settings:
             self.model.openai_base_url,
             self.model.fallback_base_url,
             self.telegram.telegram_base_url,
+            self.service.database_url,
+            self.database.redis_url,
         ):
             found += url_secrets(url)  # https://user:pass@host, ?key=...
         return [s for s in found if s]
@@ -154,6 +159,7 @@ def load_settings(
         service=loaded.require(ServiceSettings),
         providers=loaded.require(ProviderSettings),
         tools=loaded.require(ToolSettings),
+        database=loaded.require(DatabaseSettings),
     )
     problems += _across_sections(settings)
     if problems:

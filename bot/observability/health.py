@@ -20,11 +20,17 @@ from bot.observability.logs import get_logger
 
 log = get_logger(__name__)
 
+DEGRADED = "degraded: "  # a probe's reason that starts so is served with 200
 Probe = Callable[[], Awaitable[str | None]]  # None when healthy, else the reason in plain words
 ReceivingProblem = Callable[[], str | None]
 Ping = Callable[[], Awaitable[object]]  # returns when the database answers, raises otherwise
 
 DB_TIMEOUT_S = 3.0
+
+
+class Degraded(Exception):  # a state rather than an error: the bot still works
+    """Raised by a ping when something optional is down (Redis): /healthz stays 200, with
+    status "degraded" and the reason, so that a load balancer keeps the replica in."""
 
 
 def readiness(receiving: ReceivingProblem, ping: Ping, timeout: float = DB_TIMEOUT_S) -> Probe:
@@ -36,6 +42,8 @@ def readiness(receiving: ReceivingProblem, ping: Ping, timeout: float = DB_TIMEO
             return problem
         try:
             await asyncio.wait_for(ping(), timeout)
+        except Degraded as exc:
+            return f"{DEGRADED}{exc}"
         except TimeoutError:
             return f"the database did not answer within {timeout:g} s"
         except Exception as exc:  # noqa: BLE001 - any database failure is "unhealthy", not a crash
@@ -53,6 +61,9 @@ class _Healthz(RequestHandler):
         reason = await self.probe()
         if reason is None:
             self.write({"status": "ok"})
+            return
+        if reason.startswith(DEGRADED):
+            self.write({"status": "degraded", "reason": reason.removeprefix(DEGRADED)})
             return
         log.warning("health_check_failed", reason=reason)
         self.set_status(503)

@@ -93,16 +93,33 @@ def _orjson_dumps(value: Any, default: Any = None, **_kw: Any) -> str:
     return orjson.dumps(value, default=default, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+class _Stamp:
+    """A processor that puts one fixed field on every line."""
+
+    def __init__(self, name: str, value: str) -> None:
+        self.name, self.value = name, value
+
+    def __call__(self, _logger: Any, _method: str, event: EventDict) -> EventDict:
+        event.setdefault(self.name, self.value)
+        return event
+
+
 def add_secrets(secrets: Iterable[str]) -> None:
     """Redact `secrets` (and their URL-encoded forms) from every line logged from now on."""
     _REDACTOR.add(secrets)
 
 
 def configure_logging(
-    *, level: str = "INFO", fmt: str = "json", secrets: Iterable[str] = (), stream: Any = None
+    *,
+    level: str = "INFO",
+    fmt: str = "json",
+    secrets: Iterable[str] = (),
+    stream: Any = None,
+    replica_id: str | None = None,
 ) -> None:
     """Set up structlog and the standard library so that every line is rendered the same way,
-    with `secrets` (and those added later by `add_secrets`) redacted from it."""
+    with `secrets` (and those added later by `add_secrets`) redacted from it, and with
+    `replica_id` on every line when given (several replicas share one database)."""
     _REDACTOR.add(secrets)
     renderer: Processor
     if fmt == "console":
@@ -110,6 +127,7 @@ def configure_logging(
     else:
         renderer = structlog.processors.JSONRenderer(serializer=_orjson_dumps)
     final: list[Processor] = [
+        *([_Stamp("replica_id", replica_id)] if replica_id else []),
         structlog.processors.format_exc_info,
         _REDACTOR,
         renderer,

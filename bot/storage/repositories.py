@@ -188,6 +188,23 @@ class ConversationRepository(Protocol):
         ...
 
 
+class UpdateInbox(Protocol):
+    """Updates received but not yet handled, kept durably (PostgreSQL's webhook inbox): a
+    replica that takes over handles what the one before it had acknowledged but not done."""
+
+    async def record(self, update_id: int, payload: str, *, now: float) -> None:
+        """Keep the update (its JSON) until it is settled; a second record of it is a no-op."""
+        ...
+
+    async def settle(self, update_id: int) -> None:
+        """The update was handled (or refused): forget it."""
+        ...
+
+    async def waiting(self, limit: int) -> list[tuple[int, str]]:
+        """At most `limit` unsettled updates (id, JSON), oldest first."""
+        ...
+
+
 class HealthCheck(Protocol):
     """Whether the database answers at all (for /healthz)."""
 
@@ -205,3 +222,4 @@ class Stores:
     calibrations: CalibrationRepository
     conversations: ConversationRepository
     health: HealthCheck
+    inbox: UpdateInbox | None = None  # PostgreSQL only (several replicas)

@@ -31,12 +31,12 @@ PROMPT = FormattedText([("ansicyan bold", "you › ")])
 
 def log_path(settings: ServiceSettings) -> Path:
     """The terminal's log lines (0600: they may quote what was typed)."""
-    return settings.database_path.parent / "chat.log"
+    return settings.data_dir / "chat.log"
 
 
 def history_path(settings: ServiceSettings) -> Path:
     """What was typed (for the up arrow and suggestions), shared by every terminal chat."""
-    return settings.database_path.parent / "chat_history"
+    return settings.data_dir / "chat_history"
 
 
 def main(settings: Settings, name: str) -> int:

@@ -1,4 +1,5 @@
-"""Storage specs run on a real SQLite file in a temporary folder (created by `open`)."""
+"""Storage specs run on a real SQLite file in a temporary folder (created by `open`) and, for
+every test that uses `storage` alone, on a PostgreSQL schema of its own as well."""
 
 from __future__ import annotations
 
@@ -7,9 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import sqlite
+from bot.storage import postgres, sqlite
+from bot.storage.postgres import PostgresDatabase
 from bot.storage.repositories import Stores
 from bot.storage.sqlite.database import Database
+from tests.support.services import postgres_schema
+
+BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each repository test runs once per backend; a test that also reaches into the SQLite
+    file (`database`) runs on SQLite only."""
+    if "backend" in metafunc.fixturenames:
+        on_sqlite_only = "database" in metafunc.fixturenames
+        metafunc.parametrize("backend", BACKENDS[:1] if on_sqlite_only else BACKENDS)
 
 
 @pytest.fixture
@@ -21,5 +34,20 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def storage(database: Database) -> Stores:
-    return sqlite.stores(database)
+async def postgres_database() -> AsyncIterator[PostgresDatabase]:
+    """A PostgreSQL database at the newest version, in a schema of its own (dropped after)."""
+    async with postgres_schema() as schema:
+        opened = PostgresDatabase(schema.url, max_size=4)
+        await opened.open()
+        try:
+            yield opened
+        finally:
+            await opened.close()
+
+
+@pytest.fixture
+def storage(backend: str, request: pytest.FixtureRequest) -> Stores:
+    """Every repository on a fresh database of the test's backend."""
+    if backend == "sqlite":
+        return sqlite.stores(request.getfixturevalue("database"))
+    return postgres.stores(request.getfixturevalue("postgres_database"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from bot.config import ConversationSettings, Endpoint, Price, SummarySettings
 from bot.engine import errors
@@ -26,12 +26,13 @@ from bot.engine.conversation.folding import SummaryPolicy
 from bot.engine.conversation.generation import Generator
 from bot.engine.conversation.ordering import ChatLocks
 from bot.engine.conversation.recovery import Action, action_for
+from bot.engine.conversation.replies import Reply
 from bot.engine.conversation.stopping import InFlight, Stopped
 from bot.engine.conversation.summary import Summarizer
 from bot.engine.conversation.titles import TitlePolicy, Titler
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models.capabilities import CapabilityMap
-from bot.engine.models.completion import ChatModel, Completion, OnDelta
+from bot.engine.models.completion import ChatModel, OnDelta
 from bot.engine.policy.budgets import UNLIMITED, Spending
 from bot.engine.profiles.personas import PersonaBook
 from bot.engine.profiles.profiles import Profiles
@@ -39,22 +40,12 @@ from bot.engine.tools.loop import OnToolCall, ToolLoop
 from bot.engine.tools.stored import stored
 from bot.observability.logs import get_logger
 from bot.storage.errors import StorageError
-from bot.storage.records import NewTurn, Turn, Usage
+from bot.storage.records import NewTurn, Turn
 from bot.storage.repositories import Stores
 
 __all__ = ["Conversation", "Reply", "StatsView"]
 
 log = get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A generated answer, stored, waiting to be delivered by the channel."""
-
-    turn: Turn
-    text: str
-    usage: Usage
-    completion: Completion
 
 
 class Conversation:
@@ -77,9 +68,8 @@ class Conversation:
         tools: ToolLoop | None = None,
     ) -> None:
         """`endpoint`: the models a chat may choose; `prices` price the usage; `personas`
-        defaults to the shipped set; `spending` holds request estimates against the budgets;
-        `tools`: None without MCP_SERVERS_FILE."""
-        self._turns, self.settings, self.tools = stores.turns, settings, tools
+        defaults to the shipped set; `spending` holds request estimates against the budgets."""
+        self._turns, self.settings, self.tools = stores.turns, settings, tools  # None: no MCP
         self.capabilities = capabilities or CapabilityMap()  # what each model can do
         self.locks, self.in_flight = ChatLocks(), InFlight()  # in_flight: what /stop can stop
         self.edits = EditedQuestions.from_settings(stores.turns, settings, clock)
@@ -90,17 +80,7 @@ class Conversation:
         self.profiles = Profiles(stores.chats, endpoint, settings, personas, identity.base_key)
         self.summaries = self._summarizer(stores, llm, summary, prices)
         self.conversations = self._conversations(stores, summary)  # /new, /chats
-        self.controls = ChatControls(
-            turns=stores.turns,
-            chats=stores.chats,
-            endpoint=endpoint,
-            profiles=self.profiles,
-            summaries=self.summaries,
-            prices=prices,
-            export_max_bytes=settings.export_max_bytes,
-            clock=clock,
-            capabilities=self.capabilities,
-        )
+        self.controls = self._controls(stores, endpoint, prices)
         self._generator = Generator(
             llm,
             turns=stores.turns,
@@ -112,6 +92,21 @@ class Conversation:
             events=events,
             spending=spending,
             tools=tools,
+        )
+
+    def _controls(
+        self, stores: Stores, endpoint: Endpoint, prices: Mapping[str, Price]
+    ) -> ChatControls:
+        return ChatControls(
+            turns=stores.turns,
+            chats=stores.chats,
+            endpoint=endpoint,
+            profiles=self.profiles,
+            summaries=self.summaries,
+            prices=prices,
+            export_max_bytes=self.settings.export_max_bytes,
+            clock=self._clock,
+            capabilities=self.capabilities,
         )
 
     def _conversations(self, stores: Stores, summary: SummarySettings) -> Conversations:

@@ -47,6 +47,7 @@ class ThinkSplitter:
         self._state = "start"  # start -> thinking -> answer, or start -> answer
         self._held = ""  # text that may still turn out to be (part of) a tag
         self._trim = False  # drop the blank lines that follow </think>
+        self._lead = False  # drop the newlines that open the block, however they are cut
 
     def feed(self, piece: str) -> list[str]:
         """The answer text (str) and thinking (Reasoning) that `piece` completes, in order."""
@@ -69,12 +70,15 @@ class ThinkSplitter:
         if not stripped or (OPEN.startswith(stripped) and stripped != OPEN):
             return []  # blank, or maybe the tag's beginning: wait for more
         if stripped.startswith(OPEN):
-            self._state, self._held = "thinking", stripped[len(OPEN) :].lstrip("\n")
+            self._state, self._held, self._lead = "thinking", stripped[len(OPEN) :], True
             return self._thinking()
         self._state = "answer"
         return self._answer()
 
     def _thinking(self) -> list[str]:
+        if self._lead:
+            self._held = self._held.lstrip("\n")
+            self._lead = not self._held
         end = self._held.find(CLOSE)
         if end >= 0:
             thought, rest = self._held[:end], self._held[end + len(CLOSE) :]

@@ -28,6 +28,7 @@ from bot.engine.policy.access import AccessPolicy
 from bot.engine.policy.budgets import Budgets, Estimate, Overrun, Scope, budgets_from
 from bot.engine.policy.notices import Notices
 from bot.engine.policy.ratelimit import MessageRateLimit
+from bot.engine.policy.shared import SharedNotices, SharedRateLimit, SharedState
 from bot.observability.logs import get_logger
 from bot.storage.repositories import UsageRepository
 
@@ -89,9 +90,11 @@ class Gatekeeper:
         models: Sequence[str],
         prices: Mapping[str, Price],
         clock: Callable[[], float] = time.time,
+        shared: SharedState | None = None,
     ) -> None:
         """`models` (every model a request may go to) and `prices` (MODEL_PRICES) only serve
-        the start-up warning about cost budgets that cannot be counted."""
+        the start-up warning about cost budgets that cannot be counted. With `shared`
+        (REDIS_URL) the rate limits and their notices are shared by every replica."""
         self.access = AccessPolicy.from_settings(settings)
         self.group_settings_admins_only = settings.group_settings_admins_only
         self.group_export_admins_only = settings.group_export_admins_only
@@ -99,14 +102,9 @@ class Gatekeeper:
         self._prices = prices
         self._usage = usage
         self._clock = clock
-        self._rate = MessageRateLimit(
-            settings.rate_limit_messages, settings.rate_limit_window_seconds
-        )
-        self._commands = MessageRateLimit(
-            settings.rate_limit_commands, settings.rate_limit_commands_window_seconds
-        )
+        self._rate, self._commands = _rate_limits(settings, shared)
         self._budgets = Budgets(usage, budgets_from(settings), clock)
-        self._notices = Notices(clock=clock)
+        self._notices = Notices(clock=clock) if shared is None else SharedNotices(shared)
 
     def announce(self) -> None:
         """Log at start-up who may use the bot; loudly when anyone may."""
@@ -184,7 +182,7 @@ class Gatekeeper:
         return Refusal(
             "commands_rate_limited",
             f"Too many commands. Please wait {describe_duration(wait)} and try again.",
-            tell=self._notices.first(("commands_rate_limited", who), wait),
+            tell=await self._notices.first_shared(("commands_rate_limited", who), wait),
             details={"retry_after_s": round(wait, 1)},
         )
 
@@ -202,7 +200,7 @@ class Gatekeeper:
                 "rate_limited",
                 f"You're sending messages too fast. Please wait {describe_duration(wait)} "
                 "and try again.",
-                tell=self._notices.first(("rate_limited", who), wait),
+                tell=await self._notices.first_shared(("rate_limited", who), wait),
                 details={"retry_after_s": round(wait, 1)},
             )
         return await self._check_budgets(user_id, who)
@@ -263,6 +261,20 @@ class Gatekeeper:
 
     async def usage_report(self, limit: int = 10) -> UsageReport:
         return await usage_report(self._usage, now=self._clock(), limit=limit)
+
+
+def _rate_limits(
+    settings: LimitSettings, shared: SharedState | None
+) -> tuple[MessageRateLimit, MessageRateLimit]:
+    """The message and command rate limits: in this process, or shared through Redis."""
+    messages = (settings.rate_limit_messages, settings.rate_limit_window_seconds)
+    commands = (settings.rate_limit_commands, settings.rate_limit_commands_window_seconds)
+    if shared is None:
+        return MessageRateLimit(*messages), MessageRateLimit(*commands)
+    return (
+        SharedRateLimit(*messages, shared, "messages"),
+        SharedRateLimit(*commands, shared, "commands"),
+    )
 
 
 def _as_int(value: str) -> int | None:

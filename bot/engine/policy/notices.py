@@ -33,5 +33,10 @@ class Notices:
         self._told[key] = max(ttl, 0.0)
         return True
 
+    async def first_shared(self, key: tuple[object, ...], ttl: float) -> bool:
+        """`first`, across replicas when they share Redis (see `SharedNotices`); here, this
+        process's memory."""
+        return self.first(key, ttl)
+
     def __len__(self) -> int:
         return len(self._told)

@@ -46,6 +46,8 @@ Tell = Callable[[Update], Awaitable[None]]
 """Tell the chat that its update was dropped (a full queue)."""
 Bypass = Callable[[Update], bool]
 """True: handle the update at once, outside its chat's queue (see the module docstring)."""
+Settled = Callable[[Update], Awaitable[None]]
+"""The update was dealt with (handled, refused, dropped or failed): not called when cancelled."""
 
 _NOT_BINDING = 2**30  # python-telegram-bot's semaphore; ours bound the work (see above)
 
@@ -55,6 +57,10 @@ async def _admit_all(_update: Update) -> bool:
 
 
 async def _tell_nobody(_update: Update) -> None:
+    return None
+
+
+async def _nothing_to_settle(_update: Update) -> None:
     return None
 
 
@@ -89,6 +95,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         admit: Admit = _admit_all,
         tell_dropped: Tell = _tell_nobody,
         bypass: Bypass = _queue_all,
+        settled: Settled = _nothing_to_settle,
     ) -> None:
         super().__init__(_NOT_BINDING)
         self.locks = locks
@@ -97,10 +104,19 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._admit = admit
         self._tell_dropped = tell_dropped
         self._bypass = bypass
+        self._settled = settled
         self._queues: dict[str, _ChatQueue] = {}
         self._direct: set[asyncio.Task[Any]] = set()  # updates without a chat, being handled
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        try:
+            await self._process(update, coroutine)
+        finally:
+            task = asyncio.current_task()
+            if isinstance(update, Update) and not (task and task.cancelling()):
+                await self._settled(update)
+
+    async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None or not isinstance(update, Update) or self._bypass(update):
             await self._run_direct(coroutine)

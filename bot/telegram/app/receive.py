@@ -18,6 +18,7 @@ from telegram.ext import Application
 from bot.config import TelegramSettings
 from bot.observability.logs import add_secrets
 from bot.telegram.app.build import ALLOWED_UPDATES
+from bot.telegram.app.inbox import Inbox, RecordingQueue
 from bot.telegram.app.webhook import WebhookServer
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -44,9 +45,10 @@ def webhook_secret(settings: TelegramSettings) -> tuple[str, str]:
 class Receiving:
     """Starts and stops receiving updates, and knows whether they are coming in (/healthz)."""
 
-    def __init__(self, application: AnyApplication) -> None:
+    def __init__(self, application: AnyApplication, inbox: Inbox | None = None) -> None:
         assert application.updater is not None
         self._application = application
+        self._inbox = inbox  # webhook updates are recorded there before the 200
         self._updater = application.updater
         self._webhook: WebhookServer | None = None
         self.mode: str | None = None  # set once updates can arrive
@@ -63,7 +65,9 @@ class Receiving:
         secret, origin = webhook_secret(settings)
         path = webhook_path(settings.webhook_url)
         bot = self._application.bot
-        server = WebhookServer(bot, self._application.update_queue, path, secret)
+        queue = self._application.update_queue
+        sink = queue if self._inbox is None else RecordingQueue(self._inbox, queue)
+        server = WebhookServer(bot, sink, path, secret)
         server.listen(settings.webhook_listen, settings.webhook_port)
         self._webhook = server
         try:

@@ -18,7 +18,9 @@ from telegram.error import InvalidToken, TelegramError
 from bot.config import ServiceSettings, Settings, TelegramSettings
 from bot.observability.health import HealthServer, Probe, readiness
 from bot.observability.logs import get_logger
+from bot.replicas import leading
 from bot.storage.errors import StorageError
+from bot.telegram.app import inbox
 from bot.telegram.app.build import build_application
 from bot.telegram.app.processor import PerChatUpdateProcessor
 from bot.telegram.app.receive import AnyApplication, Receiving
@@ -27,7 +29,7 @@ from bot.telegram.handlers.admission import Admission, tell_dropped
 from bot.telegram.handlers.table import MENU
 from bot.telegram.reply.recovery import Recovery
 from bot.telegram.reply.services import Services
-from bot.wiring import StartupError, open_engine
+from bot.wiring import Engine, StartupError, open_engine
 
 __all__ = ["StartupError", "serve"]
 
@@ -39,22 +41,25 @@ async def serve(
 ) -> None:
     """Run the bot until `stop` is set, then stop taking updates and finish in-flight ones.
 
-    `clock` (Unix time) dates stored messages and usage and decides budget periods.
+    `clock` (Unix time) dates stored messages and usage and decides budget periods. With
+    several replicas on PostgreSQL, only the leader gets past `leading` (see bot/replicas.py).
     """
+    async with leading(settings, stop) as leads:
+        if leads:
+            await _serve(settings, stop, clock)
+        else:
+            log.info("bot_stopped")  # stopped while standing by
+
+
+async def _serve(settings: Settings, stop: asyncio.Event, clock: Callable[[], float]) -> None:
     async with AsyncExitStack() as stack:
         engine = await stack.enter_async_context(open_engine(settings, clock=clock))
         conversation, gatekeeper = engine.conversation, engine.gatekeeper
         gatekeeper.announce()
         svc = Services(conversation, settings.telegram, gatekeeper)
-        processor = PerChatUpdateProcessor(
-            conversation.locks,
-            max_queued_per_chat=settings.telegram.max_queued_per_chat,
-            admit=Admission(gatekeeper, svc.counted),
-            tell_dropped=tell_dropped,
-            bypass=stopping.is_stop,
-        )
+        processor = _processor(settings.telegram, engine, svc)
         application = build_application(settings.telegram, svc, processor)
-        receiving = Receiving(application)
+        receiving = Receiving(application, engine.inbox)
         await _start_health(stack, settings.service, readiness(receiving.problem, engine.ping))
         try:
             await application.initialize()
@@ -67,6 +72,7 @@ async def serve(
         recovery = Recovery(application.bot, svc)
         await _resume(recovery)
         await application.start()
+        await inbox.replay(engine.inbox, application.update_queue, application.bot)
         how = await _start_receiving(application, receiving, settings.telegram)
         interval = settings.conversation.recovery_interval_seconds
         sweeper = asyncio.create_task(recovery.sweep_every(interval))
@@ -84,6 +90,19 @@ async def serve(
             settings.service.shutdown_grace_seconds,
         )
     log.info("bot_stopped")
+
+
+def _processor(settings: TelegramSettings, engine: Engine, svc: Services) -> PerChatUpdateProcessor:
+    """Per-chat queues, admission as updates arrive, /stop outside the queues; each update
+    settled in the inbox (if any) once dealt with."""
+    return PerChatUpdateProcessor(
+        engine.conversation.locks,
+        max_queued_per_chat=settings.max_queued_per_chat,
+        admit=Admission(engine.gatekeeper, svc.counted),
+        tell_dropped=tell_dropped,
+        bypass=stopping.is_stop,
+        settled=inbox.settler(engine.inbox),
+    )
 
 
 async def _start_health(stack: AsyncExitStack, settings: ServiceSettings, probe: Probe) -> None:

@@ -16,11 +16,10 @@ the body (what people wrote) or the header sent.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 
 import tornado.web
 from telegram import Bot, Update
@@ -36,13 +35,19 @@ IDLE_TIMEOUT_S = 75.0  # a keep-alive connection Telegram does not use is closed
 BODY_TIMEOUT_S = 30.0  # a body trickled in more slowly than this is cut off
 
 
+class UpdateSink(Protocol):
+    """Where a received update goes: the application's queue (or one that records first)."""
+
+    async def put(self, item: object) -> None: ...
+
+
 @tornado.web.stream_request_body
 class UpdateHandler(tornado.web.RequestHandler):
     """POST <path>: one update from Telegram, put on the application's queue; 200 at once."""
 
     SUPPORTED_METHODS = ("POST",)
 
-    def initialize(self, bot: Bot, queue: asyncio.Queue[object], secret: bytes) -> None:
+    def initialize(self, bot: Bot, queue: UpdateSink, secret: bytes) -> None:
         self._bot, self._queue, self._secret = bot, queue, secret
         self._body = bytearray()
 
@@ -96,7 +101,7 @@ class UpdateHandler(tornado.web.RequestHandler):
 class WebhookServer:
     """Listens on `listen`:`port` for Telegram's POSTs to `path` (nothing else is served)."""
 
-    def __init__(self, bot: Bot, queue: asyncio.Queue[object], path: str, secret: str) -> None:
+    def __init__(self, bot: Bot, queue: UpdateSink, path: str, secret: str) -> None:
         route = rf"{path.rstrip('/')}/?"
         handler_args = {"bot": bot, "queue": queue, "secret": secret.encode()}
         application = tornado.web.Application(

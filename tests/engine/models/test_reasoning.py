@@ -47,6 +47,11 @@ class TestThinkSplitter:
         """A stream that ends inside the block (out of tokens) gave only thinking."""
         assert split(["<think>still going"]) == ("still going", "")
 
+    def test_newlines_opening_the_block_are_dropped_however_cut(self) -> None:
+        """A cut right after <think> still drops the newlines that open the block."""
+        assert split(["<think>", "\n", "\nhm</think>\n\nok"]) == ("hm", "ok")
+        assert split(["<think>", "\n</think>\n\n<"]) == ("", "<")
+
     @given(
         thought=st.text(alphabet="ab <>/\n", max_size=30).filter(lambda t: "</think>" not in t),
         answer=st.text(alphabet="xy <>/\n", min_size=1, max_size=30).filter(lambda a: a.strip()),
