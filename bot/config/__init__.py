@@ -8,6 +8,7 @@ sections; each component receives the section it needs.
     summary       SummarySettings       SUMMARY_*
     limits        LimitSettings         ALLOWED_*, ADMIN_USER_IDS, RATE_LIMIT_*, budgets
     service       ServiceSettings       DATABASE_URL, LOG_*, HEALTH_*, SHUTDOWN_GRACE_SECONDS
+    media         MediaSettings         MEDIA_*, TRANSCRIPTION_*, TTS_*, VOICE_*, IMAGE_*, ...
 
 Nothing here reads a file other than `.env`: what needs I/O (the personas file, the GGUF
 file) is checked at start-up by the code that uses it, passed to `load_settings` as `checks`.
@@ -16,6 +17,7 @@ file) is checked at start-up by the code that uses it, passed to `load_settings`
 from bot.config.conversation import DEFAULT_SYSTEM_PROMPT, ConversationSettings, SummarySettings
 from bot.config.limits import LimitSettings
 from bot.config.local import BUNDLED, LocalModelSettings
+from bot.config.media import MediaSettings
 from bot.config.model import Endpoint, ModelSettings
 from bot.config.service import ServiceSettings
 from bot.config.settings import (
@@ -41,6 +43,7 @@ __all__ = [
     "LimitSettings",
     "Loaded",
     "LocalModelSettings",
+    "MediaSettings",
     "ModelSettings",
     "Price",
     "ServiceSettings",

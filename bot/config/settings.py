@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 from bot.config.conversation import ConversationSettings, SummarySettings
 from bot.config.limits import LimitSettings
 from bot.config.local import BUNDLED, LocalModelSettings
+from bot.config.media import MediaSettings
 from bot.config.model import ModelSettings
 from bot.config.service import ServiceSettings
 from bot.config.telegram import TelegramSettings
@@ -33,11 +34,19 @@ SECTIONS: tuple[type[Section], ...] = (
     SummarySettings,
     LimitSettings,
     ServiceSettings,
+    MediaSettings,
 )
 ENV_NAMES: tuple[str, ...] = tuple(
     name.upper() for section in SECTIONS for name in section.model_fields
 )
-_SECRET_FIELDS = {"telegram_bot_token", "openai_api_key", "fallback_api_key", "webhook_secret"}
+_SECRET_FIELDS = {
+    "telegram_bot_token",
+    "openai_api_key",
+    "fallback_api_key",
+    "webhook_secret",
+    "transcription_api_key",
+    "tts_api_key",
+}
 
 
 class ConfigError(Exception):
@@ -59,6 +68,7 @@ class Settings:
     summary: SummarySettings
     limits: LimitSettings
     service: ServiceSettings
+    media: MediaSettings = field(default_factory=MediaSettings)
 
     @property
     def local_model(self) -> str | None:
@@ -83,6 +93,8 @@ class Settings:
                 self.model.openai_api_key,
                 self.model.fallback_api_key,
                 self.telegram.webhook_secret,
+                self.media.transcription_api_key,
+                self.media.tts_api_key,
             )
             if s is not None
         ]
@@ -93,6 +105,8 @@ class Settings:
             self.model.openai_base_url,
             self.model.fallback_base_url,
             self.telegram.telegram_base_url,
+            self.media.transcription_base_url,
+            self.media.tts_base_url,
         ):
             found += url_secrets(url)  # https://user:pass@host, ?key=...
         return [s for s in found if s]
@@ -145,6 +159,7 @@ def load_settings(
         summary=loaded.require(SummarySettings),
         limits=loaded.require(LimitSettings),
         service=loaded.require(ServiceSettings),
+        media=loaded.require(MediaSettings),
     )
     problems += _across_sections(settings)
     if problems:
