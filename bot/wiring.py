@@ -25,6 +25,8 @@ from bot.config import (
 from bot.engine.conversation.retention import Retention
 from bot.engine.conversation.turns import Conversation
 from bot.engine.events import NO_EVENTS, EngineEvents
+from bot.engine.media.opening import open_media
+from bot.engine.media.service import Media
 from bot.engine.models import local_model
 from bot.engine.models.client import ChatModel, LLMClient, RetryPolicy
 from bot.engine.models.fallback import FallbackModel
@@ -64,6 +66,7 @@ class Engine:
     gatekeeper: Gatekeeper
     health: HealthCheck  # the database's; channels call `ping`, not this
     demo_model: bool = False  # the tiny bundled model answers (say so to the user)
+    media: Media | None = None  # files with questions; None when MEDIA_ENABLED=false
 
     async def ping(self) -> None:
         """Raise unless the database answers (what /healthz asks)."""
@@ -143,6 +146,7 @@ async def open_engine(
         if demo:
             log.warning("demo_model_in_use", model=endpoint.default_model, hint=DEMO_MODEL_HINT)
         gatekeeper = _gatekeeper(settings, stores, endpoint, clock)
+        media = await open_media(settings, stores, endpoint, stack, events=events)
         conversation = Conversation(
             stores,
             llm,
@@ -154,6 +158,7 @@ async def open_engine(
             clock=clock,
             events=events,
             spending=gatekeeper,  # each request's estimate held against the budgets
+            contents=media,  # images shown to the model as parts
         )
         stack.push_async_callback(conversation.close)  # before the client and database close
         retention = Retention(
@@ -164,7 +169,7 @@ async def open_engine(
             clock=clock,
         )
         await stack.enter_async_context(retention.running())  # stopped before the database
-        yield Engine(endpoint, conversation, gatekeeper, stores.health, demo)
+        yield Engine(endpoint, conversation, gatekeeper, stores.health, demo, media)
 
 
 def _gatekeeper(

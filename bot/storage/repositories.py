@@ -209,6 +209,11 @@ class AttachmentRepository(Protocol):
         """Give `to_turn` the attachments of `from_turn` (/retry asks the same again)."""
         ...
 
+    async def set_question(self, attachment_id: int, question: str) -> None:
+        """The question of the attachment's turn, now with what was derived from it (a
+        transcript, a document's text), as the model, summaries and /export read it."""
+        ...
+
 
 class ChatMediaRepository(Protocol):
     """A chat's /voice choice."""

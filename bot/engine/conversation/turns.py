@@ -23,7 +23,7 @@ from bot.engine.conversation.controls import ChatControls, StatsView
 from bot.engine.conversation.conversations import Conversations
 from bot.engine.conversation.editing import EditedQuestions
 from bot.engine.conversation.folding import SummaryPolicy
-from bot.engine.conversation.generation import Generator
+from bot.engine.conversation.generation import Generator, TurnContents
 from bot.engine.conversation.ordering import ChatLocks
 from bot.engine.conversation.recovery import Action, action_for
 from bot.engine.conversation.stopping import InFlight, Stopped
@@ -70,12 +70,11 @@ class Conversation:
         clock: Callable[[], float] = time.time,
         events: EngineEvents = NO_EVENTS,
         spending: Spending = UNLIMITED,
+        contents: TurnContents | None = None,  # files shown to the model (engine/media)
     ) -> None:
-        """`endpoint` names the models a chat may choose; `prices` (MODEL_PRICES) price the
-        usage; `personas` defaults to the shipped set (the wiring reads PERSONAS_FILE);
-        `spending` holds each request's estimated cost against the budgets (the gatekeeper)."""
-        self._turns = stores.turns
-        self.settings = settings
+        """`endpoint`: the models a chat may choose; `prices`: MODEL_PRICES; `personas`: default
+        the shipped set; `spending` holds each request's cost against the budgets."""
+        self._turns, self.settings = stores.turns, settings
         self.locks = ChatLocks()
         self.in_flight = InFlight()  # answers being generated, which /stop can stop
         self.edits = EditedQuestions.from_settings(stores.turns, settings, clock)
@@ -106,6 +105,7 @@ class Conversation:
             prices=prices,
             events=events,
             spending=spending,
+            contents=contents,
         )
 
     def _conversations(self, stores: Stores, summary: SummarySettings) -> Conversations:

@@ -83,6 +83,13 @@ class SQLiteAttachments:
             (to_turn, from_turn),
         )
 
+    async def set_question(self, attachment_id: int, question: str) -> None:
+        await self._db.write(
+            "UPDATE turns SET user_text = ?"
+            " WHERE id = (SELECT turn_id FROM attachments WHERE id = ?)",
+            (question, attachment_id),
+        )
+
 
 class SQLiteChatMedia:
     """`ChatMediaRepository` on the chat_media table."""

@@ -45,7 +45,7 @@ async def serve(
         engine = await stack.enter_async_context(open_engine(settings, clock=clock))
         conversation, gatekeeper = engine.conversation, engine.gatekeeper
         gatekeeper.announce()
-        svc = Services(conversation, settings.telegram, gatekeeper)
+        svc = Services(conversation, settings.telegram, gatekeeper, media=engine.media)
         processor = PerChatUpdateProcessor(
             conversation.locks,
             max_queued_per_chat=settings.telegram.max_queued_per_chat,
@@ -79,8 +79,8 @@ async def serve(
         log.info("bot_stopping", in_flight=processor.in_flight + recovery.in_flight)
         await receiving.stop()
         await _stop_within_grace(
-            _stop_all(application.stop(), recovery.wait()),
-            [processor.cancel_in_flight, recovery.cancel],
+            _stop_all(application.stop(), recovery.wait(), svc.albums.wait()),
+            [processor.cancel_in_flight, recovery.cancel, svc.albums.cancel],
             settings.service.shutdown_grace_seconds,
         )
     log.info("bot_stopped")

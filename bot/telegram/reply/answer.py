@@ -21,6 +21,7 @@ from bot.engine.models.client import OnDelta
 from bot.observability import metrics
 from bot.storage.records import Turn
 from bot.telegram.reply.delivery import send_answer, send_text
+from bot.telegram.reply.media import prepare_media
 from bot.telegram.reply.services import Services
 from bot.telegram.reply.stop_button import stop_markup
 from bot.telegram.reply.streaming import StreamingReply, StreamState
@@ -58,16 +59,21 @@ async def answer_turn(
         stop=stop_markup(turn.id),
         reuse=old or (),
     )
+    files = None
     try:
         async with stream as answer:
+            files = await prepare_media(
+                bot, svc, turn, chat_id, reply_to=quote, thread_id=thread_id
+            )
             reply = await svc.conversation.generate(
                 turn, on_delta=answer.on_delta, on_generated=answer.generated
             )
     except errors.ModelError as exc:
+        shown = exc if files is None or svc.media is None else files.explain(svc.media, exc)
         await send_text(
             bot,
             chat_id,
-            exc.user_message,
+            shown.user_message,
             reply_to=quote,
             thread_id=thread_id,
             max_wait=svc.telegram.flood_wait_max,
