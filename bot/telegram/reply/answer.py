@@ -66,7 +66,9 @@ async def answer_turn(
                 bot, svc, turn, chat_id, reply_to=quote, thread_id=thread_id
             )
             reply = await svc.conversation.generate(
-                turn, on_delta=answer.on_delta, on_generated=answer.generated
+                files.turn if files else turn,
+                on_delta=answer.on_delta,
+                on_generated=answer.generated,
             )
     except errors.ModelError as exc:
         shown = exc if files is None or svc.media is None else files.explain(svc.media, exc)

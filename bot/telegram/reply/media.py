@@ -49,8 +49,10 @@ class TelegramFiles:
 
 @dataclass(frozen=True)
 class MediaTurn:
-    """A turn with files, prepared: the model it is asked of, and whether it has images."""
+    """A turn with files, prepared: as stored now (its question with a transcript or a
+    document's text), the model it is asked of, and whether it has images."""
 
+    turn: Turn
     model: str
     images: bool
 
@@ -98,7 +100,8 @@ async def prepare_media(
             thread_id=thread_id,
             max_wait=svc.telegram.flood_wait_max,
         )
-    return MediaTurn(model, any(a.kind is AttachmentKind.IMAGE for a in found))
+    images = any(a.kind is AttachmentKind.IMAGE for a in found)
+    return MediaTurn(await svc.conversation.current(turn.id) or turn, model, images)
 
 
 def transcript_message(transcript: str) -> tuple[str, tuple[MessageEntity, ...]]:
