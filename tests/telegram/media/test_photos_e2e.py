@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from tests.fakes.telegram_files import document_fields, photo_fields
 from tests.support.chats import PRIVATE, answer_in
 from tests.support.media import JPEG, images_in, text_of
@@ -17,7 +19,7 @@ def _photo(bot: RunningBot, caption: str | None = None, **fields: object) -> dic
 
 
 class TestPhoto:
-    ENV = VISION
+    ENV: ClassVar[dict[str, str]] = VISION
 
     async def test_caption_is_the_question_with_the_best_size(self, bot: RunningBot) -> None:
         """A photo with a caption: one request with the caption and the largest size within
@@ -63,7 +65,7 @@ class TestPhoto:
 
 
 class TestAlbum:
-    ENV = VISION
+    ENV: ClassVar[dict[str, str]] = VISION
 
     async def test_album_is_one_question(self, bot: RunningBot, logs: LogCapture) -> None:
         """Three photos with one media_group_id: one request with the three images, one answer."""
