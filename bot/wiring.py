@@ -146,7 +146,7 @@ async def open_engine(
         if demo:
             log.warning("demo_model_in_use", model=endpoint.default_model, hint=DEMO_MODEL_HINT)
         gatekeeper = _gatekeeper(settings, stores, endpoint, clock)
-        media = await open_media(settings, stores, endpoint, stack, events=events)
+        media = await open_media(settings, stores, endpoint, stack, events=events, clock=clock)
         conversation = Conversation(
             stores,
             llm,

@@ -4,11 +4,31 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
+from pydantic_settings import NoDecode
 
 from bot.config.values import BlankIsUnset, OptionalSecret, Section, Url
 
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # the Bot API's getFile limit for bots
+
+
+def parse_unit_prices(value: object) -> object:
+    """`whisper-1=0.006,my-whisper=0` -> {"whisper-1": 0.006, "my-whisper": 0.0}."""
+    if not isinstance(value, str):
+        return value
+    prices = {}
+    for item in (i.strip() for i in value.split(",") if i.strip()):
+        name, sep, price = item.rpartition("=")
+        try:
+            prices[name.strip()] = float(price)
+        except ValueError:
+            name = ""
+        if not (sep and name.strip()):
+            raise ValueError(f"'{item}' is not of the form model=price")
+    return prices
+
+
+UnitPrices = Annotated[dict[str, float], NoDecode, BeforeValidator(parse_unit_prices)]
 
 
 class MediaSettings(Section):
@@ -34,3 +54,6 @@ class MediaSettings(Section):
     image_max_side: int = Field(default=2048, ge=90)
     # Image bytes kept in the database with the turn (so follow-ups need no download).
     image_cache_max_bytes: int = Field(default=2 * 1024 * 1024, ge=0)
+    # Prices beyond the defaults (engine/media/costs.py): USD per minute / per 1M characters.
+    transcription_prices: UnitPrices = Field(default_factory=dict)
+    tts_prices: UnitPrices = Field(default_factory=dict)

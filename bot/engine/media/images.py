@@ -9,13 +9,25 @@ uses, and no image library is needed.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
 IMAGE_TOKENS = 800  # a budget estimate per image (OpenAI: 85 + 170 per 512 px tile)
-PLACEHOLDER = "[an image was shown here; it is no longer in view]"
+PLACEHOLDER = "[the image is no longer in view]"
+_MARK = re.compile(r"^\[(an image|\d+ images)\]")
+
+
+def marked(question: str, count: int) -> str:
+    """The question as stored: "[an image] caption", "[3 images] caption"."""
+    mark = "[an image]" if count == 1 else f"[{count} images]"
+    return f"{mark} {question}" if question else mark
+
+
+def is_marked(question: str) -> bool:
+    return _MARK.match(question) is not None
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from contextlib import AsyncExitStack
+
+from pydantic import SecretStr
 
 from bot.config import Endpoint, Settings
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.media.audio import AudioClient
+from bot.engine.media.costs import MediaCosts
 from bot.engine.media.policy import MediaPolicy
 from bot.engine.media.service import Media
+from bot.engine.media.speech import VoiceReplies
 from bot.engine.models.capabilities import CapabilityMap
 from bot.engine.models.retrying import RetryPolicy
 from bot.storage.repositories import Stores
@@ -42,21 +48,49 @@ async def open_media(
     stack: AsyncExitStack,
     *,
     events: EngineEvents = NO_EVENTS,
+    clock: Callable[[], float] = time.time,
 ) -> Media | None:
     """The media feature, or None when MEDIA_ENABLED=false (text only, as before)."""
     media = settings.media
     if not media.media_enabled:
         return None
-    key = media.transcription_api_key
     audio = audio_client(
         settings,
         endpoint,
         media.transcription_base_url,
-        key.get_secret_value() if key else None,
+        _plain(media.transcription_api_key),
         events,
     )
     stack.push_async_callback(audio.close)
+    speaker = audio_client(
+        settings, endpoint, media.tts_base_url, _plain(media.tts_api_key), events
+    )
+    stack.push_async_callback(speaker.close)
+    costs = MediaCosts(
+        stores.usage,
+        transcription=media.transcription_prices,
+        speech=media.tts_prices,
+        clock=clock,
+    )
+    voice = VoiceReplies(
+        stores.chat_media,
+        speaker,
+        costs,
+        model=media.tts_model,
+        voice=media.tts_voice,
+        max_chars=media.tts_max_chars,
+    )
     policy = MediaPolicy.from_settings(media, settings.conversation.max_context_tokens)
-    capabilities = CapabilityMap(vision=settings.model.vision_models)
-    models = [*endpoint.models, settings.model.fallback_model or ""]
-    return Media(stores.attachments, policy, audio=audio, capabilities=capabilities, models=models)
+    return Media(
+        stores.attachments,
+        policy,
+        audio=audio,
+        capabilities=CapabilityMap(vision=settings.model.vision_models),
+        models=[*endpoint.models, settings.model.fallback_model or ""],
+        costs=costs,
+        voice=voice,
+    )
+
+
+def _plain(secret: SecretStr | None) -> str | None:
+    return secret.get_secret_value() if secret else None

@@ -17,7 +17,9 @@ from typing import Protocol
 from bot.engine.conversation.context import Content, ContentOf, turn_content
 from bot.engine.media import documents, errors, images
 from bot.engine.media.audio import AudioClient
+from bot.engine.media.costs import MediaCosts
 from bot.engine.media.policy import MediaPolicy
+from bot.engine.media.speech import VoiceReplies
 from bot.engine.models.capabilities import CapabilityMap
 from bot.observability.logs import get_logger
 from bot.storage.records import Attachment, AttachmentKind, Turn
@@ -40,6 +42,7 @@ class Prepared:
 
     transcripts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    heard: Attachment | None = None  # the recording transcribed last
 
 
 class Media:
@@ -53,8 +56,12 @@ class Media:
         audio: AudioClient | None,
         capabilities: CapabilityMap,
         models: Sequence[str],
+        costs: MediaCosts | None = None,
+        voice: VoiceReplies | None = None,
     ) -> None:
         self._attachments = attachments
+        self._costs = costs
+        self.voice = voice  # /voice: answers read aloud
         self.policy = policy
         self._audio = audio
         self._capabilities = capabilities
@@ -109,6 +116,16 @@ class Media:
         question = turn.user_text
         for attachment in found:
             question = await self._derive(attachment, source, question, prepared)
+            if prepared.heard is attachment and self._costs is not None:
+                model, seconds = self.policy.transcription_model, attachment.duration or 0
+                await self._costs.heard(turn.chat_id, turn.user_id, model, seconds)
+        pictures = [a for a in found if a.kind is AttachmentKind.IMAGE]
+        if pictures and not images.is_marked(question):
+            # Marked in the stored question, so /export and summaries know an image was there.
+            assert pictures[0].id is not None
+            await self._attachments.set_question(
+                pictures[0].id, images.marked(question, len(pictures))
+            )
         return prepared
 
     async def _derive(
@@ -127,6 +144,7 @@ class Media:
         if kind is AttachmentKind.VOICE:
             text = await self._transcribe(data, attachment)
             prepared.transcripts.append(text)
+            prepared.heard = attachment
             question = "\n\n".join(part for part in (question, text) if part)
             await self._attachments.derive(attachment.id, text=text, note=None, data=None)
         else:

@@ -16,7 +16,7 @@ from enum import Enum
 
 from telegram import BotCommand
 
-from bot.telegram.handlers import admin, commands, controls, conversations, stopping
+from bot.telegram.handlers import admin, commands, controls, conversations, stopping, voice
 from bot.telegram.handlers.context import BotContext
 from bot.telegram.handlers.incoming import ButtonCallback, Incoming, MessageCallback
 
@@ -170,6 +170,13 @@ COMMANDS: tuple[Command, ...] = (
         controls.export,
         menu="Download this chat's history",
         access=Access.GROUP_ADMINS_TO_READ,
+        asks_model=False,
+    ),
+    Command(
+        "voice",
+        voice.voice,
+        menu="Read answers aloud too (on/off)",
+        access=Access.GROUP_ADMINS,  # changes what the whole group gets, like /clear
         asks_model=False,
     ),
     Command(

@@ -26,6 +26,7 @@ from bot.telegram.reply.services import Services
 from bot.telegram.reply.stop_button import stop_markup
 from bot.telegram.reply.streaming import StreamingReply, StreamState
 from bot.telegram.reply.typing import typing
+from bot.telegram.reply.voice import speak_answer
 
 GENERAL_TOPIC = 1
 """The General topic's thread id: Telegram refuses it for messages (they go without a thread
@@ -62,9 +63,7 @@ async def answer_turn(
     files = None
     try:
         async with stream as answer:
-            files = await prepare_media(
-                bot, svc, turn, chat_id, reply_to=quote, thread_id=thread_id
-            )
+            files = await prepare_media(bot, svc, turn)
             reply = await svc.conversation.generate(
                 files.turn if files else turn,
                 on_delta=answer.on_delta,
@@ -83,6 +82,7 @@ async def answer_turn(
         return
     svc.streams.answers[turn.id] = tuple(await answer.deliver(reply.text))
     await svc.conversation.delivered(reply)
+    await speak_answer(bot, svc, reply.turn, reply.text, chat_id=chat_id, thread_id=thread_id)
 
 
 class Answer(Protocol):

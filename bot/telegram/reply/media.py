@@ -9,6 +9,7 @@ from telegram import Bot, MessageEntity
 from telegram.error import BadRequest, TelegramError
 
 from bot.engine import errors
+from bot.engine.conversation import identity
 from bot.engine.media import errors as media_errors
 from bot.engine.media.service import Media
 from bot.observability.logs import get_logger
@@ -63,17 +64,10 @@ class MediaTurn:
         return error
 
 
-async def prepare_media(
-    bot: Bot,
-    svc: Services,
-    turn: Turn,
-    chat_id: int,
-    *,
-    reply_to: int | None,
-    thread_id: int | None,
-) -> MediaTurn | None:
-    """Prepare the turn's files (None: it has none); show transcripts and notes. A file that
-    cannot be read fails the turn (MediaError raised, with its user_message)."""
+async def prepare_media(bot: Bot, svc: Services, turn: Turn) -> MediaTurn | None:
+    """Prepare the turn's files (None: it has none); show transcripts and notes in its chat
+    (quoting the file in groups). A file that cannot be read fails the turn (MediaError
+    raised, with its user_message)."""
     media = svc.media
     if media is None:
         return None
@@ -86,6 +80,9 @@ async def prepare_media(
     except media_errors.MediaError as exc:
         await svc.conversation.failed(turn, exc, model=model)
         raise
+    where = identity.parse_telegram(turn.chat_id)
+    chat_id, thread_id = where.chat_id, where.topic
+    reply_to = int(turn.reply_to) if turn.reply_to and chat_id < 0 else None
     shown = [
         *(transcript_message(t) for t in prepared.transcripts),
         *((n, ()) for n in prepared.notes),

@@ -25,7 +25,7 @@ class TestPhoto:
         """A photo with a caption: one request with the caption and the largest size within
         IMAGE_MAX_SIDE as a base64 data URL; the answer comes back."""
         bot.telegram.send_private_update(PRIVATE, _photo(bot, "What is this?"))
-        assert await answer_in(bot, PRIVATE) == "echo: What is this?"
+        assert await answer_in(bot, PRIVATE) == "echo: [an image] What is this?"
         request = bot.model.requests[-1]
         assert images_in(request) == [b"mid" + JPEG]
         last = request.messages[-1]
@@ -38,7 +38,7 @@ class TestPhoto:
         fields = _photo(bot)
         update = bot.telegram.send_private_update(PRIVATE, fields)
         update["message"]["from"]["language_code"] = "de"
-        assert (await answer_in(bot, PRIVATE)).startswith("echo: Beschreibe dieses Bild")
+        assert (await answer_in(bot, PRIVATE)).startswith("echo: [an image] Beschreibe dieses Bild")
 
     async def test_image_file_is_an_image(self, bot: RunningBot) -> None:
         """A PNG sent as a file goes to the model as an image too."""
@@ -50,8 +50,8 @@ class TestPhoto:
         assert url.startswith("data:image/png;base64,")
 
     async def test_follow_ups_see_the_image_then_a_placeholder(self, bot: RunningBot) -> None:
-        """Images stay for IMAGE_CONTEXT_TURNS follow-ups, then only a placeholder remains;
-        the photo is downloaded once."""
+        """Images stay for IMAGE_CONTEXT_TURNS follow-ups, then only a placeholder remains
+        (the stored question says an image was there); the photo is downloaded once."""
         bot.telegram.send_private_update(PRIVATE, _photo(bot, "A car"))
         await answer_in(bot, PRIVATE, 1)
         for n, question in enumerate(["what colour?", "and the wheels?", "and now?"], start=2):
@@ -60,7 +60,7 @@ class TestPhoto:
         requests = bot.model.requests
         assert [len(images_in(r)) for r in requests] == [1, 1, 1, 0]
         history = requests[-1].messages[1]
-        assert "A car" in text_of(history) and "no longer in view" in text_of(history)
+        assert text_of(history) == "[an image] A car\n[the image is no longer in view]"
         assert len(bot.telegram.files.downloads) == 1
 
 
@@ -74,7 +74,7 @@ class TestAlbum:
             sizes = [(f"photo {n}".encode() + JPEG, 800, 600)]
             fields = {**photo_fields(bot.telegram.files, sizes, caption), "media_group_id": "G1"}
             bot.telegram.send_private_update(PRIVATE, fields)
-        assert await answer_in(bot, PRIVATE) == "echo: Compare these"
+        assert await answer_in(bot, PRIVATE) == "echo: [3 images] Compare these"
         await logs.wait_for("reply_finished")
         assert len(bot.model.requests) == 1
         assert images_in(bot.model.requests[0]) == [f"photo {n}".encode() + JPEG for n in range(3)]
