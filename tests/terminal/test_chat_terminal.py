@@ -196,9 +196,13 @@ class TestCommands:
         term.type("/help")
         await term.wait_for("Leave (or press Ctrl-D)")
         term.type("/frobnicate")
-        await term.wait_for("Unknown command. Commands: /clear /stats /model /retry /help /exit")
+        await term.wait_for(
+            "Unknown command. Commands: /clear /stats /model /retry /attach /help /exit"
+        )
         term.type("\x1b[A")  # the up arrow brings back the last line: /frobnicate again
-        await term.wait_for("Unknown command. Commands: /clear /stats /model /retry /help /exit")
+        await term.wait_for(
+            "Unknown command. Commands: /clear /stats /model /retry /attach /help /exit"
+        )
         term.type("/exit")
         assert await term.exit_code() == 0
 
