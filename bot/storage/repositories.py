@@ -199,10 +199,17 @@ class AttachmentRepository(Protocol):
         ...
 
     async def derive(
-        self, attachment_id: int, *, text: str | None, note: str | None, data: bytes | None
+        self,
+        attachment_id: int,
+        *,
+        text: str | None,
+        note: str | None,
+        data: bytes | None,
+        question: str | None = None,
     ) -> None:
         """Keep what was derived from an attachment (a transcript, a document's text, an
-        image's bytes) so it is not derived again."""
+        image's bytes) so it is not derived again; with `question`, the turn's question
+        becomes it in the same transaction (see `set_question`)."""
         ...
 
     async def copy(self, from_turn: int, to_turn: int) -> None:

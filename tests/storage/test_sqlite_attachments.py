@@ -33,14 +33,19 @@ class TestAttachments:
         assert 999 not in found
 
     async def test_derived_text_and_bytes_are_kept(self, storage: Stores) -> None:
-        """A transcript, a note and an image's bytes are stored with the attachment."""
+        """A transcript, a note and an image's bytes are stored with the attachment, and the
+        turn's question with them."""
         turn = await _turn(storage)
         await storage.attachments.add(turn, [PHOTO])
         (stored,) = (await storage.attachments.of_turns([turn]))[turn]
         assert stored.id is not None
-        await storage.attachments.derive(stored.id, text="a cat", note="cut", data=b"\xff\xd8")
+        await storage.attachments.derive(
+            stored.id, text="a cat", note="cut", data=b"\xff\xd8", question="q\n\na cat"
+        )
         (after,) = (await storage.attachments.of_turns([turn]))[turn]
         assert (after.text, after.note, after.data) == ("a cat", "cut", b"\xff\xd8")
+        stored_turn = await storage.turns.get(turn)
+        assert stored_turn is not None and stored_turn.user_text == "q\n\na cat"
 
     async def test_copied_to_a_retry_and_gone_with_their_turn(self, storage: Stores) -> None:
         """/retry's turn gets the same attachments; clearing the chat deletes them."""

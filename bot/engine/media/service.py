@@ -117,8 +117,8 @@ class Media:
         for attachment in found:
             question = await self._derive(attachment, source, question, prepared)
             if prepared.heard is attachment and self._costs is not None:
-                model, seconds = self.policy.transcription_model, attachment.duration or 0
-                await self._costs.heard(turn.chat_id, turn.user_id, model, seconds)
+                heard_by, seconds = self.policy.transcription_model, attachment.duration or 0
+                await self._costs.heard(turn.chat_id, turn.user_id, heard_by, seconds)
         pictures = [a for a in found if a.kind is AttachmentKind.IMAGE]
         if pictures and not images.is_marked(question):
             # Marked in the stored question, so /export and summaries know an image was there.
@@ -146,19 +146,20 @@ class Media:
             prepared.transcripts.append(text)
             prepared.heard = attachment
             question = "\n\n".join(part for part in (question, text) if part)
-            await self._attachments.derive(attachment.id, text=text, note=None, data=None)
+            note = None
         else:
             name = _safe_name(attachment.name)
-            cut = documents.cut(
-                documents.extract(data, name, attachment.mime_type),
-                self.policy.document_max_tokens,
-                name,
-            )
+            # In a thread: a long PDF takes seconds of CPU, which no other chat should wait for.
+            read = await asyncio.to_thread(documents.extract, data, name, attachment.mime_type)
+            cut = documents.cut(read, self.policy.document_max_tokens, name)
             if cut.note:
                 prepared.notes.append(cut.note)
             question = f"{question}\n\n{documents.framed(name, cut.text, cut.note)}"
-            await self._attachments.derive(attachment.id, text=cut.text, note=cut.note, data=None)
-        await self._attachments.set_question(attachment.id, question)
+            text, note = cut.text, cut.note
+        # One transaction: a restart never finds the text without the question built on it.
+        await self._attachments.derive(
+            attachment.id, text=text, note=note, data=None, question=question
+        )
         return question
 
     async def _fetch(self, source: FileSource, attachment: Attachment) -> bytes:

@@ -13,6 +13,10 @@ _INSERT = (
     " VALUES (?, (SELECT COUNT(*) FROM attachments WHERE turn_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
+_SET_QUESTION = (
+    "UPDATE turns SET user_text = ? WHERE id = (SELECT turn_id FROM attachments WHERE id = ?)"
+)
+
 
 def _attachment(row: Row) -> Attachment:
     return Attachment(
@@ -69,12 +73,21 @@ class SQLiteAttachments:
         return found
 
     async def derive(
-        self, attachment_id: int, *, text: str | None, note: str | None, data: bytes | None
+        self,
+        attachment_id: int,
+        *,
+        text: str | None,
+        note: str | None,
+        data: bytes | None,
+        question: str | None = None,
     ) -> None:
-        await self._db.write(
-            "UPDATE attachments SET text = ?, note = ?, data = ? WHERE id = ?",
-            (text, note, data, attachment_id),
-        )
+        async with self._db.transaction() as db:
+            await db.execute(
+                "UPDATE attachments SET text = ?, note = ?, data = ? WHERE id = ?",
+                (text, note, data, attachment_id),
+            )
+            if question is not None:
+                await db.execute(_SET_QUESTION, (question, attachment_id))
 
     async def copy(self, from_turn: int, to_turn: int) -> None:
         await self._db.write(
@@ -84,11 +97,7 @@ class SQLiteAttachments:
         )
 
     async def set_question(self, attachment_id: int, question: str) -> None:
-        await self._db.write(
-            "UPDATE turns SET user_text = ?"
-            " WHERE id = (SELECT turn_id FROM attachments WHERE id = ?)",
-            (question, attachment_id),
-        )
+        await self._db.write(_SET_QUESTION, (question, attachment_id))
 
 
 class SQLiteChatMedia:

@@ -38,6 +38,7 @@ class TestVoiceReplies:
         assert speech.fields["model"] == "tts-1" and speech.fields["voice"] == "nova"
         assert speech.fields["response_format"] == "opus"
         assert speech.fields["input"] == "echo: Short first sentence here."
+        await bot.telegram.wait_for_call("sendVoice")
         (sent,) = voices(bot)
         assert sent.content.startswith(OGG_OPUS)
         bot.telegram.send_private_text(PRIVATE, "/voice")
