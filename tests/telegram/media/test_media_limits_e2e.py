@@ -74,3 +74,14 @@ class TestDisabled:
         bot.telegram.send_private_update(PRIVATE, voice_fields(bot.telegram.files, b"hi"))
         assert "only read text" in await answer_in(bot, PRIVATE)
         assert bot.telegram.files.downloads == [] and stored_turns(bot) == []
+
+    async def test_sticker_still_gets_the_note(self, bot: RunningBot, logs: LogCapture) -> None:
+        """With media on, what the model cannot be given (a sticker) still gets the note."""
+        sticker = {
+            "file_id": "s", "file_unique_id": "s", "width": 1, "height": 1,
+            "is_animated": False, "is_video": False, "type": "regular",
+        }  # fmt: skip
+        bot.telegram.send_private_update(PRIVATE, {"sticker": sticker})
+        assert "only read text" in await answer_in(bot, PRIVATE)
+        (note,) = await logs.wait_for("non_text_message")
+        assert note["kind"] == "sticker" and bot.model.requests == []
