@@ -29,6 +29,18 @@ class TooLarge(MediaError):
         )
 
 
+class ImageTooLarge(TooLarge):
+    """An image file over IMAGE_CACHE_MAX_BYTES (images are kept with the turn)."""
+
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(limit_bytes)
+        size = f"{limit_bytes / (1024 * 1024):g} MB"
+        self.user_message = (
+            f"That image file is larger than the {size} I take. Send it as a photo instead "
+            "(Telegram makes it smaller), or a smaller file."
+        )
+
+
 class TooLong(MediaError):
     error_type = "media_too_long"
 

@@ -72,9 +72,11 @@ class Media:
         policy = self.policy
         if not policy.enabled:
             raise errors.MediaDisabled()
-        limit = policy.image_max_bytes if attachment.kind is AttachmentKind.IMAGE else None
-        if attachment.size is not None and attachment.size > (limit or policy.max_bytes):
-            raise errors.TooLarge(limit or policy.max_bytes)
+        size = attachment.size or 0
+        if size > policy.max_bytes:
+            raise errors.TooLarge(policy.max_bytes)
+        if attachment.kind is AttachmentKind.IMAGE and size > policy.image_max_bytes:
+            raise errors.ImageTooLarge(policy.image_max_bytes)
         voice = attachment.kind is AttachmentKind.VOICE
         if voice and (attachment.duration or 0) > policy.voice_max_seconds:
             raise errors.TooLong(policy.voice_max_seconds)

@@ -49,6 +49,16 @@ class TestPhoto:
         url = bot.model.requests[-1].messages[-1]["content"][1]["image_url"]["url"]
         assert url.startswith("data:image/png;base64,")
 
+    async def test_big_image_file_is_refused(self, bot: RunningBot, logs: LogCapture) -> None:
+        """An image file over IMAGE_CACHE_MAX_BYTES: told to send it as a photo; no download."""
+        fields = document_fields(
+            bot.telegram.files, JPEG, "big.jpg", "image/jpeg", size=3 * 1024 * 1024
+        )
+        bot.telegram.send_private_update(PRIVATE, fields)
+        assert "Send it as a photo instead" in await answer_in(bot, PRIVATE)
+        (refused,) = await logs.wait_for("media_refused")
+        assert refused["reason"] == "media_too_large" and bot.telegram.files.downloads == []
+
     async def test_follow_ups_see_the_image_then_a_placeholder(self, bot: RunningBot) -> None:
         """Images stay for IMAGE_CONTEXT_TURNS follow-ups, then only a placeholder remains
         (the stored question says an image was there); the photo is downloaded once."""
