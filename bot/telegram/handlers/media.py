@@ -82,6 +82,8 @@ def _seconds(duration: int | timedelta) -> int:
 async def on_media(incoming: Incoming, context: BotContext) -> None:
     """A file for the bot: its turn stored with the file, then answered (an album once)."""
     message, svc = incoming.message, context.services
+    if await _joined_album(incoming, context):
+        return  # the next photo of an album: its caption (and mention) came with the first
     if not is_addressed(message, context.bot.bot):
         return
     media = svc.media
@@ -95,10 +97,6 @@ async def on_media(incoming: Incoming, context: BotContext) -> None:
         log.info("media_refused", kind=found.kind.value, reason=exc.error_type, size=found.size)
         await message.reply_text(exc.user_message, do_quote=not is_private(message))
         return
-    group = message.media_group_id
-    if group is not None and (joined := svc.albums.turn_of(incoming.chat_key, group)):
-        await media.attach(joined.id, [found])
-        return
     turn = await svc.conversation.submit(
         new_turn(incoming, context, _question(message, found, context))
     )
@@ -106,6 +104,7 @@ async def on_media(incoming: Incoming, context: BotContext) -> None:
         return
     await media.attach(turn.id, [found])
     log.info("media_received", kind=found.kind.value, size=found.size, turn_id=turn.id)
+    group = message.media_group_id
     if group is None:
         await answer_new(incoming, context, turn)
         return
@@ -122,6 +121,25 @@ async def on_media(incoming: Incoming, context: BotContext) -> None:
         locks=svc.conversation.locks,
         answer=answer,
     )
+
+
+async def _joined_album(incoming: Incoming, context: BotContext) -> bool:
+    """Whether the message is a further photo of an album still arriving (added to its turn;
+    one that is refused, too large say, is left out with a log line)."""
+    svc, group = context.services, incoming.message.media_group_id
+    joined = None if group is None else svc.albums.turn_of(incoming.chat_key, group)
+    if joined is None or svc.media is None:
+        return False
+    found = attachment_of(incoming.message, svc.media.policy.image_max_side)
+    if found is None:
+        return True
+    try:
+        svc.media.admit(found)
+    except MediaError as exc:
+        log.info("media_refused", kind=found.kind.value, reason=exc.error_type, size=found.size)
+        return True
+    await svc.media.attach(joined.id, [found])
+    return True
 
 
 def _question(message: Message, found: Attachment, context: BotContext) -> str:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import ClassVar
 
 from tests.fakes.telegram_files import document_fields, photo_fields
-from tests.support.chats import PRIVATE, answer_in
+from tests.support.chats import GROUP, PRIVATE, answer_in
+from tests.support.database import database
 from tests.support.media import JPEG, images_in, text_of
 from tests.support.running import LogCapture, RunningBot
-from tests.support.waiting import until
+from tests.support.waiting import quiet_for, until
+
+
+def stored_attachments(bot: RunningBot) -> int:
+    with sqlite3.connect(database(bot)) as db:
+        return int(db.execute("SELECT COUNT(*) FROM attachments").fetchone()[0])
+
 
 VISION = {"VISION_MODELS": "gpt-test", "IMAGE_CONTEXT_TURNS": "2"}
 
@@ -89,6 +97,38 @@ class TestAlbum:
         assert len(bot.model.requests) == 1
         assert images_in(bot.model.requests[0]) == [f"photo {n}".encode() + JPEG for n in range(3)]
         assert len(bot.telegram.messages(PRIVATE)) == 1
+
+    async def test_restart_while_an_album_arrives(self, bot: RunningBot, logs: LogCapture) -> None:
+        """The bot stops before an album is complete: after the restart the album's turn is
+        answered once, with the photos stored."""
+        await bot.restart(SHUTDOWN_GRACE_SECONDS="0.1")
+        for n in range(2):
+            sizes = [(f"photo {n}".encode() + JPEG, 800, 600)]
+            fields = {**photo_fields(bot.telegram.files, sizes, "Both?"), "media_group_id": "G9"}
+            bot.telegram.send_private_update(PRIVATE, fields)
+        await until(lambda: stored_attachments(bot) == 2, "both photos stored")
+        await bot.stop()  # within the album's window: nothing answered yet
+        assert bot.telegram.messages(PRIVATE) == [] and bot.telegram.files.downloads == []
+        await bot.start()
+        assert await answer_in(bot, PRIVATE, timeout=20) == "echo: [2 images] Both?"
+        await quiet_for(bot)
+        assert len(bot.telegram.messages(PRIVATE)) == 1 and len(bot.model.requests) == 1
+
+    async def test_album_in_a_group(self, bot: RunningBot) -> None:
+        """In a group the album's caption mentions the bot on its first photo only: the
+        other photos still join its one question; an album not for the bot is ignored."""
+        chat = {"id": GROUP, "type": "supergroup", "title": "G"}
+        user = {"id": 7, "is_bot": False, "first_name": "Bob"}
+        files = bot.telegram.files
+        for n, group in [(0, "IGNORED"), (1, "IGNORED"), (0, "G2"), (1, "G2")]:
+            caption = "@test_llm_bot which is older?" if (n, group) == (0, "G2") else None
+            sizes = [(f"{group} {n}".encode() + JPEG, 800, 600)]
+            fields = {**photo_fields(files, sizes, caption), "media_group_id": group}
+            if caption:
+                fields["caption_entities"] = [{"type": "mention", "offset": 0, "length": 13}]
+            bot.telegram.push_message(chat, user, **fields)
+        assert await answer_in(bot, GROUP) == "echo: Bob: [2 images] which is older?"
+        assert images_in(bot.model.requests[0]) == [b"G2 0" + JPEG, b"G2 1" + JPEG]
 
 
 class TestNoVision:
