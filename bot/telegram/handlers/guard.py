@@ -75,9 +75,11 @@ async def _check_message(message: Message, context: BotContext, gate: Gatekeeper
     if command is not None:  # every command for this bot, in the table or not
         return await _check_command(table.command(command), message, context, gate)
     if addressed and (message.text is not None or asks_with_file(message)):  # for the model
-        if context.services.counted.take(chat.id, message.message_id):
-            # Rate limit counted as it arrived (handlers/admission.py); budgets checked again,
-            # as turns ahead of it in the queue may have used them up.
+        # Rate limit counted as it arrived (handlers/admission.py), or with the album's first
+        # photo; budgets checked again, as turns ahead of it may have used them up.
+        album = message.media_group_id
+        arrived = album is not None and context.services.albums.arriving(album)
+        if context.services.counted.take(chat.id, message.message_id) or arrived:
             return await gate.check_budget(sender_id(message), chat.id)
         return await gate.check_message(sender_id(message), chat.id)
     if addressed:  # a photo, sticker, file…: answered with a note, so limited like a command

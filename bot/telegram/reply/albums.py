@@ -41,6 +41,10 @@ class Albums:
         self._open: dict[tuple[str, str], _Album] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
+    def arriving(self, group: str) -> bool:
+        """Whether an album (its media_group_id, unique to it) is still being gathered."""
+        return any(open_group == group for _, open_group in self._open)
+
     def turn_of(self, conversation: str, group: str) -> Turn | None:
         """The turn of an album still arriving (its next photo joins it), or None."""
         album = self._open.get((conversation, group))

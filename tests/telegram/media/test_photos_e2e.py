@@ -98,6 +98,17 @@ class TestAlbum:
         assert images_in(bot.model.requests[0]) == [f"photo {n}".encode() + JPEG for n in range(3)]
         assert len(bot.telegram.messages(PRIVATE)) == 1
 
+    async def test_album_counts_once_against_the_rate_limit(self, bot: RunningBot) -> None:
+        """An album of four photos is one message for RATE_LIMIT_MESSAGES (here 2)."""
+        await bot.restart(RATE_LIMIT_MESSAGES="2")
+        for n in range(4):
+            sizes = [(f"p{n}".encode() + JPEG, 800, 600)]
+            fields = {**photo_fields(bot.telegram.files, sizes, "All?"), "media_group_id": "R1"}
+            bot.telegram.send_private_update(PRIVATE, fields)
+        assert await answer_in(bot, PRIVATE) == "echo: [4 images] All?"
+        bot.telegram.send_private_text(PRIVATE, "one more")
+        assert await answer_in(bot, PRIVATE, 2) == "echo: one more"
+
     async def test_restart_while_an_album_arrives(self, bot: RunningBot, logs: LogCapture) -> None:
         """The bot stops before an album is complete: after the restart the album's turn is
         answered once, with the photos stored."""
