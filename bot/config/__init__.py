@@ -10,6 +10,7 @@ sections; each component receives the section it needs.
     service       ServiceSettings       DATABASE_URL, LOG_*, HEALTH_*, SHUTDOWN_GRACE_SECONDS
     tools         ToolSettings          MCP_SERVERS_FILE, TOOLS_ENABLED, MAX_TOOL_ROUNDS, ...
     database      DatabaseSettings      DATABASE_POOL_SIZE, REDIS_URL, REPLICA_ID
+    media         MediaSettings         MEDIA_*, TRANSCRIPTION_*, TTS_*, VOICE_*, IMAGE_*, ...
 
 Nothing here reads a file other than `.env`: what needs I/O (the personas file, the GGUF
 file) is checked at start-up by the code that uses it, passed to `load_settings` as `checks`.
@@ -19,6 +20,7 @@ from bot.config.conversation import DEFAULT_SYSTEM_PROMPT, ConversationSettings,
 from bot.config.database import DatabaseSettings
 from bot.config.limits import LimitSettings
 from bot.config.local import BUNDLED, LocalModelSettings
+from bot.config.media import MediaSettings
 from bot.config.model import Endpoint, ModelSettings
 from bot.config.service import ServiceSettings
 from bot.config.settings import (
@@ -46,6 +48,7 @@ __all__ = [
     "LimitSettings",
     "Loaded",
     "LocalModelSettings",
+    "MediaSettings",
     "ModelSettings",
     "Price",
     "ServerSpec",

@@ -19,6 +19,7 @@ from bot.config.conversation import ConversationSettings, SummarySettings
 from bot.config.database import DatabaseSettings
 from bot.config.limits import LimitSettings
 from bot.config.local import BUNDLED, LocalModelSettings
+from bot.config.media import MediaSettings
 from bot.config.model import ModelSettings
 from bot.config.providers import ProviderSettings
 from bot.config.service import ServiceSettings
@@ -39,11 +40,19 @@ SECTIONS: tuple[type[Section], ...] = (
     ProviderSettings,
     ToolSettings,
     DatabaseSettings,
+    MediaSettings,
 )
 ENV_NAMES: tuple[str, ...] = tuple(
     name.upper() for section in SECTIONS for name in section.model_fields
 )
-_SECRET_FIELDS = {"telegram_bot_token", "openai_api_key", "fallback_api_key", "webhook_secret"}
+_SECRET_FIELDS = {
+    "telegram_bot_token",
+    "openai_api_key",
+    "fallback_api_key",
+    "webhook_secret",
+    "transcription_api_key",
+    "tts_api_key",
+}
 
 
 class ConfigError(Exception):
@@ -68,6 +77,7 @@ class Settings:
     providers: ProviderSettings
     database: DatabaseSettings
     tools: ToolSettings = field(default_factory=ToolSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
 
     @property
     def local_model(self) -> str | None:
@@ -93,6 +103,8 @@ class Settings:
                 self.model.openai_api_key,
                 self.model.fallback_api_key,
                 self.telegram.webhook_secret,
+                self.media.transcription_api_key,
+                self.media.tts_api_key,
             )
             if s is not None
         ]
@@ -105,6 +117,8 @@ class Settings:
             self.telegram.telegram_base_url,
             self.service.database_url,
             self.database.redis_url,
+            self.media.transcription_base_url,
+            self.media.tts_base_url,
         ):
             found += url_secrets(url)  # https://user:pass@host, ?key=...
         return [s for s in found if s]
@@ -160,6 +174,7 @@ def load_settings(
         providers=loaded.require(ProviderSettings),
         tools=loaded.require(ToolSettings),
         database=loaded.require(DatabaseSettings),
+        media=loaded.require(MediaSettings),
     )
     problems += _across_sections(settings)
     if problems:

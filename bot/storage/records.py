@@ -41,6 +41,31 @@ class NewTurn:
     quote: Quote | None = None  # what the message replies to, as the model is shown it
 
 
+class AttachmentKind(StrEnum):
+    """What a turn's attachment is, as the model is given it."""
+
+    IMAGE = "image"  # a photo or an image file: an image_url part
+    VOICE = "voice"  # a voice note, audio file or video note: its transcript
+    DOCUMENT = "document"  # a text file or PDF: its extracted text
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a user's message (see migration 0007). `text` is what was derived
+    from it (a transcript, a document's text) once it was; `data` an image's cached bytes."""
+
+    kind: AttachmentKind
+    file_id: str  # the channel's id, to fetch it (again)
+    name: str | None = None
+    mime_type: str | None = None
+    size: int | None = None  # bytes, as announced by the channel
+    duration: int | None = None  # seconds (voice, audio)
+    text: str | None = None
+    note: str | None = None  # what the user was told about it (a document cut short)
+    data: bytes | None = None
+    id: int | None = None  # set once stored
+
+
 @dataclass(frozen=True)
 class Turn:
     """One user message and, once it exists, the model's answer to it."""

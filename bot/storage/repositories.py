@@ -8,10 +8,12 @@ asked.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from bot.storage.records import (
+    Attachment,
     Calibration,
     ChatSettings,
     ChatStats,
@@ -205,6 +207,49 @@ class UpdateInbox(Protocol):
         ...
 
 
+class AttachmentRepository(Protocol):
+    """The files sent with a turn (migration 0007); they go when their turn goes."""
+
+    async def add(self, turn_id: int, attachments: Sequence[Attachment]) -> None:
+        """Store a turn's attachments, after those it has (an album grows one by one)."""
+        ...
+
+    async def of_turns(self, turn_ids: Sequence[int]) -> dict[int, list[Attachment]]:
+        """The attachments of these turns, by turn, in the order they were sent."""
+        ...
+
+    async def derive(
+        self,
+        attachment_id: int,
+        *,
+        text: str | None,
+        note: str | None,
+        data: bytes | None,
+        question: str | None = None,
+    ) -> None:
+        """Keep what was derived from an attachment (a transcript, a document's text, an
+        image's bytes) so it is not derived again; with `question`, the turn's question
+        becomes it in the same transaction (see `set_question`)."""
+        ...
+
+    async def copy(self, from_turn: int, to_turn: int) -> None:
+        """Give `to_turn` the attachments of `from_turn` (/retry asks the same again)."""
+        ...
+
+    async def set_question(self, attachment_id: int, question: str) -> None:
+        """The question of the attachment's turn, now with what was derived from it (a
+        transcript, a document's text), as the model, summaries and /export read it."""
+        ...
+
+
+class ChatMediaRepository(Protocol):
+    """A chat's /voice choice."""
+
+    async def voice_replies(self, chat_id: str) -> bool: ...
+
+    async def set_voice_replies(self, chat_id: str, on: bool) -> None: ...
+
+
 class HealthCheck(Protocol):
     """Whether the database answers at all (for /healthz)."""
 
@@ -222,4 +267,6 @@ class Stores:
     calibrations: CalibrationRepository
     conversations: ConversationRepository
     health: HealthCheck
+    attachments: AttachmentRepository
+    chat_media: ChatMediaRepository
     inbox: UpdateInbox | None = None  # PostgreSQL only (several replicas)

@@ -32,8 +32,10 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("usage_user_days", ("user_id", "day")),
     ("conversations", ("base_key", "number")),
     ("current_conversations", ("base_key",)),
+    ("attachments", ("id",)),
+    ("chat_media", ("chat_id",)),
 )
-IDENTITIES = ("turns", "usage")  # tables whose ids PostgreSQL generates afterwards
+IDENTITIES = ("turns", "usage", "attachments")  # tables whose ids PostgreSQL generates afterwards
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,17 @@ Telegram."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.console import Console
 from rich.table import Table
 
 from bot.engine import errors
 from bot.engine.conversation.turns import Conversation, StatsView
+from bot.engine.media.service import Media
 from bot.engine.tools.listing import tools_text
-from bot.storage.records import Turn
+from bot.storage.records import Attachment, Turn
+from bot.terminal.attach import attach
 
 EXIT_COMMANDS = ("/exit", "/quit")
 
@@ -26,6 +28,8 @@ class ChatContext:
     key: str
     console: Console
     answer: Callable[[Turn], Awaitable[None]]
+    media: Media | None = None  # files with questions (/attach)
+    attached: list[Attachment] = field(default_factory=list)  # for the next question
 
 
 Handler = Callable[[ChatContext, str], Awaitable[None]]
@@ -122,6 +126,7 @@ COMMANDS = [
     Command("/model", "/model [NAME]", "Show or switch the model", model),
     Command("/retry", "/retry", "Answer the last question again", retry),
     Command("/tools", "/tools", "The tools the model can use", tools),
+    Command("/attach", "/attach PATH", "Send a file with the next question", attach),
     Command("/help", "/help", "This list", help_),
 ]
 COMMAND_NAMES = [c.name for c in COMMANDS] + list(EXIT_COMMANDS)

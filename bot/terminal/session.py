@@ -15,6 +15,7 @@ from bot.engine import errors
 from bot.engine.conversation import identity
 from bot.engine.conversation.turns import Reply
 from bot.storage.records import NewTurn, Turn
+from bot.terminal.attach import prepared
 from bot.terminal.commands import EXIT_COMMANDS, ChatContext, run_command
 from bot.terminal.view import AnswerView
 from bot.wiring import DEMO_MODEL_HINT, Engine
@@ -39,7 +40,7 @@ class TerminalChat:
         self.console = console
         self.prompt = prompt
         self.ctx = ChatContext(
-            engine.conversation, identity.terminal_chat(name), console, self.answer
+            engine.conversation, identity.terminal_chat(name), console, self.answer, engine.media
         )
         self._generating: asyncio.Future[Reply] | None = None
 
@@ -108,7 +109,13 @@ class TerminalChat:
         await self.answer(turn)
 
     async def answer(self, turn: Turn) -> None:
-        """Stream a stored turn's answer; Ctrl-C stops the answer."""
+        """Stream a stored turn's answer (its files read first); Ctrl-C stops the answer."""
+        if self.engine.media is not None:
+            try:
+                turn = await prepared(self.ctx, turn, self.engine.media)
+            except errors.ModelError as exc:
+                self.console.print(f"[red]{exc.user_message}[/red]", highlight=False)
+                return
         with AnswerView(self.console) as view:
             outcome = await self._generate(turn, view)
         if isinstance(outcome, Reply):

@@ -22,6 +22,8 @@ from bot.config import (
 from bot.config.providers import Catalogue
 from bot.engine.conversation.retention import Retention
 from bot.engine.conversation.turns import Conversation
+from bot.engine.media.opening import open_media
+from bot.engine.media.service import Media
 from bot.engine.models import local_model
 from bot.engine.policy.gatekeeper import Gatekeeper
 from bot.engine.policy.shared import SharedState
@@ -78,6 +80,7 @@ class Engine:
     demo_model: bool = False  # the tiny bundled model answers (say so to the user)
     shared: SharedState | None = None  # Redis (REDIS_URL), if any
     inbox: UpdateInbox | None = None  # the webhook's durable inbox (PostgreSQL)
+    media: Media | None = None  # files with questions; None when MEDIA_ENABLED=false
 
     async def ping(self) -> None:
         """Raise unless the database answers (what /healthz asks); `Degraded` when only
@@ -118,9 +121,10 @@ async def open_engine(
             log.warning("demo_model_in_use", model=endpoint.default_model, hint=DEMO_MODEL_HINT)
         shared = await shared_state(settings, stack)
         gatekeeper = _gatekeeper(settings, stores, catalogue, clock, shared)
-        tools = await open_tools(
-            settings, stack, events, capabilities
-        )  # closed after the conversation
+        tools = await open_tools(settings, stack, events, capabilities)  # closed after it
+        media = await open_media(
+            settings, stores, endpoint, stack, events=events, clock=clock, capabilities=capabilities
+        )
         conversation = Conversation(
             stores,
             llm,
@@ -134,17 +138,20 @@ async def open_engine(
             spending=gatekeeper,  # each request's estimate held against the budgets
             capabilities=capabilities,
             tools=tools,
+            contents=media,  # images shown to the model as parts
         )
         stack.push_async_callback(conversation.close)  # before the client and database close
-        retention = Retention(
-            stores.turns,
-            stores.summaries,
-            stores.conversations,
-            settings.conversation.history_retention_days,
-            clock=clock,
-        )
+        retention = _retention(settings, stores, clock)
         await stack.enter_async_context(retention.running())  # stopped before the database
-        yield Engine(endpoint, conversation, gatekeeper, stores.health, demo, shared, stores.inbox)
+        yield Engine(
+            endpoint, conversation, gatekeeper, stores.health, demo, shared, stores.inbox, media
+        )
+
+
+def _retention(settings: Settings, stores: Stores, clock: Callable[[], float]) -> Retention:
+    """HISTORY_RETENTION_DAYS: old turns, summaries and conversations deleted in the background."""
+    days = settings.conversation.history_retention_days
+    return Retention(stores.turns, stores.summaries, stores.conversations, days, clock=clock)
 
 
 def _gatekeeper(

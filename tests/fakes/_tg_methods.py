@@ -10,6 +10,7 @@ from tests.fakes import _tg_messages as msgs
 from tests.fakes._tg_models import ApiCall, bad_request
 from tests.fakes._tg_params import chat_id_of, int_param, required
 from tests.fakes._tg_state import JsonDict, TelegramState, command_key
+from tests.fakes.telegram_files import get_file, send_voice
 
 Handler = Callable[[TelegramState, ApiCall], Any]
 
@@ -158,6 +159,8 @@ METHODS: dict[str, Handler] = {
     "deleteMessages": msgs.delete_messages,
     "sendMessageDraft": msgs.send_message_draft,
     "sendDocument": msgs.send_document,
+    "getFile": get_file,
+    "sendVoice": send_voice,
     "answerCallbackQuery": msgs.answer_callback_query,
     "getChat": get_chat,
     "getChatMember": get_chat_member,

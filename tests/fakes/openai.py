@@ -18,6 +18,7 @@ from aiohttp import web
 from tests.fakes import _oai_payloads as payloads
 from tests.fakes._oai_script import Behaviour, Block, ChatRequest, CutStream, Error, Hang, Reply
 from tests.fakes._server import FakeServer, drop_connection, unused_port
+from tests.fakes.openai_audio import AudioEndpoints
 from tests.fakes.openai_dialects import FakeDialect
 from tests.fakes.openai_tools import ToolCalls, stream_tool_calls
 
@@ -54,6 +55,8 @@ class FakeOpenAI(FakeServer):
         self.app.router.add_post("/v1/chat/completions", self._chat)
         self.app.router.add_get("/v1/models", self._models)
         self.app.router.add_get("/v1/models/{model}", self._model)
+        self.audio = AudioEndpoints(self._authorized)  # /audio/transcriptions, /audio/speech
+        self.audio.install(self.app.router)
         self.app.router.add_route("*", "/{tail:.*}", self._unknown)
 
     @property

@@ -30,6 +30,7 @@ from tests.fakes._tg_models import (
 from tests.fakes._tg_params import read_params
 from tests.fakes._tg_state import JsonDict
 from tests.fakes._tg_updates import UpdateBuilders
+from tests.fakes.telegram_files import FileStore, serve_file
 
 __all__ = ["ApiCall", "ApiError", "Draft", "FakeTelegram", "SentMessage", "UploadedFile"]
 
@@ -68,6 +69,8 @@ class FakeTelegram(FakeServer, UpdateBuilders):
         self._flood_last: dict[str, float] = {}
         self._poll_generation = 0
         self.app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self.files = FileStore()  # what users send: getFile and the file URL (telegram_files)
+        self.app.router.add_get("/file/bot{token}/{path:.*}", self._serve_file)
 
     @property
     def base_url(self) -> str:
@@ -169,6 +172,9 @@ class FakeTelegram(FakeServer, UpdateBuilders):
             return response.status
 
     # -- HTTP -------------------------------------------------------------------------------
+
+    async def _serve_file(self, request: web.Request) -> web.StreamResponse:
+        return await serve_file(self.files, self.token, request)
 
     def _updates_changed(self) -> None:
         self._notify()

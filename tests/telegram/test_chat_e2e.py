@@ -111,7 +111,9 @@ class TestPrivateChat:
         assert user_messages(bot.model.requests[-1].messages) == ["Remember 42", "What number?"]
 
     async def test_non_text_gets_a_short_note(self, bot: RunningBot, logs: LogCapture) -> None:
-        """A photo, sticker, voice note or file gets a note that only text is supported."""
+        """With MEDIA_ENABLED=false a photo, sticker, voice note or file gets a note that only
+        text is supported."""
+        await bot.restart(MEDIA_ENABLED="false")
         kinds: dict[str, dict[str, Any]] = {
             "photo": {"photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]},
             "sticker": {

@@ -14,7 +14,7 @@ class TestStartupCommands:
         names = [c["command"] for c in call.params["commands"]]
         assert names == [
             "start", "clear", "new", "chats", "stats", "model", "retry", "stop", "persona",
-            "system", "export", "tools",
+            "system", "export", "tools", "voice",
         ]  # fmt: skip
 
 

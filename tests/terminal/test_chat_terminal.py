@@ -16,7 +16,7 @@ from tests.support.running import API_KEY
 from tests.support.terminal import Terminal, log_events
 
 OpenChat = Callable[..., Terminal]
-UNKNOWN = "Unknown command. Commands: /clear /stats /model /retry /tools /help /exit"
+UNKNOWN = "Unknown command. Commands: /clear /stats /model /retry /tools /attach /help /exit"
 FOOTER = re.compile(r"gpt-test · ([\d,]+) → ([\d,]+) tokens")
 
 

@@ -16,6 +16,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from math import ceil
+from typing import Any
 
 from bot.config import Price
 from bot.engine.accounting.pricing import cost_usd
@@ -46,13 +47,25 @@ def estimate(text: str, bytes_per_token: float = PRIOR_BYTES_PER_TOKEN) -> int:
     return max(1, ceil(utf8_size(text) / bytes_per_token))
 
 
-def estimate_messages(messages: Sequence[dict[str, str]], counter: Counter) -> int:
-    return sum(counter(m["content"]) + MESSAGE_OVERHEAD_TOKENS for m in messages)
+IMAGE_PART_TOKENS = 800  # an estimate per image part (OpenAI: 85 + 170 per 512-pixel tile)
+
+
+def content_tokens(content: str | list[dict[str, Any]], counter: Counter) -> int:
+    """A message content's tokens: its text, and a fixed estimate per image part."""
+    if isinstance(content, str):
+        return counter(content)
+    text = "".join(str(p.get("text", "")) for p in content if p.get("type") == "text")
+    images = sum(1 for p in content if p.get("type") == "image_url")
+    return counter(text) + images * IMAGE_PART_TOKENS
+
+
+def estimate_messages(messages: Sequence[dict[str, Any]], counter: Counter) -> int:
+    return sum(content_tokens(m["content"], counter) + MESSAGE_OVERHEAD_TOKENS for m in messages)
 
 
 def measure_usage(
     model: str,
-    messages: Sequence[dict[str, str]],
+    messages: Sequence[dict[str, Any]],
     completion: Completion,
     counter: Counter,
     prices: Mapping[str, Price],
@@ -89,9 +102,12 @@ class Calibrator:
         return lambda text: estimate(text, ratio)
 
     def observe(
-        self, model: str, messages: Sequence[dict[str, str]], prompt_tokens: int
+        self, model: str, messages: Sequence[dict[str, Any]], prompt_tokens: int
     ) -> Calibration | None:
-        """Learn from one request's reported prompt tokens; None when it says too little."""
+        """Learn from one request's reported prompt tokens; None when it says too little
+        (or carried images, whose tokens say nothing of the text's)."""
+        if any(not isinstance(m["content"], str) for m in messages):
+            return None
         size = sum(utf8_size(m["content"]) for m in messages)
         content_tokens = prompt_tokens - MESSAGE_OVERHEAD_TOKENS * len(messages)
         if size < MIN_SAMPLE_BYTES or content_tokens <= 0:
@@ -132,7 +148,7 @@ class TokenCounter:
         return self.calibrator.counter(model)
 
     async def observe(
-        self, model: str, messages: Sequence[dict[str, str]], prompt_tokens: int
+        self, model: str, messages: Sequence[dict[str, Any]], prompt_tokens: int
     ) -> None:
         """Learn from a request whose prompt tokens the provider reported."""
         await self._load()

@@ -11,17 +11,20 @@ import time
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from bot.config import Price
 from bot.engine import errors
 from bot.engine.accounting.pricing import cost_usd
 from bot.engine.accounting.tokens import TokenCounter, measure_usage
 from bot.engine.conversation.context import (
+    ContentOf,
     Limits,
     Message,
     build_messages,
     history_window,
     message_tokens,
+    turn_content,
 )
 from bot.engine.conversation.folding import unsummarised
 from bot.engine.conversation.stopping import STOPPED_MARK, InFlight, Progress
@@ -36,6 +39,12 @@ from bot.storage.records import Turn, Usage
 from bot.storage.repositories import TurnRepository
 
 log = get_logger(__name__)
+
+
+class TurnContents(Protocol):
+    """How turns with files are shown to the model (engine/media): images as parts."""
+
+    async def content_for(self, turns: Sequence[Turn]) -> ContentOf | None: ...
 
 
 @dataclass(frozen=True)
@@ -64,9 +73,11 @@ class Generator:
         events: EngineEvents,
         spending: Spending,
         tools: ToolLoop | None = None,
+        contents: TurnContents | None = None,
     ) -> None:
         self._llm = llm
         self._tools = tools  # None: no tools configured
+        self._contents = contents
         self._turns = turns
         self._summaries = summaries
         self._tokens = tokens
@@ -181,6 +192,9 @@ class Generator:
         history = await self._turns.recent(turn.chat_id, window)
         # A retry is asked as if the answer it replaces had never been given.
         history = [t for t in history if t.id != turn.replaces]
+        content = None
+        if self._contents is not None:
+            content = await self._contents.content_for([*history, turn])
         return build_messages(
             profile.system_prompt,
             unsummarised(summary, history),
@@ -188,6 +202,7 @@ class Generator:
             limits,
             summary=summary.text if summary else None,
             counter=await self._tokens.counter(profile.model),
+            content=content or turn_content,
         )
 
     async def _generate(

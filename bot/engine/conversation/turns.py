@@ -23,7 +23,7 @@ from bot.engine.conversation.controls import ChatControls, StatsView
 from bot.engine.conversation.conversations import Conversations
 from bot.engine.conversation.editing import EditedQuestions
 from bot.engine.conversation.folding import SummaryPolicy
-from bot.engine.conversation.generation import Generator
+from bot.engine.conversation.generation import Generator, TurnContents
 from bot.engine.conversation.ordering import ChatLocks
 from bot.engine.conversation.recovery import Action, action_for
 from bot.engine.conversation.replies import Reply
@@ -66,6 +66,7 @@ class Conversation:
         spending: Spending = UNLIMITED,
         capabilities: CapabilityMap | None = None,
         tools: ToolLoop | None = None,
+        contents: TurnContents | None = None,  # files shown to the model (engine/media)
     ) -> None:
         """`endpoint`: the models a chat may choose; `prices` price the usage; `personas`
         defaults to the shipped set; `spending` holds request estimates against the budgets."""
@@ -92,6 +93,7 @@ class Conversation:
             events=events,
             spending=spending,
             tools=tools,
+            contents=contents,
         )
 
     def _controls(

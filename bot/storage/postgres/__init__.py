@@ -4,6 +4,7 @@ Selected by DATABASE_URL=postgresql://...; the driver (asyncpg) is imported only
 
 from __future__ import annotations
 
+from bot.storage.postgres.attachments import PostgresAttachments, PostgresChatMedia
 from bot.storage.postgres.calibrations import PostgresCalibrations
 from bot.storage.postgres.chats import PostgresChats
 from bot.storage.postgres.conversations import PostgresConversations
@@ -27,5 +28,7 @@ def stores(database: PostgresDatabase) -> Stores:
         calibrations=PostgresCalibrations(database),
         conversations=PostgresConversations(database),
         health=database,
+        attachments=PostgresAttachments(database),
+        chat_media=PostgresChatMedia(database),
         inbox=PostgresInbox(database),
     )

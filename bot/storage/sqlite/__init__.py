@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.storage.repositories import Stores
+from bot.storage.sqlite.attachments import SQLiteAttachments, SQLiteChatMedia
 from bot.storage.sqlite.calibrations import SQLiteCalibrations
 from bot.storage.sqlite.chats import SQLiteChats
 from bot.storage.sqlite.conversations import SQLiteConversations
@@ -25,4 +26,6 @@ def stores(database: Database) -> Stores:
         calibrations=SQLiteCalibrations(database),
         conversations=SQLiteConversations(database),
         health=database,
+        attachments=SQLiteAttachments(database),
+        chat_media=SQLiteChatMedia(database),
     )

@@ -24,7 +24,7 @@ from bot.observability import metrics
 from bot.observability.logs import get_logger
 from bot.telegram.app.processor import PerChatUpdateProcessor
 from bot.telegram.app.transport import AiohttpRequest
-from bot.telegram.handlers import chat, guard, membership, stopping, table
+from bot.telegram.handlers import chat, guard, media, membership, stopping, table
 from bot.telegram.handlers.context import CONTEXT_TYPES, BotApplication, BotContext, install
 from bot.telegram.handlers.incoming import on_button, on_message, topic_of
 from bot.telegram.reply.services import Services
@@ -46,6 +46,8 @@ NON_TEXT = (
     | filters.LOCATION
     | filters.CONTACT
 )
+
+MEDIA = filters.PHOTO | filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE | filters.Document.ALL
 
 ALLOWED_UPDATES = [
     Update.MESSAGE,
@@ -96,6 +98,12 @@ async def on_error(update: object, context: BotContext) -> None:
             log.warning("error_reply_failed", exc_info=True)
 
 
+def file_url(base_url: str) -> str:
+    """Where a Bot API server at `base_url` (".../bot") serves files: ".../file/bot"."""
+    root, _, _ = base_url.rstrip("/").rpartition("/bot")
+    return f"{root}/file/bot" if root else base_url.rstrip("/") + "/file/bot"
+
+
 def build_application(
     settings: TelegramSettings, svc: Services, processor: PerChatUpdateProcessor
 ) -> BotApplication:
@@ -111,6 +119,7 @@ def build_application(
     )
     if settings.telegram_base_url:
         builder = builder.base_url(settings.telegram_base_url)
+        builder = builder.base_file_url(file_url(settings.telegram_base_url))
     application = builder.build()
     install(application, svc)
     register_handlers(application)
@@ -142,6 +151,8 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(MessageHandler(text, on_message(chat.on_text)))
     edited = filters.UpdateType.EDITED_MESSAGE & filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(edited, on_message(chat.on_edit)))
+    files = filters.UpdateType.MESSAGE & MEDIA  # what the model can be given (handlers/media)
+    application.add_handler(MessageHandler(files, on_message(media.on_media)))
     non_text = filters.UpdateType.MESSAGE & NON_TEXT
     application.add_handler(MessageHandler(non_text, on_message(chat.on_non_text)))
     application.add_error_handler(on_error)

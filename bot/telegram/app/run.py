@@ -56,7 +56,7 @@ async def _serve(settings: Settings, stop: asyncio.Event, clock: Callable[[], fl
         engine = await stack.enter_async_context(open_engine(settings, clock=clock))
         conversation, gatekeeper = engine.conversation, engine.gatekeeper
         gatekeeper.announce()
-        svc = Services(conversation, settings.telegram, gatekeeper)
+        svc = Services(conversation, settings.telegram, gatekeeper, media=engine.media)
         processor = _processor(settings.telegram, engine, svc)
         application = build_application(settings.telegram, svc, processor)
         receiving = Receiving(application, engine.inbox)
@@ -85,8 +85,8 @@ async def _serve(settings: Settings, stop: asyncio.Event, clock: Callable[[], fl
         log.info("bot_stopping", in_flight=processor.in_flight + recovery.in_flight)
         await receiving.stop()
         await _stop_within_grace(
-            _stop_all(application.stop(), recovery.wait()),
-            [processor.cancel_in_flight, recovery.cancel],
+            _stop_all(application.stop(), recovery.wait(), svc.albums.wait()),
+            [processor.cancel_in_flight, recovery.cancel, svc.albums.cancel],
             settings.service.shutdown_grace_seconds,
         )
     log.info("bot_stopped")

@@ -7,7 +7,7 @@ from telegram import Message
 from bot.engine.conversation.editing import Edit
 from bot.engine.text import clean_text
 from bot.observability.logs import get_logger
-from bot.storage.records import NewTurn
+from bot.storage.records import NewTurn, Turn
 from bot.telegram.handlers.context import BotContext
 from bot.telegram.handlers.incoming import Incoming
 from bot.telegram.handlers.quoting import quote_of
@@ -42,23 +42,30 @@ async def on_text(incoming: Incoming, context: BotContext) -> None:
         reply = EMPTY_TEXT if is_private(message) else EMPTY_MENTION
         await message.reply_text(reply, do_quote=not is_private(message))
         return
-    svc = context.services
-    user = message.from_user
+    turn = await context.services.conversation.submit(new_turn(incoming, context, text))
+    if turn is not None:
+        await answer_new(incoming, context, turn)
+
+
+def new_turn(incoming: Incoming, context: BotContext, text: str) -> NewTurn:
+    """The message as the engine stores it, with `text` as its question."""
+    message, me = incoming.message, context.bot.bot
     sender = sender_id(message)  # whose budgets the answer is charged to
-    turn = await svc.conversation.submit(
-        NewTurn(
-            chat_id=incoming.chat_key,
-            user_text=text,
-            source_key=incoming.source_key,
-            reply_to=str(message.message_id),
-            user_id=None if sender is None else str(sender),
-            speaker=None if is_private(message) else speaker_name(user),
-            sent_at=message.date.timestamp(),
-            quote=quote_of(message, me),
-        )
+    return NewTurn(
+        chat_id=incoming.chat_key,
+        user_text=text,
+        source_key=incoming.source_key,
+        reply_to=str(message.message_id),
+        user_id=None if sender is None else str(sender),
+        speaker=None if is_private(message) else speaker_name(message.from_user),
+        sent_at=message.date.timestamp(),
+        quote=quote_of(message, me),
     )
-    if turn is None:
-        return
+
+
+async def answer_new(incoming: Incoming, context: BotContext, turn: Turn) -> None:
+    """Answer a message's stored turn, unless it waited too long (the bot was down)."""
+    svc = context.services
     if svc.conversation.too_old(turn):
         # Telegram kept it while the bot was down for long: too late to answer now.
         await expire(context.bot, svc, turn)

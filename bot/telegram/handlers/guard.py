@@ -26,7 +26,7 @@ from bot.observability.logs import get_logger
 from bot.telegram.handlers import table
 from bot.telegram.handlers.context import BotContext
 from bot.telegram.handlers.table import Access
-from bot.telegram.handlers.triggers import is_addressed, sender_id
+from bot.telegram.handlers.triggers import asks_with_file, is_addressed, sender_id
 
 log = get_logger(__name__)
 
@@ -74,10 +74,12 @@ async def _check_message(message: Message, context: BotContext, gate: Gatekeeper
         return refusal
     if command is not None:  # every command for this bot, in the table or not
         return await _check_command(table.command(command), message, context, gate)
-    if message.text is not None and addressed:  # a message for the model
-        if context.services.counted.take(chat.id, message.message_id):
-            # Rate limit counted as it arrived (handlers/admission.py); budgets checked again,
-            # as turns ahead of it in the queue may have used them up.
+    if addressed and (message.text is not None or asks_with_file(message)):  # for the model
+        # Rate limit counted as it arrived (handlers/admission.py), or with the album's first
+        # photo; budgets checked again, as turns ahead of it may have used them up.
+        album = message.media_group_id
+        arrived = album is not None and context.services.albums.arriving(album)
+        if context.services.counted.take(chat.id, message.message_id) or arrived:
             return await gate.check_budget(sender_id(message), chat.id)
         return await gate.check_message(sender_id(message), chat.id)
     if addressed:  # a photo, sticker, file…: answered with a note, so limited like a command

@@ -16,7 +16,7 @@ from enum import Enum
 
 from telegram import BotCommand
 
-from bot.telegram.handlers import admin, commands, controls, conversations, stopping, tools
+from bot.telegram.handlers import admin, commands, controls, conversations, stopping, tools, voice
 from bot.telegram.handlers.context import BotContext
 from bot.telegram.handlers.incoming import ButtonCallback, Incoming, MessageCallback
 
@@ -177,6 +177,13 @@ COMMANDS: tuple[Command, ...] = (
         tools.tools,
         menu="The tools the model can use here",
         access=Access.EVERYONE,
+        asks_model=False,
+    ),
+    Command(
+        "voice",
+        voice.voice,
+        menu="Read answers aloud too (on/off)",
+        access=Access.GROUP_ADMINS,  # changes what the whole group gets, like /clear
         asks_model=False,
     ),
     Command(

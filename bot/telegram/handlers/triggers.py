@@ -67,3 +67,10 @@ def sender_id(message: Message) -> int | None:
     if message.sender_chat is not None:
         return message.sender_chat.id
     return message.from_user.id if message.from_user is not None else None
+
+
+def asks_with_file(message: Message) -> bool:
+    """A photo, voice note, audio, video note or document: a question for the model."""
+    return bool(
+        message.photo or message.voice or message.audio or message.video_note or message.document
+    )

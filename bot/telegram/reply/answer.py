@@ -21,11 +21,13 @@ from bot.engine.models.client import OnDelta
 from bot.observability import metrics
 from bot.storage.records import Turn
 from bot.telegram.reply.delivery import send_answer, send_text
+from bot.telegram.reply.media import prepare_media
 from bot.telegram.reply.services import Services
 from bot.telegram.reply.stop_button import stop_markup
 from bot.telegram.reply.streaming import StreamingReply, StreamState
 from bot.telegram.reply.tool_progress import tool_progress
 from bot.telegram.reply.typing import typing
+from bot.telegram.reply.voice import speak_answer
 
 GENERAL_TOPIC = 1
 """The General topic's thread id: Telegram refuses it for messages (they go without a thread
@@ -59,19 +61,22 @@ async def answer_turn(
         stop=stop_markup(turn.id),
         reuse=old or (),
     )
+    files = None
     try:
         async with stream as answer:
+            files = await prepare_media(bot, svc, turn)
             reply = await svc.conversation.generate(
-                turn,
+                files.turn if files else turn,
                 on_delta=answer.on_delta,
                 on_generated=answer.generated,
                 on_tool=tool_progress(answer.on_delta),  # "🔧 time: get_current_time"
             )
     except errors.ModelError as exc:
+        shown = exc if files is None or svc.media is None else files.explain(svc.media, exc)
         await send_text(
             bot,
             chat_id,
-            exc.user_message,
+            shown.user_message,
             reply_to=quote,
             thread_id=thread_id,
             max_wait=svc.telegram.flood_wait_max,
@@ -79,6 +84,7 @@ async def answer_turn(
         return
     svc.streams.answers[turn.id] = tuple(await answer.deliver(reply.text))
     await svc.conversation.delivered(reply)
+    await speak_answer(bot, svc, reply.turn, reply.text, chat_id=chat_id, thread_id=thread_id)
 
 
 class Answer(Protocol):

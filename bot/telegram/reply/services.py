@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 from bot.config import TelegramSettings
 from bot.engine.conversation.turns import Conversation
+from bot.engine.media.service import Media
 from bot.engine.policy.gatekeeper import Gatekeeper
+from bot.telegram.reply.albums import Albums
 from bot.telegram.reply.streaming import StreamState
 
 
@@ -45,3 +47,5 @@ class Services:
     gatekeeper: Gatekeeper
     streams: StreamState = field(default_factory=StreamState)  # shared by streamed replies
     counted: CountedMessages = field(default_factory=CountedMessages)  # see CountedMessages
+    media: Media | None = None  # files with questions (None: MEDIA_ENABLED=false)
+    albums: Albums = field(default_factory=Albums)  # photos sent together, still arriving

@@ -101,6 +101,7 @@ class TestMenu:
             ("system", "Show or set this chat's system prompt"),
             ("export", "Download this chat's history"),
             ("tools", "The tools the model can use here"),
+            ("voice", "Read answers aloud too (on/off)"),
         ]
 
     def test_help_is_an_alias_of_start_not_in_the_menu(self) -> None:
@@ -126,8 +127,8 @@ class TestPolicy:
         assert {c.name for c in table.COMMANDS if c.asks_model} == {"retry"}
 
     def test_settings_commands_need_a_group_admin_to_change(self) -> None:
-        """In groups /clear, /new and /export always need an admin; /model, /persona, /system
-        only with arguments."""
+        """In groups /clear, /new, /voice and /export always need an admin; /model, /persona,
+        /system only with arguments."""
 
         def needs_admin(has_arguments: bool) -> set[str]:
             return {
@@ -139,12 +140,13 @@ class TestPolicy:
         assert needs_admin(has_arguments=True) == {
             "clear",
             "new",
+            "voice",
             "export",
             "model",
             "persona",
             "system",
         }
-        assert needs_admin(has_arguments=False) == {"clear", "new", "export"}
+        assert needs_admin(has_arguments=False) == {"clear", "new", "voice", "export"}
 
     def test_export_is_governed_by_its_own_setting(self) -> None:
         """/export reads the whole history: its own access, under GROUP_EXPORT_ADMINS_ONLY."""
