@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import wiring
+from bot.wiring import stores as wiring_stores
 from bot.engine import errors
 from bot.storage.sqlite import Database
 from tests.fakes.openai import Block
@@ -34,7 +34,7 @@ def storages(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Database]]:
             super().__init__(path, busy_timeout_ms=busy_timeout_ms)
             made.append(self)
 
-    monkeypatch.setattr(wiring, "Database", Recorded)
+    monkeypatch.setattr(wiring_stores, "Database", Recorded)
     yield made
 
 
