@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.wiring import stores as wiring_stores
 from bot.engine import errors
 from bot.storage.sqlite import Database
+from bot.wiring import stores as wiring_stores
 from tests.fakes.openai import Block
 from tests.fakes.telegram import ApiCall
 from tests.support.botprocess import BotProcess
