@@ -9,7 +9,7 @@ import pytest
 
 from bot.storage import postgres, sqlite
 from bot.storage.postgres import PostgresDatabase
-from bot.storage.records import Calibration, NewTurn, Summary, Usage
+from bot.storage.records import Attachment, AttachmentKind, Calibration, NewTurn, Summary, Usage
 from bot.storage.sqlite import Database, ProcessLock
 from bot.storage.transfer import TABLES, copy_database
 from tests.support.cli import run_bot
@@ -17,6 +17,9 @@ from tests.support.database import fill_turns
 from tests.support.services import PostgresSchema, postgres_rows, postgres_schema
 
 TURNS = 10_000
+PHOTO = Attachment(
+    AttachmentKind.IMAGE, "photo-1", mime_type="image/jpeg", size=3, data=b"\xff\xd8\x00"
+)
 
 
 @pytest.fixture
@@ -43,6 +46,8 @@ async def filled(tmp_path: Path) -> Path:
     await stores.calibrations.save("gpt", Calibration(4.2, 3), now=2e9)
     await stores.conversations.create("tg:2", now=2e9)
     await stores.conversations.set_title("tg:2", 2, "Pirates", now=2e9)
+    await stores.attachments.add(turn.id, [PHOTO])
+    await stores.chat_media.set_voice_replies("tg:2", True)
     await database.close()
     return path
 
@@ -68,11 +73,14 @@ class TestMigrateDb:
         settings = await stores.chats.settings("tg:2")
         stats = await stores.chats.stats("tg:2")
         titles = [c.title for c in await stores.conversations.recent("tg:2", 5)]
+        photos = (await stores.attachments.of_turns([TURNS + 1]))[TURNS + 1]
+        voice = await stores.chat_media.voice_replies("tg:2")
         added = await stores.turns.add(NewTurn("tg:3", "new"), now=2e9)
         await database.close()
         assert settings.persona == "pirate"
         assert (stats.requests, stats.cost_usd) == (1, 0.25)
         assert "Pirates" in titles
+        assert [(p.file_id, p.data) for p in photos] == [("photo-1", b"\xff\xd8\x00")] and voice
         assert added is not None and added.id == TURNS + 2
 
     async def test_an_interrupted_copy_finishes_on_the_next_run(
