@@ -7,7 +7,6 @@ their part are left alone, the others are edited, missing parts are sent, surplu
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from telegram.error import RetryAfter, TelegramError
 from bot.observability.logs import get_logger
 from bot.telegram.format.render import RenderedPart
 from bot.telegram.reply.delivery import edit_part, reply_parameters, send_part
-from bot.telegram.reply.pacing import ChatPacer
+from bot.telegram.reply.pacing import ChatPacer, sleep_until
 from bot.telegram.reply.stop_button import DRAFT_STOP
 from bot.telegram.reply.stream_steps import PartKey, Step, part_key
 
@@ -173,7 +172,7 @@ class StreamedMessages:
         if self._pacer.paused_until(self._chat_id) - time.monotonic() > self._max_wait:
             log.warning("flood_wait_too_long", retry_after_s=round(wait, 1), max_s=self._max_wait)
             raise RetryAfter(math.ceil(wait))
-        await asyncio.sleep(wait)
+        await sleep_until(ready)
 
     async def _delete(self, surplus: list[_Shown]) -> None:
         """Messages left over when the final answer has fewer parts than were streamed."""

@@ -33,7 +33,7 @@ from bot.engine.models.client import OnDelta
 from bot.observability.logs import get_logger
 from bot.telegram.format.render import RenderedPart, plain_parts, render
 from bot.telegram.reply.delivery import is_formatting_error, is_not_modified, retry_after_seconds
-from bot.telegram.reply.pacing import ChatPacer
+from bot.telegram.reply.pacing import ChatPacer, sleep_until
 from bot.telegram.reply.reasoning import Thinking
 from bot.telegram.reply.stream_messages import StreamedMessages, StreamStats
 from bot.telegram.reply.stream_steps import Mode, Step, next_step
@@ -184,7 +184,7 @@ class StreamingReply:
             while self._live:
                 await self._wake.wait()
                 ready = self._state.pacer.ready_at(self._chat_id, self._interval)
-                await asyncio.sleep(max(0.0, ready - time.monotonic()))
+                await sleep_until(ready)
                 if not self._live:
                     break
                 self._wake.clear()
