@@ -1,89 +1,87 @@
-"""Several replicas on one PostgreSQL database: one leads (receives and answers), the others
-stand by and take over within seconds when it goes.
+"""Several replicas on one PostgreSQL database: every replica answers; in polling mode one of
+them polls.
 
-With SQLite there is one process per file (its lock), so this does nothing. With PostgreSQL,
-`python -m bot` started N times shares the database; the leader holds a PostgreSQL advisory
-lock (bot/storage/postgres/leader.py). A standby opens nothing but that lock's connection
-and, if HEALTH_PORT is set, a /healthz that answers 503 "standby" (so that a load balancer
-or Kubernetes sends webhooks only to the leader). When it becomes the leader it starts like
-a freshly started bot: recovery finishes whatever the last leader left unfinished (each
-message answered once: a stored turn is never stored twice, and Telegram re-sends the
-updates the dead leader had not confirmed, which are recognised as duplicates).
+With SQLite there is one process per file (its lock), so none of this applies. With
+PostgreSQL, `python -m bot` started N times shares the database, and each one answers (the
+conversations are shared out by leases: bot/telegram/app/dispatch.py). Telegram allows one
+getUpdates at a time per bot, so in polling mode only the replica holding a PostgreSQL
+advisory lock (bot/storage/postgres/leader.py) polls; it records what it receives for all of
+them. When it goes, another replica takes the lock within seconds and polls from where it
+stopped (Telegram re-sends what was not confirmed; a re-sent update is recognised). In webhook
+mode there is no poller: the load balancer's choice of replica records the update.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
 
 from prometheus_client import Gauge
 
 from bot.config import Settings
-from bot.observability.health import HealthServer
 from bot.observability.logs import get_logger
+from bot.storage.errors import StorageError
 from bot.storage.postgres.leader import Leadership
 
 log = get_logger(__name__)
 
 LEADER = Gauge(
-    "bot_replica_leader", "1 while this replica leads, 0 while it stands by", ["replica"]
+    "bot_replica_leader", "1 while this replica polls Telegram, 0 otherwise", ["replica"]
 )
-STANDBY_REASON = "standby: another replica is active"
+RETRY_SECONDS = 5.0  # after polling could not start
 
 
-@asynccontextmanager
-async def leading(settings: Settings, stop: asyncio.Event) -> AsyncIterator[bool]:
-    """Wait until this process may receive and answer: True at once on SQLite; on PostgreSQL
-    once it holds the leader's lock (False: `stop` came first). While it leads, losing the
-    lock's session sets `stop`, so the bot shuts down gracefully (to stand by again)."""
-    if not settings.service.on_postgres:
-        yield True
-        return
-    replica = settings.database.replica_id
-    leadership = Leadership(settings.service.database_url)
-    LEADER.labels(replica=replica).set(0)
-    started = time.monotonic()
-    try:
-        if not await leadership.try_acquire():
-            log.info("replica_standby", replica_id=replica)
-            async with _standby_health(settings):
-                if not await leadership.acquire(stop):
-                    yield False
-                    return
-        waited = round(time.monotonic() - started, 2)
-        log.info("replica_leading", replica_id=replica, waited_s=waited)
-        LEADER.labels(replica=replica).set(1)
-        watcher = asyncio.create_task(_stop_when_lost(leadership, stop, replica))
+class Poller:
+    """Runs `start` (polling) only while this replica holds the poller's lock, `halt` when it
+    is lost or `stop` is set; waits for the lock again after losing it."""
+
+    def __init__(self, settings: Settings, *, retry_seconds: float = 1.0) -> None:
+        self.replica = settings.database.replica_id
+        self._leadership = Leadership(settings.service.database_url, retry_seconds=retry_seconds)
+        LEADER.labels(replica=self.replica).set(0)
+
+    async def run(
+        self,
+        stop: asyncio.Event,
+        start: Callable[[], Awaitable[None]],
+        halt: Callable[[], Awaitable[None]],
+    ) -> None:
+        """Poll while leading, until `stop` is set (cancel to end at once)."""
         try:
-            yield True
+            while not stop.is_set():
+                waiting_since = time.monotonic()
+                if not await self._leadership.acquire(stop):
+                    return
+                waited = round(time.monotonic() - waiting_since, 2)
+                log.info("replica_leading", replica_id=self.replica, waited_s=waited)
+                LEADER.labels(replica=self.replica).set(1)
+                try:
+                    await self._poll(stop, start)
+                finally:
+                    LEADER.labels(replica=self.replica).set(0)
+                    await halt()
+                    await self._leadership.release()
         finally:
-            watcher.cancel()
-            with suppress(asyncio.CancelledError):
-                await watcher
-            LEADER.labels(replica=replica).set(0)
-    finally:
-        await leadership.release()
+            await self._leadership.release()
 
-
-async def _stop_when_lost(leadership: Leadership, stop: asyncio.Event, replica: str) -> None:
-    await leadership.lost()
-    log.error("replica_leadership_lost", replica_id=replica)
-    stop.set()
-
-
-@asynccontextmanager
-async def _standby_health(settings: Settings) -> AsyncIterator[None]:
-    """/healthz answering 503 "standby" while this replica waits (HEALTH_PORT 0: none)."""
-    service = settings.service
-    async with AsyncExitStack() as stack:
-        if service.health_port:
-
-            async def standby() -> str:
-                return STANDBY_REASON
-
-            server = HealthServer(service.health_listen, service.health_port, standby)
-            await server.start()
-            stack.push_async_callback(server.stop)
-        yield
+    async def _poll(self, stop: asyncio.Event, start: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await start()
+        except Exception:  # Telegram refused: another replica (or this one) tries again
+            log.exception("polling_start_failed", replica_id=self.replica)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RETRY_SECONDS)
+            return
+        lost = asyncio.ensure_future(self._leadership.lost())
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({lost, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (lost, stopped):
+                task.cancel()
+                with suppress(asyncio.CancelledError, StorageError):
+                    await task
+        if lost.done() and not lost.cancelled() and not stop.is_set():
+            log.error("replica_leadership_lost", replica_id=self.replica)

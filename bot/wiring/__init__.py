@@ -32,7 +32,7 @@ from bot.engine.providers.catalogue import prices
 from bot.observability.health import Degraded
 from bot.observability.logs import get_logger
 from bot.observability.metrics import PrometheusEvents
-from bot.storage.repositories import HealthCheck, Stores, UpdateInbox
+from bot.storage.repositories import ChatLeases, HealthCheck, Stores, UpdateInbox
 from bot.wiring.errors import StartupError
 from bot.wiring.models import (
     local_endpoint,
@@ -79,8 +79,9 @@ class Engine:
     health: HealthCheck  # the database's; channels call `ping`, not this
     demo_model: bool = False  # the tiny bundled model answers (say so to the user)
     shared: SharedState | None = None  # Redis (REDIS_URL), if any
-    inbox: UpdateInbox | None = None  # the webhook's durable inbox (PostgreSQL)
+    inbox: UpdateInbox | None = None  # updates recorded for every replica (PostgreSQL)
     media: Media | None = None  # files with questions; None when MEDIA_ENABLED=false
+    leases: ChatLeases | None = None  # one replica per conversation (PostgreSQL)
 
     async def ping(self) -> None:
         """Raise unless the database answers (what /healthz asks); `Degraded` when only
@@ -144,7 +145,15 @@ async def open_engine(
         retention = _retention(settings, stores, clock)
         await stack.enter_async_context(retention.running())  # stopped before the database
         yield Engine(
-            endpoint, conversation, gatekeeper, stores.health, demo, shared, stores.inbox, media
+            endpoint,
+            conversation,
+            gatekeeper,
+            stores.health,
+            demo,
+            shared,
+            stores.inbox,
+            media,
+            stores.leases,
         )
 
 

@@ -1,6 +1,10 @@
-"""End to end: two and three bot processes on one PostgreSQL database. One leads (polls and
-answers), the others stand by; killed or restarted, the leader is replaced within seconds
-and every message is answered once, in order per chat."""
+"""End to end: two and three bot processes on one PostgreSQL database, all answering.
+
+In webhook mode a round-robin balancer (what Caddy or a Kubernetes Service does) hands each
+update to the next replica, which records it and answers 200; the replica holding the
+conversation's lease answers it. In polling mode one replica polls and every replica answers.
+Killed (SIGKILL) or restarted (SIGTERM) replicas lose nothing: each message is answered once,
+in order per chat (asserted on the fake Telegram's messages)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from contextlib import suppress
 import aiohttp
 import pytest
 
+from bot.storage.postgres.database import PostgresDatabase
 from tests.fakes.openai import Block, FakeOpenAI
 from tests.fakes.telegram import ApiCall, ApiError, FakeTelegram
 from tests.support.botprocess import BotProcess, UnconfirmedUpdates
@@ -22,7 +27,10 @@ from tests.support.services import PostgresSchema, postgres_rows, postgres_schem
 from tests.support.waiting import until
 
 FAILOVER_S = 10.0  # the issue's bound for another replica to take over polling
+LEASE_S = 3  # LEASE_SECONDS in these tests (30 by default): a dead replica's chats wait this
 CHATS = [PRIVATE + n for n in range(5)]
+SECRET = "replicas-Webhook_secret-42"
+HOOK = {"WEBHOOK_URL": "https://bot.example.org/telegram", "WEBHOOK_SECRET": SECRET}
 
 
 @pytest.fixture
@@ -34,7 +42,12 @@ async def schema() -> AsyncIterator[PostgresSchema]:
 @pytest.fixture
 def env(bot_env: dict[str, str], schema: PostgresSchema) -> dict[str, str]:
     """The replicas' shared environment: one PostgreSQL schema, no health server."""
-    return {**bot_env, "DATABASE_URL": schema.url, "RECOVERY_INTERVAL_SECONDS": "1"}
+    return {
+        **bot_env,
+        "DATABASE_URL": schema.url,
+        "RECOVERY_INTERVAL_SECONDS": "1",
+        "LEASE_SECONDS": str(LEASE_S),
+    }
 
 
 @pytest.fixture
@@ -46,22 +59,10 @@ async def replicas(env: dict[str, str]) -> AsyncIterator[list[BotProcess]]:
         await process.kill()
 
 
-async def leader(env: dict[str, str], telegram: FakeTelegram, name: str) -> BotProcess:
-    """A replica started when no other leads: it polls Telegram."""
-    process = await BotProcess.start({**env, "REPLICA_ID": name}, telegram)
-    await process.wait_for("replica_leading")
-    return process
-
-
-async def standby(env: dict[str, str], name: str, **extra: str) -> BotProcess:
-    """A replica started while another leads (or is taking over): it waits, or, if it won
-    the race to take over, leads."""
+async def started(env: dict[str, str], name: str, **extra: str) -> BotProcess:
+    """A replica, once it has started (it answers; in polling mode it may also poll)."""
     process = await BotProcess.spawn({**env, "REPLICA_ID": name, **extra})
-    await until(
-        lambda: bool(process.events("replica_standby") or process.events("replica_leading")),
-        f"{name} neither stands by nor leads",
-        timeout=30,
-    )
+    await process.wait_for("bot_started", timeout=30)
     return process
 
 
@@ -75,85 +76,26 @@ async def all_answered(telegram: FakeTelegram, sent: dict[int, list[str]]) -> No
     await until(
         lambda: all(len(texts(telegram, c)) >= len(e) for c, e in expected.items()),
         "not every message was answered",
-        timeout=60,
+        timeout=90,
     )
     await asyncio.sleep(1.5)  # a recovery sweep's interval: room for a wrong second answer
     assert {chat: texts(telegram, chat) for chat in expected} == expected
 
 
-class TestFailover:
-    async def test_leader_killed_mid_answer_standby_answers_once(
-        self,
-        env: dict[str, str],
-        telegram: FakeTelegram,
-        model: FakeOpenAI,
-        replicas: list[BotProcess],
-        schema: PostgresSchema,
-    ) -> None:
-        """The leader is SIGKILLed while the model writes its answer: the standby (503
-        "standby" on /healthz until then) leads within 10 s, polls, and the message is
-        answered once, by it; its log lines carry its replica_id, its metrics say it leads."""
-        port = unused_port()
-        replicas.append(await leader(env, telegram, "r1"))
-        replicas.append(await standby(env, "r2", HEALTH_PORT=str(port)))
-        assert replicas[1].events("replica_standby")
-        status, body = await get(f"http://127.0.0.1:{port}/healthz")
-        assert (status, json.loads(body)["reason"]) == (503, "standby: another replica is active")
-        held = UnconfirmedUpdates(telegram)
-        model.script(Block(asyncio.Event()))  # the leader's request never gets an answer
-        telegram.send_private_text(PRIVATE, "question")
-        await model.wait_for_requests(1, timeout=30)
-        killed_at = time.monotonic()
-        await replicas[0].kill()
-        held.release()
-        await replicas[1].wait_for("replica_leading", timeout=FAILOVER_S)
-        polls_before = len(telegram.calls_of("getUpdates"))
-        await until(
-            lambda: len(telegram.calls_of("getUpdates")) > polls_before,
-            "the new leader does not poll",
-            timeout=FAILOVER_S,
-        )
-        assert time.monotonic() - killed_at < FAILOVER_S
-        await all_answered(telegram, {PRIVATE: ["question"]})
-        assert await postgres_rows(schema.url, "SELECT state FROM turns") == [("answered",)]
-        [took_over] = replicas[1].events("replica_leading")
-        assert took_over["replica_id"] == "r2"
-        assert all(e.get("replica_id") == "r2" for e in replicas[1].events("reply_finished"))
-        assert (await get(f"http://127.0.0.1:{port}/healthz"))[0] == 200
-        metrics = (await get(f"http://127.0.0.1:{port}/metrics"))[1]
-        assert 'bot_replica_leader{replica="r2"} 1.0' in metrics
-
-
-class TestRollingRestart:
-    async def test_three_replicas_restarted_one_by_one_under_traffic_lose_nothing(
-        self, env: dict[str, str], telegram: FakeTelegram, replicas: list[BotProcess]
-    ) -> None:
-        """Three replicas; messages to five chats keep coming while each replica in turn is
-        stopped (SIGTERM) and started again: every message is answered once, in order."""
-        replicas.append(await leader(env, telegram, "r1"))
-        replicas.append(await standby(env, "r2"))
-        replicas.append(await standby(env, "r3"))
-        sent: dict[int, list[str]] = {chat: [] for chat in CHATS}
-        for step in range(3):
-            for chat in CHATS:
-                text = f"m{step}"
-                sent[chat].append(text)
-                telegram.send_private_text(chat, text)
-            stopping = replicas.pop(0)
-            assert await stopping.terminate() == 0
-            replicas.append(await standby(env, f"r{step + 4}"))
-        await all_answered(telegram, sent)
-
-
-SECRET = "replicas-Webhook_secret-42"
+def answered_by(processes: list[BotProcess]) -> dict[str, int]:
+    """How many answers each replica delivered (its `reply_finished` lines)."""
+    counts: dict[str, int] = {}
+    for process in processes:
+        for event in process.events("reply_finished"):
+            counts[event["replica_id"]] = counts.get(event["replica_id"], 0) + 1
+    return counts
 
 
 class LoadBalancer:
-    """What Caddy or a Kubernetes Service does in front of the replicas' webhook ports: each
-    post goes to the next replica in turn; one that refuses it (standby: nothing listens;
-    a replica going away) is skipped, and the post tries the next until one takes it."""
+    """Each post goes to the next replica in turn; one that refuses it (a replica going
+    away, or not listening yet) is skipped, and the post tries the next until one takes it."""
 
-    def __init__(self, ports: list[int], path: str) -> None:
+    def __init__(self, ports: list[int], path: str = "/telegram") -> None:
         self.ports = ports
         self.path = path
         self.turn = 0
@@ -177,74 +119,230 @@ class LoadBalancer:
         raise AssertionError("no replica took the update")
 
 
+async def webhook_replicas(
+    env: dict[str, str], replicas: list[BotProcess], count: int
+) -> LoadBalancer:
+    ports = [unused_port() for _ in range(count)]
+    for n, port in enumerate(ports):
+        replicas.append(await started({**env, **HOOK, "WEBHOOK_PORT": str(port)}, f"r{n}"))
+    return LoadBalancer(ports)
+
+
 class TestWebhookReplicas:
-    async def test_twenty_chats_five_messages_through_a_balancer_and_a_restart(
-        self, env: dict[str, str], telegram: FakeTelegram, replicas: list[BotProcess]
+    @pytest.mark.parametrize("count", [2, 3])
+    async def test_twenty_chats_five_messages_answered_once_in_order_by_all(
+        self,
+        env: dict[str, str],
+        telegram: FakeTelegram,
+        replicas: list[BotProcess],
+        schema: PostgresSchema,
+        count: int,
     ) -> None:
-        """Three replicas in webhook mode behind a round-robin balancer: 20 chats x 5
-        messages, the leader stopped (SIGTERM) after the second round; every message is
-        answered once, in order per chat."""
-        ports = [unused_port() for _ in range(3)]
-        hook = {"WEBHOOK_URL": "https://bot.example.org/telegram", "WEBHOOK_SECRET": SECRET}
-
-        def named(n: int) -> dict[str, str]:
-            return {**env, **hook, "WEBHOOK_PORT": str(ports[n])}
-
-        first = await BotProcess.spawn({**named(0), "REPLICA_ID": "r0"})
-        replicas.append(first)
-        await first.wait_for("bot_started")
-        replicas.append(await standby(named(1), "r1"))
-        replicas.append(await standby(named(2), "r2"))
-        balancer = LoadBalancer(ports, "/telegram")
+        """Every replica takes updates from the balancer in turn (so a chat's consecutive
+        messages reach different replicas): 20 chats x 5 messages are each answered once, in
+        order per chat, and the answers come from every replica; nothing is left recorded."""
+        balancer = await webhook_replicas(env, replicas, count)
         chats = [PRIVATE + n for n in range(20)]
         sent: dict[int, list[str]] = {chat: [] for chat in chats}
         for step in range(5):
-            if step == 2:
-                assert await first.terminate() == 0
             for chat in chats:
                 sent[chat].append(f"m{step}")
                 await balancer.post(telegram, private_update(chat, f"m{step}"))
         await all_answered(telegram, sent)
-        assert len(set(balancer.taken_by)) == 2  # the first leader's port, then its successor's
+        assert len(set(balancer.taken_by)) == count  # every replica received updates
+        by_replica = answered_by(replicas)
+        assert sum(by_replica.values()) == 100
+        assert sorted(by_replica) == [f"r{n}" for n in range(count)], by_replica
+        await until_empty(schema)
 
-    async def test_leader_killed_mid_stream_loses_nothing(
+    async def test_replica_killed_mid_answer_another_answers_once_after_the_lease(
         self,
         env: dict[str, str],
         telegram: FakeTelegram,
         model: FakeOpenAI,
         replicas: list[BotProcess],
+        schema: PostgresSchema,
     ) -> None:
-        """Two replicas behind the balancer; the model is slow, so updates wait in the
-        leader's queues when it is SIGKILLed after three of five rounds: the standby takes
-        over, replays the recorded updates, and every message is answered once, in order.
+        """The replica answering a chat is SIGKILLed while the model writes: the other one
+        takes the chat's lease over once it has expired (LEASE_SECONDS), finishes that turn
+        (recovery), then answers the chat's next message: one answer each, in order."""
+        balancer = await webhook_replicas(env, replicas, 2)
+        model.script(Block(asyncio.Event()))  # the first request never gets an answer
+        await balancer.post(telegram, private_update(PRIVATE, "question"))
+        await model.wait_for_requests(1, timeout=30)
+        [holder] = await postgres_rows(schema.url, "SELECT holder FROM chat_leases")
+        dying = replicas[int(str(holder[0]).removeprefix("r"))]
+        survivor = next(p for p in replicas if p is not dying)
+        killed_at = time.monotonic()
+        await dying.kill()
+        await balancer.post(telegram, private_update(PRIVATE, "next"))
+        await all_answered(telegram, {PRIVATE: ["question", "next"]})
+        took = time.monotonic() - killed_at
+        assert took >= LEASE_S - 0.5  # not before the dead replica's lease expired
+        [over] = survivor.events("lease_taken_over")
+        assert over["previous"] == holder[0]
+        states = await postgres_rows(schema.url, "SELECT state FROM turns ORDER BY id")
+        assert states == [("answered",), ("answered",)]
+        await until_empty(schema)
 
-        The leader's final sendMessage calls are held while it is killed, so that no answer
-        is accepted by Telegram in the instant before the leader could record it: that
-        answer would be sent again (reliability.md, "What is not guaranteed")."""
+    async def test_replica_killed_mid_stream_loses_nothing(
+        self,
+        env: dict[str, str],
+        telegram: FakeTelegram,
+        model: FakeOpenAI,
+        replicas: list[BotProcess],
+        schema: PostgresSchema,
+    ) -> None:
+        """Two replicas, a slow model, 10 chats x 5 messages; one replica is SIGKILLed after
+        three rounds with answers under way and updates waiting: the other finishes its
+        turns and its waiting updates after their leases expire; each answered once, in order.
+
+        The dying replica's final sendMessage calls are held while it is killed, so that no
+        answer is accepted by Telegram in the instant before it could record it: that answer
+        would be sent again (reliability.md, "What is not guaranteed")."""
         model.default_ttft = 0.15
+        balancer = await webhook_replicas(env, replicas, 2)
         held = DeliveriesHeld(telegram)
-        ports = [unused_port() for _ in range(2)]
-        hook = {"WEBHOOK_URL": "https://bot.example.org/telegram", "WEBHOOK_SECRET": SECRET}
-        first = await BotProcess.spawn(
-            {**env, **hook, "WEBHOOK_PORT": str(ports[0]), "REPLICA_ID": "r0"}
-        )
-        replicas.append(first)
-        await first.wait_for("bot_started")
-        replicas.append(await standby({**env, **hook, "WEBHOOK_PORT": str(ports[1])}, "r1"))
-        balancer = LoadBalancer(ports, "/telegram")
         chats = [PRIVATE + n for n in range(10)]
         sent: dict[int, list[str]] = {chat: [] for chat in chats}
         for step in range(5):
             if step == 3:
                 await held.hold()
-                await first.kill()
+                await replicas[0].kill()
                 held.release()
             for chat in chats:
                 sent[chat].append(f"m{step}")
                 await balancer.post(telegram, private_update(chat, f"m{step}"))
         await all_answered(telegram, sent)
-        [replayed] = replicas[1].events("inbox_replayed")
-        assert replayed["updates"] > 0  # what the killed leader had taken but not handled
+        assert replicas[1].events("lease_taken_over")
+        await until_empty(schema)
+
+
+class TestUpgrade:
+    async def test_updates_recorded_before_leases_are_answered_after_the_upgrade(
+        self,
+        env: dict[str, str],
+        telegram: FakeTelegram,
+        replicas: list[BotProcess],
+        schema: PostgresSchema,
+    ) -> None:
+        """A database of the release before leases (schema 1001) holds an update that was
+        acknowledged but not handled: the new release migrates it (1002), fills its
+        conversation's key in and answers it."""
+        old = PostgresDatabase(schema.url)
+        await old.open(target=1001)
+        update = private_update(PRIVATE, "left over")
+        telegram.register_update(update)
+        await old.write(
+            "INSERT INTO update_inbox (update_id, payload, received_at) VALUES ($1, $2, 1)",
+            update["update_id"],
+            json.dumps(update),
+        )
+        await old.close()
+        replicas.append(await started(env, "r1"))
+        await all_answered(telegram, {PRIVATE: ["left over"]})
+        await until_empty(schema)
+
+
+class TestPollingReplicas:
+    async def test_one_polls_all_answer(
+        self, env: dict[str, str], telegram: FakeTelegram, replicas: list[BotProcess]
+    ) -> None:
+        """Three replicas in polling mode: exactly one polls; 20 chats x 3 messages are each
+        answered once, in order, by more than one replica; /healthz is 200 on all three."""
+        ports = [unused_port() for _ in range(3)]
+        for n, port in enumerate(ports):
+            replicas.append(await started(env, f"r{n}", HEALTH_PORT=str(port)))
+        await until(
+            lambda: sum(bool(p.events("replica_leading")) for p in replicas) == 1,
+            "no replica polls",
+            timeout=FAILOVER_S,
+        )
+        chats = [PRIVATE + n for n in range(20)]
+        sent: dict[int, list[str]] = {chat: [] for chat in chats}
+        for step in range(3):
+            for chat in chats:
+                sent[chat].append(f"m{step}")
+                telegram.send_private_text(chat, f"m{step}")
+            await asyncio.sleep(0.3)
+        await all_answered(telegram, sent)
+        assert sum(bool(p.events("replica_leading")) for p in replicas) == 1
+        assert len(answered_by(replicas)) >= 2, answered_by(replicas)
+        for port in ports:
+            status, body = await get(f"http://127.0.0.1:{port}/healthz")
+            assert status == 200, body
+
+    async def test_poller_killed_mid_answer_another_polls_and_answers_once(
+        self,
+        env: dict[str, str],
+        telegram: FakeTelegram,
+        model: FakeOpenAI,
+        replicas: list[BotProcess],
+        schema: PostgresSchema,
+    ) -> None:
+        """The poller, answering a message, is SIGKILLed while the model writes: the other
+        replica (200 on /healthz all along: it answers) polls within 10 s and answers the
+        message once, after the dead one's lease expired; its metrics say it polls."""
+        port = unused_port()
+        replicas.append(await started(env, "r1"))
+        await replicas[0].wait_for("replica_leading")
+        held = UnconfirmedUpdates(telegram)
+        model.script(Block(asyncio.Event()))  # the request never gets an answer
+        telegram.send_private_text(PRIVATE, "question")
+        await model.wait_for_requests(1, timeout=30)
+        replicas.append(await started(env, "r2", HEALTH_PORT=str(port)))
+        assert (await get(f"http://127.0.0.1:{port}/healthz"))[0] == 200
+        assert not replicas[1].events("replica_leading")
+        killed_at = time.monotonic()
+        await replicas[0].kill()
+        held.release()
+        polls_before = len(telegram.calls_of("getUpdates"))
+        await replicas[1].wait_for("replica_leading", timeout=FAILOVER_S)
+        await until(
+            lambda: len(telegram.calls_of("getUpdates")) > polls_before,
+            "the new poller does not poll",
+            timeout=FAILOVER_S,
+        )
+        assert time.monotonic() - killed_at < FAILOVER_S
+        await all_answered(telegram, {PRIVATE: ["question"]})
+        assert await postgres_rows(schema.url, "SELECT state FROM turns") == [("answered",)]
+        [over] = replicas[1].events("lease_taken_over")
+        assert over["previous"] == "r1"
+        assert all(e.get("replica_id") == "r2" for e in replicas[1].events("reply_finished"))
+        metrics = (await get(f"http://127.0.0.1:{port}/metrics"))[1]
+        assert 'bot_replica_leader{replica="r2"} 1.0' in metrics
+
+    async def test_three_replicas_restarted_one_by_one_under_traffic_lose_nothing(
+        self, env: dict[str, str], telegram: FakeTelegram, replicas: list[BotProcess]
+    ) -> None:
+        """Three replicas; messages to five chats keep coming while each replica in turn is
+        stopped (SIGTERM) and started again: every message is answered once, in order."""
+        for n in range(3):
+            replicas.append(await started(env, f"r{n}"))
+        sent: dict[int, list[str]] = {chat: [] for chat in CHATS}
+        for step in range(3):
+            for chat in CHATS:
+                text = f"m{step}"
+                sent[chat].append(text)
+                telegram.send_private_text(chat, text)
+            stopping = replicas.pop(0)
+            assert await stopping.terminate() == 0
+            assert stopping.events("leases_released")
+            replicas.append(await started(env, f"r{step + 3}"))
+        await all_answered(telegram, sent)
+
+
+async def until_empty(schema: PostgresSchema) -> None:
+    """Every recorded update was settled and every lease given up."""
+
+    async def count(table: str) -> int:
+        [(rows,)] = await postgres_rows(schema.url, f"SELECT COUNT(*) FROM {table}")
+        return int(rows)  # type: ignore[call-overload]
+
+    deadline = time.monotonic() + 10
+    while (await count("update_inbox"), await count("chat_leases")) != (0, 0):
+        assert time.monotonic() < deadline, "updates or leases left behind"
+        await asyncio.sleep(0.1)
 
 
 class DeliveriesHeld:
@@ -263,7 +361,7 @@ class DeliveriesHeld:
             raise ApiError(502, "Bad Gateway")
 
     async def hold(self) -> None:
-        """Hold from now on, and wait until an answer is held (the leader is mid-stream)."""
+        """Hold from now on, and wait until an answer is held (a replica is mid-stream)."""
         self._gate = asyncio.Event()
         await until(lambda: self.waiting > 0, "no answer reached Telegram", timeout=20)
 

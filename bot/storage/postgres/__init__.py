@@ -10,6 +10,7 @@ from bot.storage.postgres.chats import PostgresChats
 from bot.storage.postgres.conversations import PostgresConversations
 from bot.storage.postgres.database import PostgresDatabase
 from bot.storage.postgres.inbox import PostgresInbox
+from bot.storage.postgres.leases import PostgresLeases
 from bot.storage.postgres.summaries import PostgresSummaries
 from bot.storage.postgres.turns import PostgresTurns
 from bot.storage.postgres.usage import PostgresUsage
@@ -31,4 +32,5 @@ def stores(database: PostgresDatabase) -> Stores:
         attachments=PostgresAttachments(database),
         chat_media=PostgresChatMedia(database),
         inbox=PostgresInbox(database),
+        leases=PostgresLeases(database),
     )

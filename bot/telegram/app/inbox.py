@@ -1,79 +1,75 @@
-"""The webhook's durable inbox (PostgreSQL, several replicas): record before acknowledging,
-settle once handled, and hand the unsettled ones to the next leader.
+"""Updates recorded before they are acknowledged (PostgreSQL, several replicas).
 
-The webhook answers 200 only after the update is recorded (a failure to record is a 500:
-Telegram sends it again). Once the update has been handled — answered, refused, dropped or
-failed — it is settled (deleted). A leader killed with updates still queued in its memory
-leaves them recorded; the replica that takes over replays them in update_id order before it
-receives anything new. An update that had been stored as a turn already is recognised as a
-duplicate (recovery finishes that turn), so nothing is answered twice.
+Whichever replica receives an update — the webhook behind a load balancer, or the one replica
+that polls — records it in the database's inbox with the key of its conversation, and only
+then answers Telegram 200 (or confirms it with the next getUpdates): a failure to record is a
+500, and Telegram sends the update again. Recording wakes every replica; the one that holds,
+or takes, the conversation's lease handles it (dispatch.py) and settles (deletes) it once it
+has been dealt with: answered, refused, dropped or failed. An update that was stored as a turn
+already is recognised as a duplicate, so an update handled twice is answered once.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from telegram import Update
 
-from bot.observability.logs import get_logger
-from bot.storage.errors import StorageError
-
-log = get_logger(__name__)
-
-REPLAY_BATCH = 1000
+from bot.telegram.handlers.incoming import conversation_key
 
 
 class Inbox(Protocol):
-    """What the channel uses of storage's UpdateInbox."""
+    """What the channel uses of storage's UpdateInbox (see bot/storage/repositories.py)."""
 
-    async def record(self, update_id: int, payload: str, *, now: float) -> None: ...
+    async def record(self, update_id: int, payload: str, chat_key: str, *, now: float) -> None: ...
 
     async def settle(self, update_id: int) -> None: ...
 
-    async def waiting(self, limit: int) -> list[tuple[int, str]]: ...
+    async def keyless(self, limit: int) -> list[tuple[int, str]]: ...
+
+    async def set_key(self, update_id: int, chat_key: str) -> None: ...
+
+    async def free_chats(self, limit: int) -> list[str]: ...
+
+    async def of_chats(
+        self, chat_keys: Sequence[str], *, besides: Sequence[int], limit: int
+    ) -> list[tuple[int, str, str]]: ...
+
+    async def listen(self, wake: Callable[[str], None]) -> None: ...
 
 
-class RecordingQueue:
-    """The application's update queue, with each update recorded in the inbox first (the
-    webhook server only calls `put`)."""
+class Leases(Protocol):
+    """What the channel uses of storage's ChatLeases."""
 
-    def __init__(self, inbox: Inbox, queue: asyncio.Queue[object]) -> None:
-        self._inbox, self._queue = inbox, queue
+    async def claim(self, chat_key: str, holder: str, seconds: float) -> str | None: ...
+
+    async def renew(self, holder: str, seconds: float) -> list[str]: ...
+
+    async def release(self, chat_key: str, holder: str) -> bool: ...
+
+    async def release_all(self, holder: str) -> int: ...
+
+
+def chat_key(update: Update) -> str:
+    """The conversation an update belongs to (its chat, or its topic), as the per-chat
+    processor orders them; an update without a chat is a conversation of its own."""
+    chat = update.effective_chat
+    if chat is None:
+        return f"update:{update.update_id}"
+    return conversation_key(chat, update.effective_message)
+
+
+class RecordingSink:
+    """Where the webhook server and the poller put updates: recorded in the inbox (then
+    `recorded` wakes this replica's dispatcher at once, the others through the database)."""
+
+    def __init__(self, inbox: Inbox, recorded: Callable[[str], None]) -> None:
+        self._inbox, self._recorded = inbox, recorded
 
     async def put(self, update: object) -> None:
         if isinstance(update, Update):
-            await self._inbox.record(update.update_id, update.to_json(), now=time.time())
-        await self._queue.put(update)
-
-
-def settler(inbox: Inbox | None) -> Any:
-    """The processor's `settled` callback: forget a handled update (None: no inbox)."""
-
-    async def settled(update: Update) -> None:
-        if inbox is None:
-            return
-        try:
-            await inbox.settle(update.update_id)
-        except StorageError as exc:  # it is replayed by the next leader: a duplicate then
-            log.warning("inbox_settle_failed", update_id=update.update_id, error=str(exc))
-
-    return settled
-
-
-async def replay(inbox: Inbox | None, queue: asyncio.Queue[object], bot: Any) -> int:
-    """Queue every unsettled update, oldest first; how many."""
-    if inbox is None:
-        return 0
-    try:
-        waiting = await inbox.waiting(REPLAY_BATCH)
-    except StorageError as exc:
-        log.warning("inbox_replay_failed", error=str(exc))
-        return 0
-    for _update_id, payload in waiting:
-        await queue.put(Update.de_json(json.loads(payload), bot))
-    if waiting:
-        log.info("inbox_replayed", updates=len(waiting))
-    return len(waiting)
+            key = chat_key(update)
+            await self._inbox.record(update.update_id, update.to_json(), key, now=time.time())
+            self._recorded(key)

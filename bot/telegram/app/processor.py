@@ -104,7 +104,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._admit = admit
         self._tell_dropped = tell_dropped
         self._bypass = bypass
-        self._settled = settled
+        self.settled = settled  # replaceable once the dispatcher exists (app/run.py)
         self._queues: dict[str, _ChatQueue] = {}
         self._direct: set[asyncio.Task[Any]] = set()  # updates without a chat, being handled
 
@@ -114,7 +114,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         finally:
             task = asyncio.current_task()
             if isinstance(update, Update) and not (task and task.cancelling()):
-                await self._settled(update)
+                await self.settled(update)
 
     async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None

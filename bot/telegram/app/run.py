@@ -18,14 +18,16 @@ from telegram.error import InvalidToken, TelegramError
 from bot.config import ServiceSettings, Settings, TelegramSettings
 from bot.observability.health import HealthServer, Probe, readiness
 from bot.observability.logs import get_logger
-from bot.replicas import leading
+from bot.replicas import Poller
 from bot.storage.errors import StorageError
-from bot.telegram.app import inbox
 from bot.telegram.app.build import build_application
+from bot.telegram.app.dispatch import Dispatcher
+from bot.telegram.app.inbox import RecordingSink
 from bot.telegram.app.processor import PerChatUpdateProcessor
 from bot.telegram.app.receive import AnyApplication, Receiving
 from bot.telegram.handlers import stopping
 from bot.telegram.handlers.admission import Admission, tell_dropped
+from bot.telegram.handlers.context import BotApplication
 from bot.telegram.handlers.table import MENU
 from bot.telegram.reply.recovery import Recovery
 from bot.telegram.reply.services import Services
@@ -42,16 +44,9 @@ async def serve(
     """Run the bot until `stop` is set, then stop taking updates and finish in-flight ones.
 
     `clock` (Unix time) dates stored messages and usage and decides budget periods. With
-    several replicas on PostgreSQL, only the leader gets past `leading` (see bot/replicas.py).
+    several replicas on PostgreSQL each one answers its share of the conversations (see
+    bot/telegram/app/dispatch.py and bot/replicas.py).
     """
-    async with leading(settings, stop) as leads:
-        if leads:
-            await _serve(settings, stop, clock)
-        else:
-            log.info("bot_stopped")  # stopped while standing by
-
-
-async def _serve(settings: Settings, stop: asyncio.Event, clock: Callable[[], float]) -> None:
     async with AsyncExitStack() as stack:
         engine = await stack.enter_async_context(open_engine(settings, clock=clock))
         conversation, gatekeeper = engine.conversation, engine.gatekeeper
@@ -59,7 +54,8 @@ async def _serve(settings: Settings, stop: asyncio.Event, clock: Callable[[], fl
         svc = Services(conversation, settings.telegram, gatekeeper, media=engine.media)
         processor = _processor(settings.telegram, engine, svc)
         application = build_application(settings.telegram, svc, processor)
-        receiving = Receiving(application, engine.inbox)
+        dispatcher = _dispatcher(settings, engine, application)
+        receiving = _receiving(settings, application, engine, dispatcher)
         await _start_health(stack, settings.service, readiness(receiving.problem, engine.ping))
         try:
             await application.initialize()
@@ -69,10 +65,15 @@ async def _serve(settings: Settings, stop: asyncio.Event, clock: Callable[[], fl
             raise StartupError(f"Could not reach Telegram ({type(exc).__name__}).") from exc
         stack.push_async_callback(application.shutdown)
         await _set_commands(application.bot)
-        recovery = Recovery(application.bot, svc)
+        recovery = Recovery(application.bot, svc, claims=dispatcher)
+        if dispatcher is not None:
+            processor.settled = dispatcher.settled  # settles in the inbox, then its lease
+            dispatcher.recover = recovery.resume_chat
+            stack.push_async_callback(dispatcher.close)  # leases given up once all is done
         await _resume(recovery)
         await application.start()
-        await inbox.replay(engine.inbox, application.update_queue, application.bot)
+        if dispatcher is not None:
+            dispatcher.start()
         how = await _start_receiving(application, receiving, settings.telegram)
         interval = settings.conversation.recovery_interval_seconds
         sweeper = asyncio.create_task(recovery.sweep_every(interval))
@@ -84,6 +85,8 @@ async def _serve(settings: Settings, stop: asyncio.Event, clock: Callable[[], fl
             await sweeper
         log.info("bot_stopping", in_flight=processor.in_flight + recovery.in_flight)
         await receiving.stop()
+        if dispatcher is not None:
+            await dispatcher.stop_taking()
         await _stop_within_grace(
             _stop_all(application.stop(), recovery.wait(), svc.albums.wait()),
             [processor.cancel_in_flight, recovery.cancel, svc.albums.cancel],
@@ -92,16 +95,41 @@ async def _serve(settings: Settings, stop: asyncio.Event, clock: Callable[[], fl
     log.info("bot_stopped")
 
 
+def _dispatcher(
+    settings: Settings, engine: Engine, application: BotApplication
+) -> Dispatcher | None:
+    """Several replicas (PostgreSQL): this replica's share of the conversations."""
+    if engine.inbox is None or engine.leases is None:
+        return None
+    return Dispatcher(
+        engine.inbox,
+        engine.leases,
+        holder=settings.database.replica_id,
+        lease_seconds=settings.database.lease_seconds,
+        queue=application.update_queue,
+        bot=application.bot,
+    )
+
+
+def _receiving(
+    settings: Settings, application: BotApplication, engine: Engine, dispatcher: Dispatcher | None
+) -> Receiving:
+    """Updates straight to this process's queue; or, with several replicas, to the inbox,
+    polled only while this replica is the poller."""
+    if engine.inbox is None or dispatcher is None:
+        return Receiving(application)
+    return Receiving(application, RecordingSink(engine.inbox, dispatcher.wake), Poller(settings))
+
+
 def _processor(settings: TelegramSettings, engine: Engine, svc: Services) -> PerChatUpdateProcessor:
-    """Per-chat queues, admission as updates arrive, /stop outside the queues; each update
-    settled in the inbox (if any) once dealt with."""
+    """Per-chat queues, admission as updates arrive, /stop outside the queues (with several
+    replicas each update is then settled by the dispatcher)."""
     return PerChatUpdateProcessor(
         engine.conversation.locks,
         max_queued_per_chat=settings.max_queued_per_chat,
         admit=Admission(engine.gatekeeper, svc.counted),
         tell_dropped=tell_dropped,
         bypass=stopping.is_stop,
-        settled=inbox.settler(engine.inbox),
     )
 
 

@@ -6,13 +6,17 @@ PENDING_MAX_AGE_SECONDS gets a short apology instead. Each chat's lock is taken 
 starts, so a chat's old messages are settled before its new ones are handled; the work itself
 runs in the background, so polling is not delayed. While the bot runs, the same sweep repeats
 every RECOVERY_INTERVAL_SECONDS for answers whose delivery failed.
+
+With several replicas (PostgreSQL) a conversation's turns are finished only by the replica
+holding its lease (`Claims`, app/dispatch.py): the sweep skips a conversation another replica
+holds, and a replica taking over a dead one's lease finishes that conversation first.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import Bot
 
@@ -30,12 +34,33 @@ log = get_logger(__name__)
 CONCURRENT_CHATS = 8  # chats finished at once (each one in order), to spare the model
 
 
+class Claims(Protocol):
+    """Which conversations this process may finish (several replicas: their leases)."""
+
+    async def hold(self, key: str) -> bool:
+        """Hold the conversation (a chat's or topic's base key) while finishing its turns;
+        False: another replica has it."""
+        ...
+
+    def let_go(self, key: str) -> None:
+        """Done with it."""
+        ...
+
+
 class Recovery:
     """Finishes unfinished turns, chat by chat, in each chat's order."""
 
-    def __init__(self, bot: Bot, svc: Services, *, concurrent_chats: int = CONCURRENT_CHATS):
+    def __init__(
+        self,
+        bot: Bot,
+        svc: Services,
+        *,
+        concurrent_chats: int = CONCURRENT_CHATS,
+        claims: Claims | None = None,
+    ):
         self._bot = bot
         self._svc = svc
+        self._claims = claims
         self._slots = asyncio.Semaphore(concurrent_chats)
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -44,6 +69,12 @@ class Recovery:
         claims = await self._spawn_chats()
         await asyncio.gather(*(claimed.wait() for claimed in claims))
         return len(claims)
+
+    async def resume_chat(self, key: str) -> None:
+        """Start finishing the unfinished turns of one chat or topic (`key`: its base key, as
+        leases name it); return once its lock is held, so its next updates wait for them."""
+        claims = await self._spawn_chats(only=key)
+        await asyncio.gather(*(claimed.wait() for claimed in claims))
 
     async def sweep(self) -> int:
         """One pass over the unfinished turns of the chats nobody is busy with right now (a
@@ -74,26 +105,31 @@ class Recovery:
             task.cancel()
         return len(self._tasks)
 
-    async def _spawn_chats(self, *, skip_busy: bool = False) -> list[asyncio.Event]:
+    async def _spawn_chats(
+        self, *, skip_busy: bool = False, only: str | None = None
+    ) -> list[asyncio.Event]:
         conversation = self._svc.conversation
         # Only this channel's turns are finished here.
         turns = [t for t in await conversation.unfinished() if identity.is_telegram_chat(t.chat_id)]
+        if only is not None:
+            turns = [t for t in turns if identity.base_key(t.chat_id) == only]
         claims: list[asyncio.Event] = []
         chats = {
             chat_id: chat_turns
             for chat_id, chat_turns in by_chat(turns).items()
-            if not (skip_busy and conversation.locks.busy(chat_id))
+            if not (skip_busy and conversation.locks.busy(identity.base_key(chat_id)))
         }
+        started = 0
         for chat_id, chat_turns in chats.items():
+            lease = identity.base_key(chat_id)
+            if self._claims is not None and not await self._claims.hold(lease):
+                continue  # another replica holds it: its turns are that one's to finish
             claimed = asyncio.Event()
-            self._spawn(self._finish_chat(chat_id, [t.id for t in chat_turns], claimed))
+            self._spawn(self._finish_chat(chat_id, [t.id for t in chat_turns], claimed, lease))
             claims.append(claimed)
-        if chats:
-            log.info(
-                "recovery_started",
-                chats=len(chats),
-                turns=sum(len(t) for t in chats.values()),
-            )
+            started += len(chat_turns)
+        if claims:
+            log.info("recovery_started", chats=len(claims), turns=started)
         return claims
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -101,15 +137,23 @@ class Recovery:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _finish_chat(self, chat_id: str, turn_ids: list[int], claimed: asyncio.Event) -> None:
-        async with self._svc.conversation.locks.hold(chat_id):
-            claimed.set()
-            async with self._slots:
-                for turn_id in turn_ids:
-                    # Read again under the lock: the turn may have been settled meanwhile.
-                    turn = await self._svc.conversation.current(turn_id)
-                    if turn is not None and turn.unfinished:
-                        await self._finish(turn)
+    async def _finish_chat(
+        self, chat_id: str, turn_ids: list[int], claimed: asyncio.Event, lease: str
+    ) -> None:
+        try:
+            # The chat's or topic's lock, as the processor takes it for its new updates.
+            async with self._svc.conversation.locks.hold(lease):
+                claimed.set()
+                async with self._slots:
+                    for turn_id in turn_ids:
+                        # Read again under the lock: the turn may have been settled meanwhile.
+                        turn = await self._svc.conversation.current(turn_id)
+                        if turn is not None and turn.unfinished:
+                            await self._finish(turn)
+        finally:
+            claimed.set()  # also when cancelled before the lock was held: nobody waits forever
+            if self._claims is not None:
+                self._claims.let_go(lease)
 
     async def _finish(self, turn: Turn) -> None:
         conversation = self._svc.conversation

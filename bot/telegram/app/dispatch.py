@@ -1,0 +1,268 @@
+"""Every replica answers (PostgreSQL): each conversation is worked on by the one replica
+holding its lease, in update_id order, and handed over when it is done or its holder dies.
+
+The dispatcher of each replica wakes when any replica records an update (LISTEN/NOTIFY, see
+inbox.py), when this one does, and every POLL_SECONDS in any case (a missed notification
+costs at most that). On waking it:
+
+1. hands this replica's processor the new updates of the conversations it holds;
+2. takes the lease of each conversation with updates waiting and no live lease (one
+   statement: the insert, or the take-over of an expired lease, succeeds for one replica
+   only), and hands their updates over too.
+
+The processor (processor.py) keeps each conversation's order and runs different ones
+concurrently, as in a single process. Each handled update is settled (deleted); when a held
+conversation has nothing left in flight or waiting, its lease is deleted and a later update
+may go to any replica. Every lease this replica holds is renewed every LEASE_SECONDS / 3.
+
+A replica that dies (SIGKILL, a lost host) stops renewing: LEASE_SECONDS after the last
+renewal another replica takes the lease over, finishes the turn the dead one left (crash
+recovery of that conversation, before anything else of it), then handles what waits. A
+stopping replica (SIGTERM) finishes what it was handed within the shutdown grace, then gives
+its leases up at once; what it could not finish stays recorded for the next holder.
+
+Leases also gate crash recovery's sweep (recovery.py `Claims`): a replica finishes a stored
+turn only while it holds that conversation's lease, so no two replicas finish the same turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Bot, Update
+
+from bot.observability.logs import get_logger
+from bot.storage.errors import StorageError
+from bot.telegram.app.inbox import Inbox, Leases, chat_key
+
+log = get_logger(__name__)
+
+POLL_SECONDS = 2.0  # the inbox is read this often even when no notification arrives
+BATCH = 200  # updates or conversations read at once
+Recover = Callable[[str], Awaitable[None]]
+"""Finish a conversation's unfinished turns left by a dead holder; returns once the
+conversation's lock is held for that, so what is handed over next waits for it."""
+
+
+@dataclass(eq=False)
+class _Held:
+    fed: set[int] = field(default_factory=set)  # update ids handed over, not settled yet
+    users: int = 0  # recovery work under way on the conversation
+
+
+class Dispatcher:
+    """This replica's share of the conversations (see the module docstring)."""
+
+    def __init__(
+        self,
+        inbox: Inbox,
+        leases: Leases,
+        *,
+        holder: str,
+        lease_seconds: float,
+        queue: Any,
+        bot: Bot,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        self._inbox, self._leases = inbox, leases
+        self.holder = holder
+        self.lease_seconds = lease_seconds
+        self._queue = queue  # the application's update queue (its processor takes them)
+        self._bot = bot
+        self.poll_seconds = poll_seconds
+        self.recover: Recover | None = None  # set once recovery exists (run.py)
+        self._held: dict[str, _Held] = {}
+        self._keys: dict[int, str] = {}  # handed-over update -> its conversation
+        self._leasing = asyncio.Lock()  # claims and releases one at a time, never interleaved
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._releasing: set[asyncio.Task[None]] = set()
+        self.dispatching = False
+
+    @property
+    def held(self) -> frozenset[str]:
+        """The conversations this replica holds the lease of."""
+        return frozenset(self._held)
+
+    def start(self) -> None:
+        """Start taking conversations: listening, reading the inbox, renewing leases."""
+        self.dispatching = True
+        self._tasks = [
+            asyncio.create_task(self._pump_forever(), name="dispatch"),
+            asyncio.create_task(self._inbox.listen(self.wake), name="dispatch-listen"),
+            asyncio.create_task(self._renew_forever(), name="dispatch-renew"),
+        ]
+
+    def wake(self, _chat_key: str = "") -> None:
+        """Read the inbox soon (an update was recorded, here or by another replica)."""
+        self._wake.set()
+
+    async def stop_taking(self) -> None:
+        """Take no more conversations and hand nothing more over (shutdown's first step);
+        leases are still renewed until `close`."""
+        self.dispatching = False
+        await _cancel(self._tasks[:2])
+
+    async def close(self) -> None:
+        """Give up every lease (after the processor has finished or been cancelled)."""
+        self.dispatching = False
+        await _cancel(self._tasks)
+        await _cancel(list(self._releasing))
+        self._held.clear()
+        try:
+            released = await self._leases.release_all(self.holder)
+        except StorageError as exc:  # they expire by themselves after LEASE_SECONDS
+            log.warning("leases_release_failed", error=str(exc))
+        else:
+            log.info("leases_released", leases=released)
+
+    async def pump(self) -> None:
+        """Hand over what waits: new updates of held conversations, then free conversations."""
+        await self._fill_keys()
+        if self._held:
+            await self._feed(list(self._held))
+        for key in await self._inbox.free_chats(BATCH):
+            if not self.dispatching:
+                return
+            if key not in self._held and await self._take(key):
+                await self._feed([key])
+
+    async def hold(self, key: str) -> bool:
+        """Hold the conversation for recovery work (True), unless another replica has it."""
+        async with self._leasing:
+            held = self._held.get(key)
+            if held is None:
+                if not await self._claim(key):
+                    return False
+                held = self._held.setdefault(key, _Held())
+            held.users += 1
+            return True
+
+    def let_go(self, key: str) -> None:
+        """The recovery work `hold` was for is done."""
+        held = self._held.get(key)
+        if held is not None:
+            held.users -= 1
+            self._release_if_idle(key)
+
+    async def settled(self, update: Update) -> None:
+        """The processor is done with an update: forget it in the inbox; the conversation
+        may be idle now."""
+        try:
+            await self._inbox.settle(update.update_id)
+        except StorageError as exc:  # read again and handed over again: a duplicate then
+            log.warning("inbox_settle_failed", update_id=update.update_id, error=str(exc))
+        key = self._keys.pop(update.update_id, None)
+        held = self._held.get(key) if key is not None else None
+        if key is not None and held is not None:
+            held.fed.discard(update.update_id)
+            self._release_if_idle(key)
+
+    async def _take(self, key: str) -> bool:
+        """Claim a free conversation; if it was taken over from a holder that stopped
+        renewing, finish what that one left first."""
+        async with self._leasing:
+            if key in self._held:
+                return True
+            previous = await self._claim(key)
+            if previous is None:
+                return False
+            self._held[key] = _Held()
+        if previous and self.recover is not None:
+            await self.recover(key)
+        return True
+
+    async def _claim(self, key: str) -> str | None:
+        """Claim a conversation not held here: None when another replica holds it, else the
+        holder it was taken from ("": none; this replica's own name: a previous run's)."""
+        previous = await self._leases.claim(key, self.holder, self.lease_seconds)
+        if previous:
+            log.warning("lease_taken_over", chat_key=key, previous=previous)
+        return previous
+
+    async def _feed(self, keys: list[str]) -> None:
+        besides = list(self._keys)
+        for update_id, key, payload in await self._inbox.of_chats(
+            keys, besides=besides, limit=BATCH
+        ):
+            held = self._held.get(key)
+            if held is None or update_id in self._keys:
+                continue  # released meanwhile (read again by whoever holds it next)
+            held.fed.add(update_id)
+            self._keys[update_id] = key
+            await self._queue.put(Update.de_json(json.loads(payload), self._bot))
+
+    async def _fill_keys(self) -> None:
+        """Updates recorded before conversation keys were (migration 1002) get theirs."""
+        for update_id, payload in await self._inbox.keyless(BATCH):
+            update = Update.de_json(json.loads(payload), self._bot)
+            await self._inbox.set_key(update_id, chat_key(update))
+
+    def _release_if_idle(self, key: str) -> None:
+        held = self._held.get(key)
+        if held is not None and not held.fed and held.users <= 0:
+            self._spawn(self._release(key))
+
+    async def _release(self, key: str) -> None:
+        """Hand over what arrived meanwhile, or give the lease up (then look again: an update
+        recorded between the last read and the release belongs to whoever claims it)."""
+        try:
+            if self.dispatching:
+                await self._feed([key])
+            async with self._leasing:
+                held = self._held.get(key)
+                if held is None or held.fed or held.users > 0:
+                    return
+                del self._held[key]
+                await self._leases.release(key, self.holder)
+        except StorageError as exc:  # the lease expires by itself; the sweep reads again
+            log.warning("lease_release_failed", chat_key=key, error=str(exc))
+        self.wake()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
+
+    async def _pump_forever(self) -> None:
+        while True:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            self._wake.clear()
+            try:
+                await self.pump()
+            except StorageError as exc:
+                log.warning("dispatch_failed", error=str(exc))
+                await asyncio.sleep(self.poll_seconds)
+
+    async def _renew_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            if not self._held:
+                continue
+            async with self._leasing:  # no claim or release between the renewal and the check
+                try:
+                    still = set(await self._leases.renew(self.holder, self.lease_seconds))
+                except StorageError as exc:
+                    log.warning("lease_renew_failed", error=str(exc))
+                    continue
+                lost = set(self._held) - still
+            for key in lost:
+                # Held past its expiry (this replica stalled) and taken by another: the turn
+                # under way may be finished twice (docs/operations.md, "Running several
+                # replicas"). Nothing more of it is handed over here.
+                self._held.pop(key, None)
+                log.error("lease_lost", chat_key=key)
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with suppress(asyncio.CancelledError):
+            await task
