@@ -1,10 +1,11 @@
 """Figure 7: one process on SQLite, one on PostgreSQL, and two and three replicas on
-PostgreSQL (one leads, the others stand by), under the same load.
+PostgreSQL (all answering; the first one polls), under the same load.
 
 Per setup: answers per second (the load's answers / its wall time) and the bot's overhead p50
 and p99 per answer (as figure 1: update handed out -> answer delivered, minus the model's own
-time). The fake model, the fake Telegram and the load are those of figure 1. The standbys
-are started after the leader and hold one PostgreSQL connection each; they do no work.
+time). The fake model, the fake Telegram and the load are those of figure 1. The other
+replicas are started after the first (which polls and records updates for all); each
+conversation is answered by whichever replica takes its lease.
 
     python -m bench.replicas [--smoke|--quick]
 """
@@ -45,12 +46,12 @@ async def _schema() -> AsyncIterator[str | None]:
         yield schema.url
 
 
-async def _standbys(stage: Stage, count: int) -> list[BotProcess]:
-    """`count` more bot processes on the stage's database: they stand by."""
+async def _more_replicas(stage: Stage, count: int) -> list[BotProcess]:
+    """`count` more bot processes on the stage's database: they answer too."""
     started = []
     for n in range(count):
-        process = await BotProcess.spawn({**stage.bot_env, "REPLICA_ID": f"standby-{n}"})
-        await process.wait_for("replica_standby")
+        process = await BotProcess.spawn({**stage.bot_env, "REPLICA_ID": f"replica-{n + 2}"})
+        await process.wait_for("bot_started")
         started.append(process)
     return started
 
@@ -66,7 +67,7 @@ async def _measure(replicas: int | None, chats: int, messages: int, runs: int) -
                     return []
                 env = {"DATABASE_URL": url}
             stage = await stack.enter_async_context(Stage(env=env, flood_interval=1.0))
-            for process in await _standbys(stage, (replicas or 1) - 1):
+            for process in await _more_replicas(stage, (replicas or 1) - 1):
                 stack.push_async_callback(process.kill)
             loads.append(await drive(stage, list(range(10_001, 10_001 + chats)), messages))
     return loads

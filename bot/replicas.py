@@ -72,7 +72,8 @@ class Poller:
         except Exception:  # Telegram refused: another replica (or this one) tries again
             log.exception("polling_start_failed", replica_id=self.replica)
             with suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), RETRY_SECONDS)
+                async with asyncio.timeout(RETRY_SECONDS):
+                    await stop.wait()
             return
         lost = asyncio.ensure_future(self._leadership.lost())
         stopped = asyncio.ensure_future(stop.wait())

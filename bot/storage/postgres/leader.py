@@ -61,8 +61,9 @@ class Leadership:
                     return True
             except StorageError:
                 await self._drop()
-            with suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.retry_seconds)
+            with suppress(TimeoutError):  # (asyncio.timeout: cancellable, unlike 3.11's wait_for)
+                async with asyncio.timeout(self.retry_seconds):
+                    await stop.wait()
         return False
 
     async def lost(self) -> None:
