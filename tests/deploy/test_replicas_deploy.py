@@ -59,8 +59,8 @@ class TestReplicasCompose:
         assert all(s["profiles"] == ["replicas"] for s in services.values())
 
     def test_caddy_sends_webhooks_to_the_healthy_replica(self) -> None:
-        """Caddy balances over the three replicas with an active /healthz check (standbys
-        answer 503, so only the leader gets posts), and keeps the 1 MB body limit."""
+        """Caddy balances over the three replicas with an active /healthz check (a replica
+        starting or stopping answers 503 and gets no posts), and keeps the 1 MB body limit."""
         caddyfile = (DEPLOY / "Caddyfile.replicas").read_text()
         assert "reverse_proxy bot-1:8443 bot-2:8443 bot-3:8443 {" in caddyfile
         assert "health_uri /healthz" in caddyfile and "health_port 8080" in caddyfile
@@ -82,9 +82,9 @@ class TestKubernetes:
         result = run(BIN / "kubernetes-validate", "--strict", path)
         assert result.returncode != 0
 
-    def test_probes_route_to_the_leader_without_restarting_standbys(self) -> None:
-        """Readiness asks /healthz (a standby's 503 keeps it out of the Service); liveness
-        only asks that the health port answers (a standby is alive)."""
+    def test_probes_route_to_ready_replicas_without_restarting_on_a_503(self) -> None:
+        """Readiness asks /healthz (a 503 keeps a replica out of the Service); liveness only
+        asks that the health port answers (a database outage restarts nothing)."""
         [container] = manifest("deployment.yaml")["spec"]["template"]["spec"]["containers"]
         assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
         assert "tcpSocket" in container["livenessProbe"]

@@ -12,7 +12,7 @@ from bot.storage import postgres, sqlite
 from bot.storage.postgres import PostgresDatabase
 from bot.storage.repositories import Stores
 from bot.storage.sqlite.database import Database
-from tests.support.services import postgres_schema
+from tests.support import services
 
 BACKENDS = ("sqlite", "postgres")
 
@@ -36,13 +36,8 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
 @pytest.fixture
 async def postgres_database() -> AsyncIterator[PostgresDatabase]:
     """A PostgreSQL database at the newest version, in a schema of its own (dropped after)."""
-    async with postgres_schema() as schema:
-        opened = PostgresDatabase(schema.url, max_size=4)
-        await opened.open()
-        try:
-            yield opened
-        finally:
-            await opened.close()
+    async with services.postgres_database() as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -16,9 +16,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
+
+if TYPE_CHECKING:
+    from bot.storage.postgres import PostgresDatabase
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -87,6 +91,20 @@ async def postgres_schema() -> AsyncIterator[PostgresSchema]:
     finally:
         await admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
         await admin.close()
+
+
+@asynccontextmanager
+async def postgres_database() -> AsyncIterator[PostgresDatabase]:
+    """A PostgreSQL database at the newest version, in a schema of its own (dropped after)."""
+    from bot.storage.postgres import PostgresDatabase
+
+    async with postgres_schema() as schema:
+        opened = PostgresDatabase(schema.url, max_size=4)
+        await opened.open()
+        try:
+            yield opened
+        finally:
+            await opened.close()
 
 
 @asynccontextmanager

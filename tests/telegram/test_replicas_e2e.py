@@ -220,6 +220,35 @@ class TestWebhookReplicas:
         await until_empty(schema)
 
 
+class TestRestartedReplica:
+    async def test_a_replica_restarted_under_its_name_takes_its_chats_back_at_once(
+        self,
+        env: dict[str, str],
+        telegram: FakeTelegram,
+        model: FakeOpenAI,
+        replicas: list[BotProcess],
+        schema: PostgresSchema,
+    ) -> None:
+        """A lone replica is SIGKILLed mid-answer; started again with the same REPLICA_ID
+        it finishes that answer at start, without waiting for its old lease (30 s) to
+        expire: its leases are its own."""
+        slow = {**env, "LEASE_SECONDS": "30"}
+        replicas.append(await started(slow, "r1"))
+        held = UnconfirmedUpdates(telegram)
+        model.script(Block(asyncio.Event()))
+        telegram.send_private_text(PRIVATE, "question")
+        await model.wait_for_requests(1, timeout=30)
+        await replicas[0].kill()
+        held.release()
+        restarted_at = time.monotonic()
+        replicas.append(await started(slow, "r1"))
+        await all_answered(telegram, {PRIVATE: ["question"]})
+        assert time.monotonic() - restarted_at < 20  # not after the old lease's 30 s
+        [over] = replicas[1].events("lease_taken_over")
+        assert over["previous"] == "r1"
+        await until_empty(schema)
+
+
 class TestUpgrade:
     async def test_updates_recorded_before_leases_are_answered_after_the_upgrade(
         self,
@@ -318,7 +347,11 @@ class TestPollingReplicas:
         assert 'bot_replica_leader{replica="r2"} 1.0' in metrics
 
     async def test_three_replicas_restarted_one_by_one_under_traffic_lose_nothing(
-        self, env: dict[str, str], telegram: FakeTelegram, replicas: list[BotProcess]
+        self,
+        env: dict[str, str],
+        telegram: FakeTelegram,
+        replicas: list[BotProcess],
+        schema: PostgresSchema,
     ) -> None:
         """Three replicas; messages to five chats keep coming while each replica in turn is
         stopped (SIGTERM) and started again: every message is answered once, in order."""
@@ -335,6 +368,37 @@ class TestPollingReplicas:
             assert stopping.events("leases_released")
             replicas.append(await started(env, f"r{step + 3}"))
         await all_answered(telegram, sent)
+        await until_empty(schema)
+
+
+class TestWebhookRollingRestart:
+    async def test_each_replica_restarted_while_the_balancer_posts_loses_nothing(
+        self,
+        env: dict[str, str],
+        telegram: FakeTelegram,
+        model: FakeOpenAI,
+        replicas: list[BotProcess],
+        schema: PostgresSchema,
+    ) -> None:
+        """Three webhook replicas behind the balancer, a slow model: each replica in turn is
+        stopped (SIGTERM) while posts keep coming, and started again on its port; the
+        balancer skips the one that is away. Every message is answered once, in order."""
+        model.default_ttft = 0.1
+        balancer = await webhook_replicas(env, replicas, 3)
+        chats = [PRIVATE + n for n in range(10)]
+        sent: dict[int, list[str]] = {chat: [] for chat in chats}
+        for step in range(3):
+            stopping = replicas[step]
+            terminated = asyncio.ensure_future(stopping.terminate())
+            for chat in chats:
+                sent[chat].append(f"m{step}")
+                await balancer.post(telegram, private_update(chat, f"m{step}"))
+            assert await terminated == 0
+            port = str(balancer.ports[step])
+            hook = {**env, **HOOK, "WEBHOOK_PORT": port}
+            replicas[step] = await started(hook, f"r{step}b")
+        await all_answered(telegram, sent)
+        await until_empty(schema)
 
 
 async def until_empty(schema: PostgresSchema) -> None:

@@ -66,7 +66,7 @@ async def _keep_as_is(_connection: asyncpg.Connection) -> None:
     UNLISTEN, RESET ALL) costs a round trip per statement through the pool: 350 -> 100 µs for
     a `SELECT 1` here. Nothing here leaves session state on a pooled connection: no SET,
     LISTEN or open cursor, and the one session advisory lock (migrations) is released in a
-    `finally` (the leader's lock has a connection of its own)."""
+    `finally` (the poller's lock and the inbox's LISTEN have connections of their own)."""
 
 
 class PostgresDatabase:

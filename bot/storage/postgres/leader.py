@@ -1,12 +1,11 @@
-"""One active replica among several: a PostgreSQL session advisory lock held by the leader.
+"""The one replica that polls Telegram: a PostgreSQL session advisory lock held by the poller.
 
 The lock belongs to one connection of its own (outside the pool). PostgreSQL releases it the
-moment that session ends: at once when the leader's process dies in any way (SIGKILL
+moment that session ends: at once when the poller's process dies in any way (SIGKILL
 included: the kernel closes its socket), within about ten seconds when its host or network
-goes silent (the TCP keepalives below), so a standby that asks every second takes over within
-a few seconds. The leader checks its session every few seconds and gives up (the process
-stops, to be restarted as a standby) as soon as the session is lost: it may no longer hold
-the lock.
+goes silent (the TCP keepalives below), so another replica that asks every second takes over
+within a few seconds. The poller checks its session every few seconds and stops polling as
+soon as the session is lost: it may no longer hold the lock.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ _KEEPALIVES = {
 
 
 class Leadership:
-    """The leader's lock: `acquire` waits for it, `lost` returns when it may be gone."""
+    """The poller's lock: `acquire` waits for it, `lost` returns when it may be gone."""
 
     def __init__(self, url: str, *, retry_seconds: float = 1.0, check_seconds: float = 2.0):
         self.url = url

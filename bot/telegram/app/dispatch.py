@@ -121,6 +121,11 @@ class Dispatcher:
         else:
             log.info("leases_released", leases=released)
 
+    async def releases_done(self) -> None:
+        """Wait for the lease releases under way (each runs in a task of its own)."""
+        while self._releasing:
+            await asyncio.gather(*self._releasing, return_exceptions=True)
+
     async def pump(self) -> None:
         """Hand over what waits: new updates of held conversations, then free conversations."""
         await self._fill_keys()
@@ -131,13 +136,16 @@ class Dispatcher:
                 return
             if key not in self._held and await self._take(key):
                 await self._feed([key])
+                # Its updates may all have been handled by the previous holder meanwhile:
+                # nothing to hand over, so nothing would ever let the lease go.
+                self._release_if_idle(key)
 
     async def hold(self, key: str) -> bool:
         """Hold the conversation for recovery work (True), unless another replica has it."""
         async with self._leasing:
             held = self._held.get(key)
             if held is None:
-                if not await self._claim(key):
+                if await self._claim(key) is None:  # "" is a claim: nobody held it
                     return False
                 held = self._held.setdefault(key, _Held())
             held.users += 1
