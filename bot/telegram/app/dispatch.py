@@ -126,9 +126,11 @@ class Dispatcher:
         while self._releasing:
             await asyncio.gather(*self._releasing, return_exceptions=True)
 
-    async def pump(self) -> None:
-        """Hand over what waits: new updates of held conversations, then free conversations."""
-        await self._fill_keys()
+    async def pump(self, *, keyless: bool = True) -> None:
+        """Hand over what waits: new updates of held conversations, then free conversations
+        (`keyless`: first give updates recorded before migration 1002 their key)."""
+        if keyless:
+            await self._fill_keys()
         if self._held:
             await self._feed(list(self._held))
         for key in await self._inbox.free_chats(BATCH):
@@ -238,18 +240,22 @@ class Dispatcher:
         task.add_done_callback(self._releasing.discard)
 
     async def _pump_forever(self) -> None:
+        slow = True  # at start, and on the slow poll: also look for keyless updates
         while True:
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
-            # that arrives as the event is set, and this loop would never end at shutdown.
-            with suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_seconds):
-                    await self._wake.wait()
             self._wake.clear()
             try:
-                await self.pump()
+                await self.pump(keyless=slow)
             except StorageError as exc:
                 log.warning("dispatch_failed", error=str(exc))
                 await asyncio.sleep(self.poll_seconds)
+            slow = False
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
+            # that arrives as the event is set, and this loop would never end at shutdown.
+            try:
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
+            except TimeoutError:
+                slow = True
 
     async def _renew_forever(self) -> None:
         while True:
