@@ -249,6 +249,62 @@ class TestRestartedReplica:
         await until_empty(schema)
 
 
+async def rename_inbox(schema: PostgresSchema, old: str, new: str) -> None:
+    """Take the inbox table away (or give it back): recording fails meanwhile, as when the
+    database refuses writes. (A fresh replica has no prepared statement bound to it yet.)"""
+    await postgres_rows(schema.url, f"ALTER TABLE {old} RENAME TO {new}")
+
+
+class TestInboxFaults:
+    async def test_webhook_post_not_recorded_is_a_500_and_answered_when_sent_again(
+        self,
+        env: dict[str, str],
+        telegram: FakeTelegram,
+        replicas: list[BotProcess],
+        schema: PostgresSchema,
+    ) -> None:
+        """While the database refuses the update, the webhook answers 500 (Telegram keeps
+        it) and logs `inbox_record_failed`; sent again later, it is answered once."""
+        port = unused_port()
+        replicas.append(await started({**env, **HOOK, "WEBHOOK_PORT": str(port)}, "r1"))
+        update = private_update(PRIVATE, "question")
+        telegram.register_update(update)
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        url = f"http://127.0.0.1:{port}/telegram"
+        await rename_inbox(schema, "update_inbox", "inbox_away")
+        async with aiohttp.ClientSession() as session:
+            async with session.post(url, json=update, headers=headers) as response:
+                assert response.status == 500
+            await replicas[0].wait_for("inbox_record_failed")
+            [failed] = replicas[0].events("inbox_record_failed")
+            assert failed["update_id"] == update["update_id"]
+            assert telegram.messages(PRIVATE) == []
+            await rename_inbox(schema, "inbox_away", "update_inbox")
+            async with session.post(url, json=update, headers=headers) as response:
+                assert response.status == 200
+        await all_answered(telegram, {PRIVATE: ["question"]})
+
+    async def test_poller_keeps_an_update_unconfirmed_until_it_is_recorded(
+        self,
+        env: dict[str, str],
+        telegram: FakeTelegram,
+        replicas: list[BotProcess],
+        schema: PostgresSchema,
+    ) -> None:
+        """While the database refuses the update, the poller tries again every second and
+        does not ask for more (so Telegram keeps it); then it is recorded and answered."""
+        replicas.append(await started(env, "r1"))
+        await replicas[0].wait_for("replica_leading")
+        await rename_inbox(schema, "update_inbox", "inbox_away")
+        telegram.send_private_text(PRIVATE, "question")
+        await replicas[0].wait_for("inbox_record_failed", count=2)
+        assert [u["message"]["text"] for u in telegram.updates] == ["question"]
+        assert telegram.messages(PRIVATE) == []
+        await rename_inbox(schema, "inbox_away", "update_inbox")
+        await all_answered(telegram, {PRIVATE: ["question"]})
+        await until(lambda: telegram.updates == [], "the update was never confirmed")
+
+
 class TestUpgrade:
     async def test_updates_recorded_before_leases_are_answered_after_the_upgrade(
         self,

@@ -11,13 +11,20 @@ already is recognised as a duplicate, so an update handled twice is answered onc
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from telegram import Update
 
+from bot.observability.logs import get_logger
+from bot.storage.errors import StorageError
 from bot.telegram.handlers.incoming import conversation_key
+
+log = get_logger(__name__)
+
+RETRY_SECONDS = 1.0  # the poller's wait before recording an update again
 
 
 class Inbox(Protocol):
@@ -63,13 +70,31 @@ def chat_key(update: Update) -> str:
 
 class RecordingSink:
     """Where the webhook server and the poller put updates: recorded in the inbox (then
-    `recorded` wakes this replica's dispatcher at once, the others through the database)."""
+    `recorded` wakes this replica's dispatcher at once, the others through the database).
 
-    def __init__(self, inbox: Inbox, recorded: Callable[[str], None]) -> None:
+    When the database does not take the update, the webhook's post fails (a 500: Telegram
+    sends it again later); the poller (`patient`) tries again every RETRY_SECONDS instead,
+    without asking for more updates, so Telegram keeps what it has not been told was taken.
+    """
+
+    def __init__(
+        self, inbox: Inbox, recorded: Callable[[str], None], *, patient: bool = False
+    ) -> None:
         self._inbox, self._recorded = inbox, recorded
+        self.patient = patient
 
     async def put(self, update: object) -> None:
-        if isinstance(update, Update):
-            key = chat_key(update)
-            await self._inbox.record(update.update_id, update.to_json(), key, now=time.time())
-            self._recorded(key)
+        if not isinstance(update, Update):
+            return
+        key = chat_key(update)
+        while True:
+            try:
+                await self._inbox.record(update.update_id, update.to_json(), key, now=time.time())
+            except StorageError as exc:
+                log.warning("inbox_record_failed", update_id=update.update_id, error=str(exc))
+                if not self.patient:
+                    raise
+                await asyncio.sleep(RETRY_SECONDS)
+            else:
+                break
+        self._recorded(key)
