@@ -69,19 +69,22 @@ def chat_key(update: Update) -> str:
 
 
 class RecordingSink:
-    """Where the webhook server and the poller put updates: recorded in the inbox (then
-    `recorded` wakes this replica's dispatcher at once, the others through the database).
+    """Where the webhook server and the poller put updates: recorded in the inbox, which wakes
+    every replica's dispatcher through the database.
 
-    When the database does not take the update, the webhook's post fails (a 500: Telegram
-    sends it again later); the poller (`patient`) tries again every RETRY_SECONDS instead,
-    without asking for more updates, so Telegram keeps what it has not been told was taken.
+    Webhook: `recorded` also wakes this replica's dispatcher at once, so the replica the load
+    balancer picked usually takes the conversation (the balancer spreads the work). When the
+    database does not take the update, the post fails (a 500: Telegram sends it again later).
+
+    Polling (`polling`): the poller records for every replica, so it does not wake itself
+    first (it would take nearly every conversation); and when the database does not take an
+    update it tries again every RETRY_SECONDS without asking for more, so Telegram keeps what
+    it has not been told was taken.
     """
 
-    def __init__(
-        self, inbox: Inbox, recorded: Callable[[str], None], *, patient: bool = False
-    ) -> None:
+    def __init__(self, inbox: Inbox, recorded: Callable[[str], None]) -> None:
         self._inbox, self._recorded = inbox, recorded
-        self.patient = patient
+        self.polling = False
 
     async def put(self, update: object) -> None:
         if not isinstance(update, Update):
@@ -92,9 +95,10 @@ class RecordingSink:
                 await self._inbox.record(update.update_id, update.to_json(), key, now=time.time())
             except StorageError as exc:
                 log.warning("inbox_record_failed", update_id=update.update_id, error=str(exc))
-                if not self.patient:
+                if not self.polling:
                     raise
                 await asyncio.sleep(RETRY_SECONDS)
             else:
                 break
-        self._recorded(key)
+        if not self.polling:
+            self._recorded(key)

@@ -85,7 +85,7 @@ class Receiving:
         """
         if settings.webhook_url is None:
             if self._sink is not None:
-                self._sink.patient = True  # no getUpdates (confirming) before it is recorded
+                self._sink.polling = True  # no getUpdates (confirming) before it is recorded
                 self._updater.update_queue = self._sink  # type: ignore[assignment]
             if self._poller is None:
                 await self._poll()
