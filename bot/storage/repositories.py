@@ -240,8 +240,9 @@ class ChatLeases(Protocol):
         `holder`: its own, perhaps a previous run's)."""
         ...
 
-    async def renew(self, holder: str, seconds: float) -> list[str]:
-        """Extend every lease `holder` has by `seconds` from now; the keys still held."""
+    async def renew(self, holder: str, keys: Sequence[str], seconds: float) -> list[str]:
+        """Extend `holder`'s leases of these conversations by `seconds` from now; the keys
+        still held (a lease expired and taken by another replica is not)."""
         ...
 
     async def release(self, chat_key: str, holder: str) -> bool:

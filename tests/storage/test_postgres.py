@@ -235,7 +235,8 @@ class TestLeases:
         await leases.claim("tg:1", "r1", 0.3)
         await leases.claim("tg:2", "r1", 0.3)
         await leases.claim("tg:3", "r2", 0.3)
-        assert sorted(await leases.renew("r1", 30)) == ["tg:1", "tg:2"]
+        renewed = await leases.renew("r1", ["tg:1", "tg:2", "tg:3"], 30)
+        assert sorted(renewed) == ["tg:1", "tg:2"]  # tg:3 is r2's
         await asyncio.sleep(0.4)
         assert await leases.claim("tg:1", "r2", 30) is None  # renewed: still r1's
         assert await leases.claim("tg:3", "r1", 30) == "r2"  # not renewed: expired

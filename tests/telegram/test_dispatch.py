@@ -34,7 +34,13 @@ async def database() -> AsyncIterator[PostgresDatabase]:
 class Replica:
     """A dispatcher and the queue its processor would read."""
 
-    def __init__(self, database: PostgresDatabase, name: str, lease_seconds: float = 30):
+    def __init__(
+        self,
+        database: PostgresDatabase,
+        name: str,
+        lease_seconds: float = 30,
+        linger_seconds: float = 0,
+    ):
         stores = postgres.stores(database)
         assert stores.inbox is not None and stores.leases is not None
         self.queue: asyncio.Queue[Update] = asyncio.Queue()
@@ -46,6 +52,7 @@ class Replica:
             lease_seconds=lease_seconds,
             queue=self.queue,
             bot=Bot(TOKEN),
+            linger_seconds=linger_seconds,
         )
         self.dispatcher.dispatching = True  # pumped by hand here (no background tasks)
         self.dispatcher.recover = self._recover
@@ -130,6 +137,26 @@ class TestDispatch:
         assert await postgres_rows(database.url, "SELECT update_id FROM update_inbox") == [
             (first.update_id + 1,)
         ]
+
+    async def test_an_idle_conversation_lingers_with_its_holder_before_it_is_let_go(
+        self, database: PostgresDatabase
+    ) -> None:
+        """A message arriving just after the last answer still goes to the holder (which
+        knows the chat's pacing); once idle for the linger, the lease is given up."""
+        a = Replica(database, "a", linger_seconds=0.5)
+        b = Replica(database, "b")
+        first = await record(database, 11, "1")
+        await a.dispatcher.pump()
+        await a.dispatcher.settled(first)
+        second = await record(database, 11, "2")
+        await b.dispatcher.pump()
+        await a.dispatcher.pump()
+        assert (a.taken(), b.taken()) == ([(11, "1"), (11, "2")], [])
+        await a.dispatcher.settled(second)
+        await asyncio.sleep(0.2)
+        assert await leases(database) == [("tg:11", "a")]  # lingering
+        await a.dispatcher.releases_done()
+        assert await leases(database) == []
 
     async def test_an_expired_lease_is_taken_over_and_the_dead_holders_turns_finished_first(
         self, database: PostgresDatabase

@@ -3,10 +3,13 @@
 A lease is taken atomically: the row is inserted, or taken over only when it has expired (or
 is the caller's own); both in one statement, so two replicas never both win. Expiry is read
 off the database's clock, so replicas whose clocks disagree still agree on it. A holder renews
-all its leases in one statement, and deletes a lease when it is done with the conversation.
+the leases it knows of in one statement, and deletes a lease when it is done with the
+conversation.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from bot.storage.postgres.database import PostgresDatabase
 
@@ -31,10 +34,12 @@ class PostgresLeases:
         row = await self._db.fetch_one(_CLAIM, chat_key, holder, seconds)
         return None if row is None else str(row[0])
 
-    async def renew(self, holder: str, seconds: float) -> list[str]:
+    async def renew(self, holder: str, keys: Sequence[str], seconds: float) -> list[str]:
         rows = await self._db.fetch_all(
-            f"UPDATE chat_leases SET expires_at = {_NOW} + $2 WHERE holder = $1 RETURNING chat_key",
+            f"UPDATE chat_leases SET expires_at = {_NOW} + $3"
+            " WHERE holder = $1 AND chat_key = ANY($2::text[]) RETURNING chat_key",
             holder,
+            list(keys),
             seconds,
         )
         return [str(row[0]) for row in rows]

@@ -12,8 +12,9 @@ costs at most that). On waking it:
 
 The processor (processor.py) keeps each conversation's order and runs different ones
 concurrently, as in a single process. Each handled update is settled (deleted); when a held
-conversation has nothing left in flight or waiting, its lease is deleted and a later update
-may go to any replica. Every lease this replica holds is renewed every LEASE_SECONDS / 3.
+conversation has had nothing in flight or waiting for LINGER_SECONDS, its lease is deleted and
+a later update may go to any replica. Every lease this replica holds is renewed every
+LEASE_SECONDS / 3 (only those: a lease it no longer knows of expires).
 
 A replica that dies (SIGKILL, a lost host) stops renewing: LEASE_SECONDS after the last
 renewal another replica takes the lease over, finishes the turn the dead one left (crash
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -43,6 +45,10 @@ from bot.telegram.app.inbox import Inbox, Leases, chat_key
 log = get_logger(__name__)
 
 POLL_SECONDS = 2.0  # the inbox is read this often even when no notification arrives
+# An idle conversation's lease is kept this long before it is given up: a quick next message
+# stays with the replica that knows the chat's pacing (reply/pacing.py: Telegram's 429 for
+# a chat updated again within about a second) and its caches.
+LINGER_SECONDS = 2.0
 BATCH = 200  # updates or conversations read at once
 Recover = Callable[[str], Awaitable[None]]
 """Finish a conversation's unfinished turns left by a dead holder; returns once the
@@ -53,6 +59,8 @@ conversation's lock is held for that, so what is handed over next waits for it."
 class _Held:
     fed: set[int] = field(default_factory=set)  # update ids handed over, not settled yet
     users: int = 0  # recovery work under way on the conversation
+    idle_at: float = 0.0  # when it last had nothing in flight (time.monotonic())
+    release: asyncio.Task[None] | None = None  # giving the lease up once it has lingered
 
 
 class Dispatcher:
@@ -68,6 +76,7 @@ class Dispatcher:
         queue: Any,
         bot: Bot,
         poll_seconds: float = POLL_SECONDS,
+        linger_seconds: float = LINGER_SECONDS,
     ) -> None:
         self._inbox, self._leases = inbox, leases
         self.holder = holder
@@ -75,6 +84,7 @@ class Dispatcher:
         self._queue = queue  # the application's update queue (its processor takes them)
         self._bot = bot
         self.poll_seconds = poll_seconds
+        self.linger_seconds = linger_seconds
         self.recover: Recover | None = None  # set once recovery exists (run.py)
         self._held: dict[str, _Held] = {}
         self._keys: dict[int, str] = {}  # handed-over update -> its conversation
@@ -124,7 +134,7 @@ class Dispatcher:
     async def releases_done(self) -> None:
         """Wait for the lease releases under way (each runs in a task of its own)."""
         while self._releasing:
-            await asyncio.gather(*self._releasing, return_exceptions=True)
+            await asyncio.gather(*self._releasing, return_exceptions=True)  # cancelled too
 
     async def pump(self, *, keyless: bool = True) -> None:
         """Hand over what waits: new updates of held conversations, then free conversations
@@ -214,13 +224,22 @@ class Dispatcher:
             await self._inbox.set_key(update_id, chat_key(update))
 
     def _release_if_idle(self, key: str) -> None:
+        """Once nothing of the conversation is in flight, give its lease up after it has
+        lingered (a release already waiting starts over)."""
         held = self._held.get(key)
         if held is not None and not held.fed and held.users <= 0:
-            self._spawn(self._release(key))
+            held.idle_at = time.monotonic()
+            if held.release is None or held.release.done():
+                held.release = self._spawn(self._release(key))
 
     async def _release(self, key: str) -> None:
         """Hand over what arrived meanwhile, or give the lease up (then look again: an update
         recorded between the last read and the release belongs to whoever claims it)."""
+        while (held := self._held.get(key)) is not None:
+            left = held.idle_at + self.linger_seconds - time.monotonic()
+            if left <= 0:
+                break
+            await asyncio.sleep(left)
         try:
             if self.dispatching:
                 await self._feed([key])
@@ -234,10 +253,11 @@ class Dispatcher:
             log.warning("lease_release_failed", chat_key=key, error=str(exc))
         self.wake()
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(work)
         self._releasing.add(task)
         task.add_done_callback(self._releasing.discard)
+        return task
 
     async def _pump_forever(self) -> None:
         slow = True  # at start, and on the slow poll: also look for keyless updates
@@ -263,12 +283,13 @@ class Dispatcher:
             if not self._held:
                 continue
             async with self._leasing:  # no claim or release between the renewal and the check
+                held = list(self._held)
                 try:
-                    still = set(await self._leases.renew(self.holder, self.lease_seconds))
+                    still = set(await self._leases.renew(self.holder, held, self.lease_seconds))
                 except StorageError as exc:
                     log.warning("lease_renew_failed", error=str(exc))
                     continue
-                lost = set(self._held) - still
+                lost = set(held) - still
             for key in lost:
                 # Held past its expiry (this replica stalled) and taken by another: the turn
                 # under way may be finished twice (docs/operations.md, "Running several
