@@ -235,12 +235,14 @@ class Dispatcher:
     async def _release(self, key: str) -> None:
         """Hand over what arrived meanwhile, or give the lease up (then look again: an update
         recorded between the last read and the release belongs to whoever claims it)."""
-        while (held := self._held.get(key)) is not None:
-            left = held.idle_at + self.linger_seconds - time.monotonic()
-            if left <= 0:
-                break
-            await asyncio.sleep(left)
         try:
+            if self.dispatching:  # what waited while recovery finished the conversation's turns
+                await self._feed([key])
+            while (held := self._held.get(key)) is not None and not held.fed:
+                left = held.idle_at + self.linger_seconds - time.monotonic()
+                if left <= 0:
+                    break
+                await asyncio.sleep(left)
             if self.dispatching:
                 await self._feed([key])
             async with self._leasing:
