@@ -14,8 +14,10 @@ mode there is no poller: the load balancer's choice of replica records the updat
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import suppress
 
 from prometheus_client import Gauge
@@ -31,6 +33,24 @@ LEADER = Gauge(
     "bot_replica_leader", "1 while this replica polls Telegram, 0 otherwise", ["replica"]
 )
 RETRY_SECONDS = 5.0  # after polling could not start
+
+
+def dead_here(holders: Iterable[str]) -> list[str]:
+    """The holders named as the default REPLICA_ID names a process of this host (host-pid)
+    whose process no longer runs: a replica restarted on the same host may take their
+    conversations at once instead of waiting for their leases to expire."""
+    prefix = f"{socket.gethostname()}-"
+    dead = []
+    for holder in holders:
+        pid = holder.removeprefix(prefix)
+        if holder.startswith(prefix) and pid.isdigit() and int(pid) != os.getpid():
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                dead.append(holder)
+            except PermissionError:  # alive, another user's
+                continue
+    return dead
 
 
 class Poller:

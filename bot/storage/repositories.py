@@ -253,6 +253,14 @@ class ChatLeases(Protocol):
         """Give up every lease `holder` has; how many."""
         ...
 
+    async def holders(self) -> list[str]:
+        """Every replica that holds a lease (live or expired)."""
+        ...
+
+    async def expire(self, holders: Sequence[str]) -> int:
+        """End these holders' leases now (they are known to be dead); how many."""
+        ...
+
 
 class AttachmentRepository(Protocol):
     """The files sent with a turn (migration 0007); they go when their turn goes."""

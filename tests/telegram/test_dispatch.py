@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from itertools import count
 
 import pytest
 from telegram import Bot, Update
 
+from bot.replicas import dead_here
 from bot.storage import postgres
 from bot.storage.postgres.database import PostgresDatabase
 from bot.telegram.app.dispatch import Dispatcher
@@ -196,3 +201,48 @@ class TestDispatch:
         assert len(await leases(database)) == 2
         await a.dispatcher.close()
         assert await leases(database) == []
+
+
+def finished_pid() -> int:
+    """The pid of a process that has run and ended (no process has it now, most likely)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout)
+
+
+class TestDeadReplicas:
+    def test_a_process_of_this_host_that_no_longer_runs_is_dead(self) -> None:
+        """Named as the default REPLICA_ID names it (host-pid): dead when no such process
+        runs; this process, a live one, another host's or a chosen name are not."""
+        pid = finished_pid()
+        host = socket.gethostname()
+        gone = f"{host}-{pid}"
+        names = [
+            gone,
+            f"{host}-{os.getpid()}",
+            f"{host}-1",
+            f"other-host-{pid}",
+            "bot-1",
+        ]
+        assert dead_here(names) == [gone]
+
+    async def test_their_leases_end_at_once_and_are_taken_over(
+        self, database: PostgresDatabase
+    ) -> None:
+        """A chat leased by a dead process of this host (30 s left) is taken over on the
+        next pump, its turns finished first."""
+        pid = finished_pid()
+        gone = f"{socket.gethostname()}-{pid}"
+        stores = postgres.stores(database)
+        assert stores.leases is not None
+        await record(database, 11, "1")
+        assert await stores.leases.claim("tg:11", gone, 30) == ""
+        b = Replica(database, "b")
+        b.dispatcher._dead = dead_here
+        await b.dispatcher.pump()
+        assert b.recovered == ["tg:11"]
+        assert b.taken() == [(11, "1")]

@@ -50,5 +50,14 @@ class PostgresLeases:
         )
         return changed > 0
 
+    async def holders(self) -> list[str]:
+        rows = await self._db.fetch_all("SELECT DISTINCT holder FROM chat_leases")
+        return [str(row[0]) for row in rows]
+
+    async def expire(self, holders: Sequence[str]) -> int:
+        return await self._db.write(
+            "UPDATE chat_leases SET expires_at = 0 WHERE holder = ANY($1::text[])", list(holders)
+        )
+
     async def release_all(self, holder: str) -> int:
         return await self._db.write("DELETE FROM chat_leases WHERE holder = $1", holder)

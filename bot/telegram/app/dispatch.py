@@ -50,6 +50,8 @@ POLL_SECONDS = 2.0  # the inbox is read this often even when no notification arr
 # a chat updated again within about a second) and its caches.
 LINGER_SECONDS = 2.0
 BATCH = 200  # updates or conversations read at once
+Dead = Callable[[list[str]], list[str]]
+"""Which of these holders are known to be dead (bot/replicas.py `dead_here`)."""
 Recover = Callable[[str], Awaitable[None]]
 """Finish a conversation's unfinished turns left by a dead holder; returns once the
 conversation's lock is held for that, so what is handed over next waits for it."""
@@ -77,6 +79,7 @@ class Dispatcher:
         bot: Bot,
         poll_seconds: float = POLL_SECONDS,
         linger_seconds: float = LINGER_SECONDS,
+        dead: Dead | None = None,
     ) -> None:
         self._inbox, self._leases = inbox, leases
         self.holder = holder
@@ -85,6 +88,7 @@ class Dispatcher:
         self._bot = bot
         self.poll_seconds = poll_seconds
         self.linger_seconds = linger_seconds
+        self._dead = dead
         self.recover: Recover | None = None  # set once recovery exists (run.py)
         self._held: dict[str, _Held] = {}
         self._keys: dict[int, str] = {}  # handed-over update -> its conversation
@@ -138,9 +142,11 @@ class Dispatcher:
 
     async def pump(self, *, keyless: bool = True) -> None:
         """Hand over what waits: new updates of held conversations, then free conversations
-        (`keyless`: first give updates recorded before migration 1002 their key)."""
+        (`keyless`: first give updates recorded before migration 1002 their key, and end the
+        leases of replicas known to be dead)."""
         if keyless:
             await self._fill_keys()
+            await self._expire_dead()
         if self._held:
             await self._feed(list(self._held))
         for key in await self._inbox.free_chats(BATCH):
@@ -223,6 +229,16 @@ class Dispatcher:
             update = Update.de_json(json.loads(payload), self._bot)
             await self._inbox.set_key(update_id, chat_key(update))
 
+    async def _expire_dead(self) -> None:
+        """Leases of replicas known to be dead (a process of this host that no longer runs:
+        the bot restarted after a crash) end now rather than after LEASE_SECONDS."""
+        if self._dead is None:
+            return
+        dead = self._dead(await self._leases.holders())
+        if dead:
+            expired = await self._leases.expire(dead)
+            log.info("leases_of_dead_replicas_expired", holders=dead, leases=expired)
+
     def _release_if_idle(self, key: str) -> None:
         """Once nothing of the conversation is in flight, give its lease up after it has
         lingered (a release already waiting starts over)."""
@@ -262,22 +278,22 @@ class Dispatcher:
         return task
 
     async def _pump_forever(self) -> None:
-        slow = True  # at start, and on the slow poll: also look for keyless updates
+        last_slow = -self.poll_seconds  # at start, then every poll_seconds even when busy
         while True:
             self._wake.clear()
+            slow = time.monotonic() - last_slow >= self.poll_seconds
+            if slow:  # also: keyless updates, and the leases of dead replicas
+                last_slow = time.monotonic()
             try:
                 await self.pump(keyless=slow)
             except StorageError as exc:
                 log.warning("dispatch_failed", error=str(exc))
                 await asyncio.sleep(self.poll_seconds)
-            slow = False
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
             # that arrives as the event is set, and this loop would never end at shutdown.
-            try:
+            with suppress(TimeoutError):
                 async with asyncio.timeout(self.poll_seconds):
                     await self._wake.wait()
-            except TimeoutError:
-                slow = True
 
     async def _renew_forever(self) -> None:
         while True:

@@ -58,6 +58,10 @@ class Leases(Protocol):
 
     async def release_all(self, holder: str) -> int: ...
 
+    async def holders(self) -> list[str]: ...
+
+    async def expire(self, holders: Sequence[str]) -> int: ...
+
 
 def chat_key(update: Update) -> str:
     """The conversation an update belongs to (its chat, or its topic), as the per-chat

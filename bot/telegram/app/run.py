@@ -18,7 +18,7 @@ from telegram.error import InvalidToken, TelegramError
 from bot.config import ServiceSettings, Settings, TelegramSettings
 from bot.observability.health import HealthServer, Probe, readiness
 from bot.observability.logs import get_logger
-from bot.replicas import Poller
+from bot.replicas import Poller, dead_here
 from bot.storage.errors import StorageError
 from bot.telegram.app.build import build_application
 from bot.telegram.app.dispatch import Dispatcher
@@ -108,6 +108,7 @@ def _dispatcher(
         lease_seconds=settings.database.lease_seconds,
         queue=application.update_queue,
         bot=application.bot,
+        dead=dead_here,
     )
 
 
