@@ -144,16 +144,9 @@ async def open_engine(
         stack.push_async_callback(conversation.close)  # before the client and database close
         retention = _retention(settings, stores, clock)
         await stack.enter_async_context(retention.running())  # stopped before the database
+        inbox, leases = stores.inbox, stores.leases  # several replicas (PostgreSQL)
         yield Engine(
-            endpoint,
-            conversation,
-            gatekeeper,
-            stores.health,
-            demo,
-            shared,
-            stores.inbox,
-            media,
-            stores.leases,
+            endpoint, conversation, gatekeeper, stores.health, demo, shared, inbox, media, leases
         )
 
 

@@ -1,29 +1,16 @@
 """Every replica answers (PostgreSQL): each conversation is worked on by the one replica
-holding its lease, in update_id order, and handed over when it is done or its holder dies.
+holding its lease, in update_id order, and handed over when idle or when its holder dies.
 
-The dispatcher of each replica wakes when any replica records an update (LISTEN/NOTIFY, see
-inbox.py), when this one does, and every POLL_SECONDS in any case (a missed notification
-costs at most that). On waking it:
-
-1. hands this replica's processor the new updates of the conversations it holds;
-2. takes the lease of each conversation with updates waiting and no live lease (one
-   statement: the insert, or the take-over of an expired lease, succeeds for one replica
-   only), and hands their updates over too.
-
-The processor (processor.py) keeps each conversation's order and runs different ones
-concurrently, as in a single process. Each handled update is settled (deleted); when a held
-conversation has had nothing in flight or waiting for LINGER_SECONDS, its lease is deleted and
-a later update may go to any replica. Every lease this replica holds is renewed every
-LEASE_SECONDS / 3 (only those: a lease it no longer knows of expires).
-
-A replica that dies (SIGKILL, a lost host) stops renewing: LEASE_SECONDS after the last
-renewal another replica takes the lease over, finishes the turn the dead one left (crash
-recovery of that conversation, before anything else of it), then handles what waits. A
-stopping replica (SIGTERM) finishes what it was handed within the shutdown grace, then gives
-its leases up at once; what it could not finish stays recorded for the next holder.
-
-Leases also gate crash recovery's sweep (recovery.py `Claims`): a replica finishes a stored
-turn only while it holds that conversation's lease, so no two replicas finish the same turn.
+The dispatcher wakes when any replica records an update (LISTEN/NOTIFY, inbox.py) and every
+POLL_SECONDS in any case. It hands its processor the new updates of the conversations it
+holds, then claims each conversation with updates waiting and no live lease (one statement,
+which one replica wins) and hands those over. The processor keeps each conversation's order,
+as in one process. A handled update is settled (deleted); a conversation idle for
+LINGER_SECONDS is let go. Leases are renewed every LEASE_SECONDS / 3: a dead replica's are
+taken over after LEASE_SECONDS, and the new holder first finishes the turn the dead one left
+(crash recovery of that conversation), then what waits. A stopping replica gives its leases
+up once its work is done. Leases also gate recovery's sweep (recovery.py `Claims`), so no two
+replicas finish the same turn. Design and failure behaviour: docs/operations.md.
 """
 
 from __future__ import annotations
@@ -40,7 +27,7 @@ from telegram import Bot, Update
 
 from bot.observability.logs import get_logger
 from bot.storage.errors import StorageError
-from bot.telegram.app.inbox import Inbox, Leases, chat_key
+from bot.telegram.app.inbox import Dead, Inbox, Leases, expire_dead, fill_keys
 
 log = get_logger(__name__)
 
@@ -50,8 +37,6 @@ POLL_SECONDS = 2.0  # the inbox is read this often even when no notification arr
 # a chat updated again within about a second) and its caches.
 LINGER_SECONDS = 2.0
 BATCH = 200  # updates or conversations read at once
-Dead = Callable[[list[str]], list[str]]
-"""Which of these holders are known to be dead (bot/replicas.py `dead_here`)."""
 Recover = Callable[[str], Awaitable[None]]
 """Finish a conversation's unfinished turns left by a dead holder; returns once the
 conversation's lock is held for that, so what is handed over next waits for it."""
@@ -145,8 +130,9 @@ class Dispatcher:
         (`keyless`: first give updates recorded before migration 1002 their key, and end the
         leases of replicas known to be dead)."""
         if keyless:
-            await self._fill_keys()
-            await self._expire_dead()
+            await fill_keys(self._inbox, self._bot, BATCH)
+            if self._dead is not None:
+                await expire_dead(self._leases, self._dead)
         if self._held:
             await self._feed(list(self._held))
         for key in await self._inbox.free_chats(BATCH):
@@ -222,22 +208,6 @@ class Dispatcher:
             held.fed.add(update_id)
             self._keys[update_id] = key
             await self._queue.put(Update.de_json(json.loads(payload), self._bot))
-
-    async def _fill_keys(self) -> None:
-        """Updates recorded before conversation keys were (migration 1002) get theirs."""
-        for update_id, payload in await self._inbox.keyless(BATCH):
-            update = Update.de_json(json.loads(payload), self._bot)
-            await self._inbox.set_key(update_id, chat_key(update))
-
-    async def _expire_dead(self) -> None:
-        """Leases of replicas known to be dead (a process of this host that no longer runs:
-        the bot restarted after a crash) end now rather than after LEASE_SECONDS."""
-        if self._dead is None:
-            return
-        dead = self._dead(await self._leases.holders())
-        if dead:
-            expired = await self._leases.expire(dead)
-            log.info("leases_of_dead_replicas_expired", holders=dead, leases=expired)
 
     def _release_if_idle(self, key: str) -> None:
         """Once nothing of the conversation is in flight, give its lease up after it has

@@ -12,11 +12,12 @@ already is recognised as a duplicate, so an update handled twice is answered onc
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from telegram import Update
+from telegram import Bot, Update
 
 from bot.observability.logs import get_logger
 from bot.storage.errors import StorageError
@@ -61,6 +62,26 @@ class Leases(Protocol):
     async def holders(self) -> list[str]: ...
 
     async def expire(self, holders: Sequence[str]) -> int: ...
+
+
+Dead = Callable[[list[str]], list[str]]
+"""Which of these lease holders are known to be dead (bot/replicas.py `dead_here`)."""
+
+
+async def fill_keys(inbox: Inbox, bot: Bot, limit: int) -> None:
+    """Updates recorded before conversation keys were (migration 1002) get theirs."""
+    for update_id, payload in await inbox.keyless(limit):
+        update = Update.de_json(json.loads(payload), bot)
+        await inbox.set_key(update_id, chat_key(update))
+
+
+async def expire_dead(leases: Leases, dead: Dead) -> None:
+    """Leases of replicas known to be dead (a process of this host that no longer runs: the
+    bot restarted after a crash) end now rather than after LEASE_SECONDS."""
+    holders = dead(await leases.holders())
+    if holders:
+        expired = await leases.expire(holders)
+        log.info("leases_of_dead_replicas_expired", holders=holders, leases=expired)
 
 
 def chat_key(update: Update) -> str:

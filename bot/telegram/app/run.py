@@ -57,12 +57,7 @@ async def serve(
         dispatcher = _dispatcher(settings, engine, application)
         receiving = _receiving(settings, application, engine, dispatcher)
         await _start_health(stack, settings.service, readiness(receiving.problem, engine.ping))
-        try:
-            await application.initialize()
-        except InvalidToken as exc:
-            raise StartupError("Telegram rejected TELEGRAM_BOT_TOKEN: check the token.") from exc
-        except TelegramError as exc:
-            raise StartupError(f"Could not reach Telegram ({type(exc).__name__}).") from exc
+        await _initialize(application)
         stack.push_async_callback(application.shutdown)
         await _set_commands(application.bot)
         recovery = Recovery(application.bot, svc, claims=dispatcher)
@@ -93,6 +88,16 @@ async def serve(
             settings.service.shutdown_grace_seconds,
         )
     log.info("bot_stopped")
+
+
+async def _initialize(application: BotApplication) -> None:
+    """Ask Telegram who the bot is; say what to fix when it refuses or does not answer."""
+    try:
+        await application.initialize()
+    except InvalidToken as exc:
+        raise StartupError("Telegram rejected TELEGRAM_BOT_TOKEN: check the token.") from exc
+    except TelegramError as exc:
+        raise StartupError(f"Could not reach Telegram ({type(exc).__name__}).") from exc
 
 
 def _dispatcher(
