@@ -78,8 +78,9 @@ class Albums:
     ) -> None:
         while True:  # until no photo came for a whole window
             album.arrived.clear()
-            try:
-                await asyncio.wait_for(album.arrived.wait(), self._window)
+            try:  # asyncio.timeout: 3.11's wait_for may swallow a cancel as a photo arrives
+                async with asyncio.timeout(self._window):
+                    await album.arrived.wait()
             except TimeoutError:
                 break
         del self._open[key]
