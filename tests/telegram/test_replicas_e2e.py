@@ -23,7 +23,13 @@ from tests.fakes.telegram import ApiCall, ApiError, FakeTelegram
 from tests.support.botprocess import BotProcess, UnconfirmedUpdates
 from tests.support.chats import PRIVATE
 from tests.support.service import get, private_update, unused_port
-from tests.support.services import PostgresSchema, postgres_rows, postgres_schema
+from tests.support.services import (
+    REDIS_URL,
+    PostgresSchema,
+    postgres_rows,
+    postgres_schema,
+    redis_prefix,
+)
 from tests.support.waiting import until
 
 FAILOVER_S = 10.0  # the issue's bound for another replica to take over polling
@@ -303,6 +309,48 @@ class TestInboxFaults:
         await rename_inbox(schema, "inbox_away", "update_inbox")
         await all_answered(telegram, {PRIVATE: ["question"]})
         await until(lambda: telegram.updates == [], "the update was never confirmed")
+
+
+class TestSharedLimits:
+    async def test_a_user_limited_on_one_replica_is_limited_on_the_next_told_once(
+        self,
+        env: dict[str, str],
+        telegram: FakeTelegram,
+        model: FakeOpenAI,
+        replicas: list[BotProcess],
+        schema: PostgresSchema,
+    ) -> None:
+        """REDIS_URL, two messages a minute: replica A answers two messages and refuses the
+        third with one notice; A is stopped, and the user's fourth message reaches replica B:
+        refused too, in silence (the window and the notice are shared through Redis)."""
+        async with redis_prefix() as prefix:
+            limited = {
+                **env,
+                **HOOK,
+                "REDIS_URL": REDIS_URL,
+                "REDIS_KEY_PREFIX": prefix,
+                "RATE_LIMIT_MESSAGES": "2",
+                "RATE_LIMIT_WINDOW_SECONDS": "60",
+            }
+            ports = [unused_port(), unused_port()]
+            first = await started({**limited, "WEBHOOK_PORT": str(ports[0])}, "a")
+            replicas.append(first)
+            for count, text in enumerate(("one", "two", "three"), start=1):
+                await LoadBalancer(ports[:1]).post(telegram, private_update(PRIVATE, text))
+                await until(lambda n=count: len(texts(telegram, PRIVATE)) == n, "no answer")
+            assert await first.terminate() == 0
+            second = await started({**limited, "WEBHOOK_PORT": str(ports[1])}, "b")
+            replicas.append(second)
+            await LoadBalancer(ports[1:]).post(telegram, private_update(PRIVATE, "four"))
+            await until_empty(schema)  # "four" was handled (settled) by B
+            await asyncio.sleep(1.0)  # room for a wrong answer or second notice
+        [refused] = first.events("update_refused")
+        assert (refused["reason"], refused["told"]) == ("rate_limited", True)
+        got = texts(telegram, PRIVATE)
+        assert got[:2] == ["echo: one", "echo: two"]
+        assert len(got) == 3
+        assert got[2].startswith("You're sending messages too fast.")
+        assert len(model.requests) == 2
 
 
 class TestUpgrade:
