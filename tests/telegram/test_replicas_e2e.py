@@ -311,6 +311,34 @@ class TestInboxFaults:
         await until(lambda: telegram.updates == [], "the update was never confirmed")
 
 
+class TestWebhookSecret:
+    async def test_replicas_without_a_configured_secret_agree_on_one(
+        self, env: dict[str, str], telegram: FakeTelegram, replicas: list[BotProcess]
+    ) -> None:
+        """No WEBHOOK_SECRET: each replica sets the webhook with the same secret (derived
+        from the token, never the token itself), and each takes a post carrying it, so
+        whichever set it last, all of them accept what Telegram sends."""
+        ports = [unused_port(), unused_port()]
+        url = {"WEBHOOK_URL": HOOK["WEBHOOK_URL"]}
+        for n, port in enumerate(ports):
+            replicas.append(await started({**env, **url, "WEBHOOK_PORT": str(port)}, f"r{n}"))
+        secrets = {call.params["secret_token"] for call in telegram.calls_of("setWebhook")}
+        assert len(secrets) == 1
+        [secret] = secrets
+        assert env["TELEGRAM_BOT_TOKEN"] not in secret and len(secret) >= 32
+        assert [p.events("bot_started")[0]["secret"] for p in replicas] == ["derived"] * 2
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+        async with aiohttp.ClientSession() as session:
+            for port in ports:
+                update = private_update(PRIVATE, f"via {port}")
+                telegram.register_update(update)
+                address = f"http://127.0.0.1:{port}/telegram"
+                async with session.post(address, json=update, headers=headers) as response:
+                    assert response.status == 200
+        await until(lambda: len(texts(telegram, PRIVATE)) == 2, "not both answered")
+        assert all(secret not in line for p in replicas for line in p.lines)
+
+
 class TestSharedLimits:
     async def test_a_user_limited_on_one_replica_is_limited_on_the_next_told_once(
         self,

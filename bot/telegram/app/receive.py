@@ -13,6 +13,8 @@ polling mode the Updater runs only while this replica is the poller (bot/replica
 from __future__ import annotations
 
 import asyncio
+import base64
+import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
@@ -46,13 +48,21 @@ def webhook_path(url: str) -> str:
     return urlsplit(url).path or "/"
 
 
-def webhook_secret(settings: TelegramSettings) -> tuple[str, str]:
-    """WEBHOOK_SECRET, or a strong one made for this run; and which of the two it is.
+def webhook_secret(settings: TelegramSettings, *, replicas: bool = False) -> tuple[str, str]:
+    """WEBHOOK_SECRET, or one made for this run; and which of the two it is.
 
-    Either way it is redacted from every log line (python-telegram-bot logs its API calls).
+    Several replicas (`replicas`) must all check the secret Telegram was last given, so theirs
+    is derived from the bot token (an HMAC: the token cannot be read back from it) rather than
+    drawn at random by each. Either way it is redacted from every log line
+    (python-telegram-bot logs its API calls).
     """
     if settings.webhook_secret is not None:
         secret, origin = settings.webhook_secret.get_secret_value(), "configured"
+    elif replicas:
+        assert settings.telegram_bot_token is not None
+        token = settings.telegram_bot_token.get_secret_value().encode()
+        digest = hmac.digest(token, b"telegram-llm-bot webhook secret", "sha256")
+        secret, origin = base64.urlsafe_b64encode(digest).decode().rstrip("="), "derived"
     else:
         secret, origin = secrets.token_urlsafe(32), "generated"  # 256 bits, Telegram's alphabet
     add_secrets([secret])
@@ -96,7 +106,7 @@ class Receiving:
                 )
             self.mode = "polling"
             return {"mode": self.mode}
-        secret, origin = webhook_secret(settings)
+        secret, origin = webhook_secret(settings, replicas=self._sink is not None)
         path = webhook_path(settings.webhook_url)
         bot = self._application.bot
         server = WebhookServer(bot, self._sink or self._application.update_queue, path, secret)
