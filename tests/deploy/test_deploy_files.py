@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,20 @@ class TestDockerfile:
         assert "DATABASE_URL=sqlite:////data/bot.db" in instruction(stage, "ENV")
         assert json.loads(instruction(stage, "ENTRYPOINT")) == ["python", "-m", "bot"]
         assert json.loads(instruction(stage, "CMD")) == ["run"]
+
+    def test_the_image_installs_the_tools_extra_unless_told_not_to(self) -> None:
+        """MCP tools work in the image as built by default (EXTRAS=tools), and the extra the
+        install line names exists in pyproject.toml; EXTRAS empty installs the bare package."""
+        structure = DockerfileParser(str(DEPLOY / "Dockerfile")).structure
+        [arg] = [ins["value"] for ins in structure if ins["instruction"] == "ARG"]
+        assert arg == "EXTRAS=tools"
+        [install] = [ins["value"] for ins in structure if "pip install" in ins["value"]]
+        spec = install.split("pip install --no-cache-dir ", 1)[1].strip('"')
+        expand = ["bash", "-c", f'EXTRAS="$1"; echo "{spec}"', "-"]
+        assert run(*expand, "tools").stdout.strip() == ".[tools]"
+        assert run(*expand, "").stdout.strip() == "."
+        extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+        assert "tools" in extras["optional-dependencies"]
 
     def test_only_the_package_is_copied_and_nothing_else_is_in_the_context(self) -> None:
         """COPY takes pyproject.toml, README.md and bot/; .dockerignore lets only those in."""
