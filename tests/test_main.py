@@ -58,3 +58,16 @@ class TestLazyImports:
         imported = {name.partition(".")[0] for name in listing.read_text().splitlines()}
         assert "bot" in imported
         assert imported.isdisjoint(NOT_AT_START), sorted(imported & set(NOT_AT_START))
+
+    async def test_the_model_sdk_waits_for_the_first_question(
+        self, tmp_path: Path, telegram: FakeTelegram, model: FakeOpenAI, bot_env: dict[str, str]
+    ) -> None:
+        """The openai SDK (~0.3 s, ~18 MB) is not imported until a question needs the model,
+        with the media feature (its audio client) on as by default."""
+        listing = tmp_path / "modules.txt"
+        env = {**bot_env, "IMPORTED_MODULES_FILE": str(listing), "MEDIA_ENABLED": "true"}
+        process = await BotProcess.start(env, telegram, module="tests.support.imported")
+        assert await process.terminate(timeout=15) == 0
+        imported = {name.partition(".")[0] for name in listing.read_text().splitlines()}
+        assert "telegram" in imported
+        assert "openai" not in imported
