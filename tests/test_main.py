@@ -15,6 +15,10 @@ from tests.support.cli import ROOT
 # documents (pypdf, charset_normalizer), MCP tools, PostgreSQL and Redis.
 NOT_AT_START = ("rich", "prompt_toolkit", "pypdf", "charset_normalizer", "mcp", "asyncpg", "redis")
 
+# Loaded with the first question instead of at start: the model SDK (~0.3 s, ~18 MB), the rate
+# limiter's library and the Markdown converter (~2 MB each).
+FIRST_QUESTION = ("openai", "limits", "telegramify_markdown")
+
 # `python -m bot chat` with the terminal extra's modules made unimportable, as if not installed.
 WITHOUT_TERMINAL = """
 import runpy, sys
@@ -59,15 +63,22 @@ class TestLazyImports:
         assert "bot" in imported
         assert imported.isdisjoint(NOT_AT_START), sorted(imported & set(NOT_AT_START))
 
-    async def test_the_model_sdk_waits_for_the_first_question(
+    async def test_what_answers_need_waits_for_the_first_question(
         self, tmp_path: Path, telegram: FakeTelegram, model: FakeOpenAI, bot_env: dict[str, str]
     ) -> None:
-        """The openai SDK (~0.3 s, ~18 MB) is not imported until a question needs the model,
-        with the media feature (its audio client) on as by default."""
+        """The openai SDK, the rate limiter and the Markdown converter are not imported while
+        the bot only polls, with the media feature (its audio client) and both rate limits on
+        as by default."""
         listing = tmp_path / "modules.txt"
-        env = {**bot_env, "IMPORTED_MODULES_FILE": str(listing), "MEDIA_ENABLED": "true"}
+        env = {
+            **bot_env,
+            "IMPORTED_MODULES_FILE": str(listing),
+            "MEDIA_ENABLED": "true",
+            "RATE_LIMIT_MESSAGES": "5",
+            "RATE_LIMIT_COMMANDS": "5",
+        }
         process = await BotProcess.start(env, telegram, module="tests.support.imported")
         assert await process.terminate(timeout=15) == 0
         imported = {name.partition(".")[0] for name in listing.read_text().splitlines()}
         assert "telegram" in imported
-        assert "openai" not in imported
+        assert imported.isdisjoint(FIRST_QUESTION), sorted(imported & set(FIRST_QUESTION))

@@ -16,26 +16,41 @@ sweeps in a background timer thread, in plain Python (~1 µs a user).
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-from limits import RateLimitItemPerSecond
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+if TYPE_CHECKING:
+    from limits import RateLimitItem
+    from limits.strategies import MovingWindowRateLimiter
 
 
 class MessageRateLimit:
-    """`hit(user)` counts a message; None if allowed, else the seconds to wait."""
+    """`hit(user)` counts a message; None if allowed, else the seconds to wait. The `limits`
+    library is imported with the first message counted, not at start (~2 MB)."""
 
     def __init__(self, messages: int, window_seconds: int) -> None:
-        self._item = RateLimitItemPerSecond(messages, window_seconds) if messages > 0 else None
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._messages = messages
+        self._window_seconds = window_seconds
+        self._limit: tuple[RateLimitItem, MovingWindowRateLimiter] | None = None
 
     @property
     def enabled(self) -> bool:
-        return self._item is not None
+        return self._messages > 0
 
     async def hit(self, key: str) -> float | None:
         """Count one message for `key`; a refused message is not counted."""
-        if self._item is None or self._limiter.hit(self._item, key):
+        if not self.enabled:
             return None
-        stats = self._limiter.get_window_stats(self._item, key)
+        item, limiter = self._limit or self._open()
+        if limiter.hit(item, key):
+            return None
+        stats = limiter.get_window_stats(item, key)
         return max(0.0, stats.reset_time - time.time())
+
+    def _open(self) -> tuple[RateLimitItem, MovingWindowRateLimiter]:
+        from limits import RateLimitItemPerSecond  # noqa: PLC0415 - see the class docstring
+        from limits.storage import MemoryStorage  # noqa: PLC0415
+        from limits.strategies import MovingWindowRateLimiter  # noqa: PLC0415
+
+        item = RateLimitItemPerSecond(self._messages, self._window_seconds)
+        self._limit = (item, MovingWindowRateLimiter(MemoryStorage()))
+        return self._limit
