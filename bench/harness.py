@@ -25,6 +25,7 @@ from tests.support.botprocess import BotProcess
 TOKEN = "123456:BENCH-token-abcdef"
 KEY = "sk-bench-key"
 TURN_TIMEOUT_S = 120.0  # one answer; a load as a whole is bounded by the caller's sizes
+WARM_UP_CHAT = 9_999  # below every load's chat ids
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -209,6 +210,12 @@ class Stage:
         if waiter is not None:
             # Resolved once the fake has answered the call, not when it starts processing it.
             asyncio.get_running_loop().call_soon(_resolve, waiter, call)
+
+    async def warm_up(self) -> None:
+        """One answer, in a chat of its own, before a load is measured: what a process does
+        once (the model SDK is imported with the first question, connections are opened) is
+        not the cost of an answer. The floor is warmed up the same way."""
+        await self.ask(WARM_UP_CHAT, "warm-up")
 
     async def ask(self, chat_id: int, marker: str) -> tuple[dict[str, Any], ApiCall]:
         """Send a private message and wait for the answer's sendMessage to be answered."""

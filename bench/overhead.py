@@ -77,8 +77,10 @@ async def measure_with_floor(chats: int, messages: int, runs: int) -> tuple[Runs
 
 async def _once(chats: int, messages: int, during: Hook, *, floor: bool) -> Load:
     # Telegram's ~1 update/s/chat for drafts and edits, as 429s: the bot must pace itself.
-    async with Stage(flood_interval=1.0, floor=floor) as stage, during(stage):
-        return await drive(stage, list(range(10_001, 10_001 + chats)), messages)
+    async with Stage(flood_interval=1.0, floor=floor) as stage:
+        await stage.warm_up()
+        async with during(stage):
+            return await drive(stage, list(range(10_001, 10_001 + chats)), messages)
 
 
 def _pct(loads: list[Load], pct: float, of: Callable[[Turn], float]) -> list[float]:
@@ -172,6 +174,7 @@ def concurrency_row(measured: Runs, floor: Runs | None = None) -> Row:
 
 async def _burst_once(chats: int, messages: int, *, floor: bool) -> float:
     async with Stage(flood_interval=1.0, floor=floor) as stage:
+        await stage.warm_up()
         wall, ideal = await burst(stage, list(range(10_001, 10_001 + chats)), messages)
         return wall / ideal
 

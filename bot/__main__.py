@@ -13,13 +13,16 @@ import sys
 from collections.abc import Coroutine
 from typing import Any
 
-from bot import check
 from bot.config import ConfigError
 from bot.observability.logs import configure_logging, get_logger
 from bot.startup import load_checked_settings
-from bot.telegram.app.run import StartupError, serve
 
 EXIT_CONFIG = 2
+EXIT_NOT_INSTALLED = 1
+TERMINAL_MODULES = frozenset({"rich", "prompt_toolkit"})  # the `terminal` extra
+NO_TERMINAL = (
+    "The terminal chat needs the `terminal` extra: pip install -e '.[terminal]' (or make chat)."
+)
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -47,13 +50,21 @@ def _chat_name(value: str) -> str:
 
 
 def _chat(name: str) -> int:
-    """The terminal chat: no Telegram token needed."""
-    from bot.terminal.app import main as chat_main  # noqa: PLC0415 - only this command needs it
-
+    """The terminal chat: no Telegram token needed; without the `terminal` extra, one line
+    naming the fix."""
+    try:
+        from bot.terminal.app import main as chat_main  # noqa: PLC0415 - only this command
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in TERMINAL_MODULES:
+            raise
+        print(NO_TERMINAL, file=sys.stderr)
+        return EXIT_NOT_INSTALLED
     return chat_main(load_checked_settings(require_telegram=False), name)
 
 
 async def _run_until_signalled() -> int:
+    from bot.telegram.app.run import StartupError, serve  # noqa: PLC0415 - not for chat or check
+
     settings = load_checked_settings(require_telegram=True)
     service = settings.service
     configure_logging(
@@ -89,10 +100,14 @@ def _run_event_loop(main: Coroutine[Any, Any, int]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
+    # Each command imports only what it runs: `check` and `migrate-db` need no Telegram
+    # application, the Telegram bot no terminal (and not its `terminal` extra).
     if args.command == "check":
+        from bot import check  # noqa: PLC0415
+
         return check.main()
     if args.command == "migrate-db":
-        from bot import migrate_db  # noqa: PLC0415 - only this command needs it
+        from bot import migrate_db  # noqa: PLC0415
 
         return migrate_db.main(args.source or "", args.target or "")
     try:

@@ -26,6 +26,7 @@ class ApiCall:
     at: float
     files: dict[str, UploadedFile] = field(default_factory=dict)
     answered_at: float | None = None  # when the fake produced its successful answer
+    content_type: str = ""  # of the request's body ("" without one)
 
     @property
     def chat_id(self) -> Any:

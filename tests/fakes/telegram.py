@@ -186,6 +186,7 @@ class FakeTelegram(FakeServer, UpdateBuilders):
         try:
             params, files = await read_params(request)
             call = ApiCall(_CANONICAL.get(name.lower(), name), params, time.monotonic(), files)
+            call.content_type = request.content_type if request.body_exists else ""
             self.calls.append(call)
             self._notify()
             result = await self._process(call)

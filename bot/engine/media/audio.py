@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import time
 
-import httpx2
-import openai
-
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.media import errors
 from bot.engine.models.retrying import RetryPolicy, retrying
+from bot.engine.models.sdk import LazySdk, sdk_errors
 from bot.observability.logs import get_logger
 
 log = get_logger(__name__)
@@ -29,9 +27,7 @@ class AudioClient:
         retry: RetryPolicy,
         events: EngineEvents = NO_EVENTS,
     ) -> None:
-        self._client = openai.AsyncOpenAI(
-            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
-        )
+        self._client = LazySdk(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
         self._retry = retry
         self._events = events
 
@@ -44,10 +40,10 @@ class AudioClient:
         try:
             async for attempt in retrying(self._retry, model, [], self._events):
                 with attempt:
-                    result = await self._client.audio.transcriptions.create(
+                    result = await self._client().audio.transcriptions.create(
                         model=model, file=(filename, data), response_format="json"
                     )
-        except (openai.OpenAIError, httpx2.HTTPError) as exc:
+        except sdk_errors() as exc:
             log.warning("transcription_failed", model=model, error_type=type(exc).__name__)
             raise errors.TranscriptionFailed() from exc
         text = str(getattr(result, "text", "") or "").strip()
@@ -64,7 +60,7 @@ class AudioClient:
         the SDK's errors once retries gave up (the caller logs and goes on without voice)."""
         async for attempt in retrying(self._retry, model, [], self._events):
             with attempt:
-                response = await self._client.audio.speech.create(
+                response = await self._client().audio.speech.create(
                     model=model, voice=voice, input=text, response_format="opus"
                 )
                 return response.content

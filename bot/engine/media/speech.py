@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import re
 
-import httpx2
-import openai
-
 from bot.engine.conversation import identity
 from bot.engine.media.audio import AudioClient
 from bot.engine.media.costs import MediaCosts
+from bot.engine.models.sdk import sdk_errors
 from bot.observability.logs import get_logger
 from bot.storage.repositories import ChatMediaRepository
 
@@ -71,7 +69,7 @@ class VoiceReplies:
             return None
         try:
             audio = await self._audio.speak(text, model=self._model, voice=self._voice)
-        except (openai.OpenAIError, httpx2.HTTPError) as exc:
+        except sdk_errors() as exc:
             log.warning("speech_failed", model=self._model, error_type=type(exc).__name__)
             return None
         await self._costs.spoke(chat_key, user_id, self._model, len(text))

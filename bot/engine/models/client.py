@@ -11,19 +11,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx2
-import openai
 
 from bot.config.providers import DEFAULT_DIALECT, Dialect
 from bot.engine import errors
 from bot.engine.events import NO_EVENTS, EngineEvents
 from bot.engine.models.completion import ChatModel, Completion, OnDelta, TokenCount
 from bot.engine.models.retrying import RetryPolicy, retrying
+from bot.engine.models.sdk import LazySdk, sdk_errors
 from bot.engine.models.streaming import CompletionStream
 from bot.engine.models.translation import translate
+
+if TYPE_CHECKING:
+    import httpx2
 
 __all__ = [
     "ChatModel",
@@ -35,14 +36,20 @@ __all__ = [
 ]
 
 
-def _http_client(base_url: str | None, timeout: float) -> httpx2.AsyncClient | None:
+def _http_client(base_url: str | None, timeout: float) -> Callable[[], httpx2.AsyncClient] | None:
     """The SDK's aiohttp transport (the `aiohttp` extra): the same requests, errors and SSE
     decoding, with HTTP parsed in C instead of httpx's pure-Python pool. Not for a base URL
     with credentials in it (user:password@host): aiohttp refuses those beside the SDK's own
     Authorization header, where httpx sends them; the SDK's default client keeps doing so."""
     if base_url and urlsplit(base_url).username is not None:
         return None
-    return openai.DefaultAioHttpClient(timeout=timeout)
+
+    def aiohttp_client() -> httpx2.AsyncClient:
+        import openai  # noqa: PLC0415 - made with the SDK client, on first use (sdk.py)
+
+        return openai.DefaultAioHttpClient(timeout=timeout)
+
+    return aiohttp_client
 
 
 class LLMClient:
@@ -63,13 +70,13 @@ class LLMClient:
     ) -> None:
         """`dialect` shapes requests for the provider; `reasoning` names its reasoning models;
         each attempt holds a `slot` (the provider's concurrency cap) while it streams."""
-        self._client = openai.AsyncOpenAI(
+        self._client = LazySdk(
+            _http_client(base_url, timeout),
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
             max_retries=0,
             default_headers=headers or None,
-            http_client=_http_client(base_url, timeout),
         )
         self._retry = retry
         self._events = events  # counts each retry
@@ -82,8 +89,8 @@ class LLMClient:
     async def models(self) -> list[str]:
         """The model names the provider lists (GET /models); raises a `ModelError`."""
         try:
-            return sorted([model.id async for model in self._client.models.list()])
-        except (openai.OpenAIError, httpx2.HTTPError) as exc:
+            return sorted([model.id async for model in self._client().models.list()])
+        except sdk_errors() as exc:
             raise translate(exc) from exc
 
     async def complete(
@@ -131,7 +138,7 @@ class LLMClient:
                     )
         except errors.ModelError:
             raise
-        except (openai.OpenAIError, httpx2.HTTPError) as exc:
+        except sdk_errors() as exc:
             error = errors.StreamInterrupted("".join(shown)) if shown else translate(exc)
             error.attempts = attempts
             raise error from exc

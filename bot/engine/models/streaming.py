@@ -7,19 +7,21 @@ which retries and translates them.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from bot.config.providers import DEFAULT_DIALECT, Dialect
 from bot.engine.models.completion import OnDelta, TokenCount
 from bot.engine.models.dialects import request_body
 from bot.engine.models.reasoning import Reasoning, ThinkSplitter, reasoning_delta
+from bot.engine.models.sdk import bad_request_error
 from bot.engine.models.tool_calls import ToolCall, ToolCallAssembler
 from bot.engine.models.translation import error_message
 from bot.observability.logs import get_logger
+
+if TYPE_CHECKING:
+    import openai
 
 log = get_logger(__name__)
 
@@ -35,12 +37,13 @@ class Streamed:
 
 
 class CompletionStream:
-    """Streams answers over one SDK client; drops `stream_options` for good once refused,
-    and `tools` for good for a model whose provider refused them."""
+    """Streams answers over one SDK client (`client()` makes it on first use: sdk.py); drops
+    `stream_options` for good once refused, and `tools` for good for a model whose provider
+    refused them."""
 
     def __init__(
         self,
-        client: openai.AsyncOpenAI,
+        client: Callable[[], openai.AsyncOpenAI],
         dialect: Dialect = DEFAULT_DIALECT,
         reasoning: frozenset[str] = frozenset(),
     ) -> None:
@@ -78,7 +81,7 @@ class CompletionStream:
             body["tools"] = list(tools)
         try:
             stream = await self._post_stream(body)
-        except openai.BadRequestError as exc:
+        except bad_request_error() as exc:
             stream = await self._without_refused(body, exc, model)
         splitter = ThinkSplitter() if self._dialect.think_tags else None
         return await _read(stream, on_delta, shown, splitter)
@@ -100,7 +103,7 @@ class CompletionStream:
             raise exc
         try:
             return await self._post_stream(body)
-        except openai.BadRequestError as again:  # each step drops one parameter: bounded
+        except bad_request_error() as again:  # each step drops one parameter: bounded
             return await self._without_refused(body, again, model)
 
     async def _post_stream(self, body: dict[str, Any]) -> openai.AsyncStream[object]:
@@ -114,7 +117,9 @@ class CompletionStream:
         chunk, with a runtime Protocol check; a 300-token answer is ~300 chunks). The SDK
         still decodes the SSE stream and raises its errors (HTTP status and ``error`` events).
         """
-        return await self._client.post(
+        import openai  # noqa: PLC0415 - loaded by self._client() already (sdk.py)
+
+        return await self._client().post(
             "/chat/completions",
             body=body,
             cast_to=object,

@@ -6,9 +6,9 @@ the rest of the bot sees only our types, each with its own `user_message`.
 
 from __future__ import annotations
 
+import functools
+
 import aiohttp
-import httpx2
-import openai
 
 from bot.engine import errors
 
@@ -27,6 +27,8 @@ _CONTEXT_MARKERS = (
 
 def is_context_error(exc: BaseException) -> bool:
     """Whether a 400 says the prompt does not fit the model's context (providers word it apart)."""
+    import openai  # noqa: PLC0415 - on a failure only (sdk.py)
+
     if not isinstance(exc, openai.BadRequestError):
         return False
     body = exc.body if isinstance(exc.body, dict) else {}
@@ -50,6 +52,9 @@ def error_message(body: object) -> str:
 
 def is_transient(exc: BaseException) -> bool:
     """Whether the failure may pass by itself: rate limited, 5xx, timeout, connection lost."""
+    import httpx2  # noqa: PLC0415 - on a failure only (sdk.py)
+    import openai  # noqa: PLC0415
+
     return isinstance(
         exc,
         openai.RateLimitError
@@ -59,18 +64,23 @@ def is_transient(exc: BaseException) -> bool:
     )
 
 
-# SDK exception -> our error, first match wins (a timeout is also a connection error).
-_TRANSLATION: list[tuple[tuple[type[BaseException], ...], type[errors.ModelError]]] = [
-    ((openai.RateLimitError,), errors.ModelBusy),
-    ((openai.APITimeoutError,), errors.ModelTimeout),
-    (
-        (openai.APIConnectionError, openai.InternalServerError, httpx2.HTTPError),
-        errors.ModelUnavailable,
-    ),
-    ((openai.AuthenticationError, openai.PermissionDeniedError), errors.ModelAuthError),
-    ((openai.NotFoundError,), errors.ModelNotFound),
-    ((openai.APIStatusError,), errors.ModelRejected),
-]
+@functools.cache
+def _translation() -> list[tuple[tuple[type[BaseException], ...], type[errors.ModelError]]]:
+    """SDK exception -> our error, first match wins (a timeout is also a connection error)."""
+    import httpx2  # noqa: PLC0415 - on a failure only (sdk.py)
+    import openai  # noqa: PLC0415
+
+    return [
+        ((openai.RateLimitError,), errors.ModelBusy),
+        ((openai.APITimeoutError,), errors.ModelTimeout),
+        (
+            (openai.APIConnectionError, openai.InternalServerError, httpx2.HTTPError),
+            errors.ModelUnavailable,
+        ),
+        ((openai.AuthenticationError, openai.PermissionDeniedError), errors.ModelAuthError),
+        ((openai.NotFoundError,), errors.ModelNotFound),
+        ((openai.APIStatusError,), errors.ModelRejected),
+    ]
 
 
 def translate(exc: BaseException) -> errors.ModelError:
@@ -79,7 +89,7 @@ def translate(exc: BaseException) -> errors.ModelError:
         return errors.ContextTooLong()
     if _connection_lost(exc):
         return errors.ModelUnavailable()
-    for kinds, ours in _TRANSLATION:
+    for kinds, ours in _translation():
         if isinstance(exc, kinds):
             return ours()
     return errors.ModelError()

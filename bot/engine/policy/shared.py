@@ -17,8 +17,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from limits import RateLimitItemPerSecond
-
 from bot.engine.policy.notices import Notices
 from bot.engine.policy.ratelimit import MessageRateLimit
 from bot.observability.logs import get_logger
@@ -62,6 +60,7 @@ class SharedRateLimit(MessageRateLimit):
 
     def __init__(self, messages: int, window_seconds: int, shared: SharedState, name: str) -> None:
         super().__init__(messages, window_seconds)
+        from limits import RateLimitItemPerSecond  # noqa: PLC0415 - only with REDIS_URL
         from limits.aio.storage import RedisStorage  # noqa: PLC0415
         from limits.aio.strategies import MovingWindowRateLimiter  # noqa: PLC0415
 

@@ -12,13 +12,14 @@ end of the text. If the converter fails, the Markdown is sent as plain text inst
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import telegramify_markdown
 from telegram import MessageEntity
 from telegram.constants import MessageEntityType
-from telegramify_markdown.config import RenderConfig
 
 from bot.telegram.format.split import (
     MAX_MESSAGE_UTF16,
@@ -28,6 +29,10 @@ from bot.telegram.format.split import (
     split_formatted,
     utf16_len,
 )
+
+if TYPE_CHECKING:
+    import telegramify_markdown
+    from telegramify_markdown.config import RenderConfig
 
 __all__ = [
     "MAX_MESSAGE_UTF16",
@@ -62,18 +67,20 @@ _SENDABLE = frozenset(
 _LINK_SCHEMES = frozenset({"http", "https", "tg", "mailto"})
 
 
-def _render_config() -> RenderConfig:
-    """The converter's defaults, but headings without their emoji prefix."""
+@functools.cache
+def _converter() -> tuple[ModuleType, RenderConfig]:
+    """telegramify-markdown's ``convert`` with its defaults, but headings without their emoji
+    prefix. Loaded with the first answer, not at start (~1.6 MB, ~20 ms with its parser)."""
+    import telegramify_markdown  # noqa: PLC0415
+    from telegramify_markdown.config import RenderConfig  # noqa: PLC0415
+
     config = RenderConfig.isolated()  # never the process-global, mutable config
     symbols = config.markdown_symbol
     symbols.heading_level_1 = ""
     symbols.heading_level_2 = ""
     symbols.heading_level_3 = ""
     symbols.heading_level_4 = ""
-    return config
-
-
-_CONFIG = _render_config()
+    return telegramify_markdown, config
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +108,9 @@ def convert_markdown(markdown: str) -> FormattedText:
     Entities are sorted by offset, lie within the text and have a positive length.
     """
     source = normalize_text(markdown)
+    converter, config = _converter()
     try:
-        text, raw_entities = telegramify_markdown.convert(source, config=_CONFIG)
+        text, raw_entities = converter.convert(source, config=config)
     except Exception:  # noqa: BLE001 - any converter bug must degrade to plain text
         return FormattedText(source, fallback=True)
     except BaseException as exc:
