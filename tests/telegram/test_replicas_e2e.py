@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 
 import aiohttp
@@ -86,6 +86,11 @@ async def all_answered(telegram: FakeTelegram, sent: dict[int, list[str]]) -> No
     )
     await asyncio.sleep(1.5)  # a recovery sweep's interval: room for a wrong second answer
     assert {chat: texts(telegram, chat) for chat in expected} == expected
+
+
+def has_messages(telegram: FakeTelegram, chat: int, count: int) -> Callable[[], bool]:
+    """Whether the chat has received `count` messages (a condition for `until`)."""
+    return lambda: len(texts(telegram, chat)) == count
 
 
 def answered_by(processes: list[BotProcess]) -> dict[str, int]:
@@ -365,7 +370,7 @@ class TestSharedLimits:
             replicas.append(first)
             for count, text in enumerate(("one", "two", "three"), start=1):
                 await LoadBalancer(ports[:1]).post(telegram, private_update(PRIVATE, text))
-                await until(lambda n=count: len(texts(telegram, PRIVATE)) == n, "no answer")
+                await until(has_messages(telegram, PRIVATE, count), "no answer")
             assert await first.terminate() == 0
             second = await started({**limited, "WEBHOOK_PORT": str(ports[1])}, "b")
             replicas.append(second)
