@@ -75,19 +75,19 @@ class TestDockerfile:
         assert json.loads(instruction(stage, "ENTRYPOINT")) == ["python", "-m", "bot"]
         assert json.loads(instruction(stage, "CMD")) == ["run"]
 
-    def test_the_image_installs_the_tools_extra_unless_told_not_to(self) -> None:
-        """MCP tools work in the image as built by default (EXTRAS=tools), and the extra the
-        install line names exists in pyproject.toml; EXTRAS empty installs the bare package."""
+    def test_the_image_installs_the_tools_and_terminal_extras_unless_told_not_to(self) -> None:
+        """MCP tools and the terminal chat work in the image as built by default, the extras
+        the install line names exist in pyproject.toml; EXTRAS empty installs the package."""
         structure = DockerfileParser(str(DEPLOY / "Dockerfile")).structure
         [arg] = [ins["value"] for ins in structure if ins["instruction"] == "ARG"]
-        assert arg == "EXTRAS=tools"
+        assert arg == "EXTRAS=tools,terminal"
         [install] = [ins["value"] for ins in structure if "pip install" in ins["value"]]
         spec = install.split("pip install --no-cache-dir ", 1)[1].strip('"')
         expand = ["bash", "-c", f'EXTRAS="$1"; echo "{spec}"', "-"]
-        assert run(*expand, "tools").stdout.strip() == ".[tools]"
+        assert run(*expand, "tools,terminal").stdout.strip() == ".[tools,terminal]"
         assert run(*expand, "").stdout.strip() == "."
         extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-        assert "tools" in extras["optional-dependencies"]
+        assert {"tools", "terminal"} <= set(extras["optional-dependencies"])
 
     def test_only_the_package_is_copied_and_nothing_else_is_in_the_context(self) -> None:
         """COPY takes pyproject.toml, README.md and bot/; .dockerignore lets only those in."""
