@@ -6,7 +6,8 @@ default settings (no budgets, summaries on), through the real SQLite repositorie
     add_turn              the message is stored first            (handlers/chat.py -> submit)
     chat_settings         the chat's model and prompt            (Conversation.generate)
     chat_summary          the rolling summary ...                (Conversation._messages)
-    recent_turns(9)       ... and the newest turns after it
+    recent_turns(9)       ... and the newest turns after it, with their files and the
+                          message's (one read)
     save_answer           answer + usage, atomically             (Conversation.generate)
     mark_answered         delivered                              (Conversation.delivered)
     chat_summary, chat_settings, recent_turns(49)
@@ -301,7 +302,7 @@ class Turns:
         assert turn is not None
         await s.chats.settings(chat_id)
         summary = await s.summaries.get(chat_id)
-        history = await s.turns.recent(chat_id, WINDOW)
+        history, _ = await s.turns.recent_with_attachments(chat_id, WINDOW, also=[turn.id])
         assert len(unsummarised(summary, history)) <= WINDOW
         usage = Usage(MODEL, 2_000, 200, 0.0004)
         await s.turns.save_answer(turn.id, self.answer, usage, now=now)

@@ -41,6 +41,14 @@ class TurnRepository(Protocol):
         """The newest `limit` answered turns of a chat, oldest first (an indexed read)."""
         ...
 
+    async def recent_with_attachments(
+        self, chat_id: str, limit: int, *, also: Sequence[int] = ()
+    ) -> tuple[list[Turn], dict[int, list[Attachment]]]:
+        """`recent`, and the attachments of those turns and of the turns `also` (as
+        `AttachmentRepository.of_turns`), read together: one trip to SQLite's thread
+        instead of two for the context of an answer."""
+        ...
+
     async def answered_page(self, chat_id: str, *, after: int, limit: int) -> list[Turn]:
         """At most `limit` answered turns of a chat with an id above `after`, oldest first:
         one page of /export, read through an index whatever the chat's length."""

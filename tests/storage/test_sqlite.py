@@ -97,6 +97,17 @@ class TestTurns:
         assert (stats.prompt_tokens, stats.completion_tokens) == (20, 10)
         assert stats.cost_usd == pytest.approx(1.0)
 
+    async def test_answer_to_a_turn_gone_meanwhile_stores_nothing(self, storage: Stores) -> None:
+        """An answer whose turn went while it was written (a /clear) is not stored, and its
+        usage is not counted."""
+        turn = await storage.turns.add(NewTurn("c", "hi"), now=1.0)
+        assert turn is not None
+        await storage.turns.mark_failed(turn.id, "timeout", now=2.0)
+        await storage.turns.clear_chat("c")
+        await storage.turns.save_answer(turn.id, "late", Usage("m", 10, 5, 0.5), now=3.0)
+        assert await storage.turns.get(turn.id) is None
+        assert (await storage.chats.stats("c")).requests == 0
+
     async def test_clear_forgets_one_chat_only(self, storage: Stores) -> None:
         """Clearing a chat removes its history, keeps other chats and its counters."""
         await answered(storage, "a", "mine")

@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from bot.storage import sqlite
-from bot.storage.records import Attachment, AttachmentKind, NewTurn
+from bot.storage.records import Attachment, AttachmentKind, NewTurn, Usage
 from bot.storage.repositories import Stores
 from bot.storage.sqlite.database import Database, migrations
 
@@ -56,6 +56,24 @@ class TestAttachments:
         await storage.turns.mark_failed(first, "x", now=2.0)
         await storage.turns.clear_chat("tg:1")
         assert first not in await storage.attachments.of_turns([first])
+
+    async def test_read_with_the_newest_turns(self, storage: Stores) -> None:
+        """The newest answered turns come with their files and those of the turns asked for
+        too (the message being answered), as `recent` and `of_turns` give them apart."""
+        older, newer = await _turn(storage, "older"), await _turn(storage, "newer")
+        asked = await _turn(storage, "asked")
+        await storage.attachments.add(older, [VOICE])
+        await storage.attachments.add(newer, [PHOTO])
+        await storage.attachments.add(asked, [PHOTO, VOICE])
+        for turn in (older, newer):
+            await storage.turns.save_answer(turn, "a", Usage("m", 1, 1, None), now=2.0)
+            await storage.turns.mark_answered(turn, now=3.0)
+        turns, found = await storage.turns.recent_with_attachments("tg:1", 1, also=[asked])
+        assert turns == await storage.turns.recent("tg:1", 1)
+        assert [t.id for t in turns] == [newer]
+        assert found == await storage.attachments.of_turns([newer, asked])
+        assert [a.file_id for a in found[asked]] == ["photo-1", "voice-1"]
+        assert older not in found
 
     async def test_voice_replies_per_chat(self, storage: Stores) -> None:
         """/voice is off by default and remembered per chat."""

@@ -35,7 +35,7 @@ from bot.engine.policy.budgets import Estimate, Spending
 from bot.engine.profiles.profiles import ChatProfile
 from bot.engine.tools.loop import OnToolCall, ToolLoop
 from bot.observability.logs import get_logger
-from bot.storage.records import Turn, Usage
+from bot.storage.records import Attachment, Turn, Usage
 from bot.storage.repositories import TurnRepository
 
 log = get_logger(__name__)
@@ -44,7 +44,9 @@ log = get_logger(__name__)
 class TurnContents(Protocol):
     """How turns with files are shown to the model (engine/media): images as parts."""
 
-    async def content_for(self, turns: Sequence[Turn]) -> ContentOf | None: ...
+    def content_from(
+        self, turns: Sequence[Turn], found: Mapping[int, Sequence[Attachment]]
+    ) -> ContentOf | None: ...
 
 
 @dataclass(frozen=True)
@@ -189,12 +191,17 @@ class Generator:
         """The system prompt (never trimmed), the summary, the newest turns after it, `turn`."""
         summary = await self._summaries.current(turn.chat_id)
         window = history_window(limits) + (1 if turn.replaces is not None else 0)
-        history = await self._turns.recent(turn.chat_id, window)
+        found: Mapping[int, Sequence[Attachment]] = {}
+        if self._contents is None:
+            history = await self._turns.recent(turn.chat_id, window)
+        else:  # the turns and their files in one read (one trip to SQLite's thread)
+            history, found = await self._turns.recent_with_attachments(
+                turn.chat_id, window, also=[turn.id]
+            )
         # A retry is asked as if the answer it replaces had never been given.
         history = [t for t in history if t.id != turn.replaces]
-        content = None
-        if self._contents is not None:
-            content = await self._contents.content_for([*history, turn])
+        contents = self._contents
+        content = None if contents is None else contents.content_from([*history, turn], found)
         return build_messages(
             profile.system_prompt,
             unsummarised(summary, history),

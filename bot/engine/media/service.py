@@ -10,7 +10,7 @@ fetch is bounded in bytes and time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -186,13 +186,15 @@ class Media:
             raise errors.NothingHeard()
         return text
 
-    async def content_for(self, turns: Sequence[Turn]) -> ContentOf | None:
-        """The model's view of `turns` (history then the new one): the images of the newest
-        IMAGE_CONTEXT_TURNS + 1 turns as parts, older ones as a short placeholder."""
-        found = await self._attachments.of_turns([t.id for t in turns])
+    def content_from(
+        self, turns: Sequence[Turn], found: Mapping[int, Sequence[Attachment]]
+    ) -> ContentOf | None:
+        """The model's view of `turns` (history then the new one), given their attachments
+        (`found`, by turn id; read with the turns, `TurnRepository.recent_with_attachments`):
+        the images of the newest IMAGE_CONTEXT_TURNS + 1 turns as parts, older ones as a
+        short placeholder."""
         pictures = {
-            turn_id: [a for a in kept if a.kind is AttachmentKind.IMAGE]
-            for turn_id, kept in found.items()
+            t.id: [a for a in found.get(t.id, ()) if a.kind is AttachmentKind.IMAGE] for t in turns
         }
         if not any(pictures.values()):
             return None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from bot.storage.postgres.attachments import PostgresAttachments
 from bot.storage.postgres.database import PostgresDatabase, rowcount
 from bot.storage.postgres.usage import add_usage
-from bot.storage.records import NewTurn, Turn, Usage
+from bot.storage.records import Attachment, NewTurn, Turn, Usage
 from bot.storage.sqlite.turns import COLUMNS, _quote_columns, _turn
 
 _ADD = (
@@ -20,6 +23,7 @@ class PostgresTurns:
 
     def __init__(self, database: PostgresDatabase) -> None:
         self._db = database
+        self._attachments = PostgresAttachments(database)
 
     async def add(self, turn: NewTurn, *, now: float) -> Turn | None:
         row = await self._db.fetch_one(
@@ -58,6 +62,13 @@ class PostgresTurns:
             limit,
         )
         return [_turn(row) for row in reversed(rows)]
+
+    async def recent_with_attachments(
+        self, chat_id: str, limit: int, *, also: Sequence[int] = ()
+    ) -> tuple[list[Turn], dict[int, list[Attachment]]]:
+        turns = await self.recent(chat_id, limit)
+        found = await self._attachments.of_turns([*(t.id for t in turns), *also])
+        return turns, found
 
     async def answered_page(self, chat_id: str, *, after: int, limit: int) -> list[Turn]:
         rows = await self._db.fetch_all(

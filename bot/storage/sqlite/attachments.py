@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 
 from bot.storage.records import Attachment, AttachmentKind
@@ -47,6 +48,23 @@ def _values(a: Attachment) -> tuple[object, ...]:
     )
 
 
+def attachments_of(raw: sqlite3.Connection, turn_ids: Sequence[int]) -> dict[int, list[Attachment]]:
+    """The attachments of these turns, by turn, in the order they were sent (run in
+    aiosqlite's thread, through `Database.read`)."""
+    found: dict[int, list[Attachment]] = {}
+    if not turn_ids:
+        return found
+    marks = ", ".join("?" * len(turn_ids))
+    rows = raw.execute(
+        f"SELECT turn_id, {_FIELDS}, id FROM attachments INDEXED BY attachments_by_turn"
+        f" WHERE turn_id IN ({marks}) ORDER BY turn_id, position",
+        list(turn_ids),
+    ).fetchall()
+    for row in rows:
+        found.setdefault(row[0], []).append(_attachment(row))
+    return found
+
+
 class SQLiteAttachments:
     """`AttachmentRepository` on the attachments table."""
 
@@ -59,18 +77,9 @@ class SQLiteAttachments:
                 await db.execute(_INSERT, (turn_id, turn_id, *_values(attachment)))
 
     async def of_turns(self, turn_ids: Sequence[int]) -> dict[int, list[Attachment]]:
-        found: dict[int, list[Attachment]] = {}
         if not turn_ids:
-            return found
-        marks = ", ".join("?" * len(turn_ids))
-        rows = await self._db.fetch_all(
-            f"SELECT turn_id, {_FIELDS}, id FROM attachments INDEXED BY attachments_by_turn"
-            f" WHERE turn_id IN ({marks}) ORDER BY turn_id, position",
-            list(turn_ids),
-        )
-        for row in rows:
-            found.setdefault(row[0], []).append(_attachment(row))
-        return found
+            return {}
+        return await self._db.read(lambda raw: attachments_of(raw, turn_ids))
 
     async def derive(
         self,

@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -30,6 +30,7 @@ log = get_logger(__name__)
 
 _SIDE_FILES = ("-wal", "-shm", "-journal")
 Params = Sequence[Any] | Mapping[str, Any]
+T = TypeVar("T")
 Row = sqlite3.Row  # what aiosqlite's cursors return (a tuple unless a row factory is set)
 
 
@@ -137,6 +138,16 @@ class Database:
         with translated():
             return list(await self.connection.execute_fetchall(sql, params))
 
+    async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work`'s queries on the raw connection in one trip to aiosqlite's thread (reads
+        that belong together, which would otherwise take a trip each). `work` runs in that
+        thread, so it must only run statements (no awaiting, no loop); it opens no
+        transaction, as `fetch_all` does not. See `atomic` for the private `_execute`."""
+        connection = self.connection
+        with translated():
+            done: T = await connection._execute(work, connection._conn)  # private: see atomic
+            return done
+
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[aiosqlite.Connection]:
         """The connection for statements that commit one by one, while no other write runs."""
@@ -166,31 +177,43 @@ class Database:
         """Run `statements` atomically (all commit, or none), as `transaction()` does, but in
         one trip to aiosqlite's thread instead of one per statement plus BEGIN and COMMIT
         (storing an answer and its usage was 8 trips, ~24 µs of CPU each); how many rows
-        each statement changed.
+        each statement changed."""
+
+        def run(raw: sqlite3.Connection) -> list[int]:
+            return [raw.execute(sql, params).rowcount for sql, params in statements]
+
+        return await self.atomic(run)
+
+    async def atomic(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` on the raw connection in one transaction (it commits if `work` returns,
+        rolls back if it raises) and in one trip to aiosqlite's thread: for a write whose
+        statements depend on what an earlier one found, which `batch` cannot express.
+        `work` runs in that thread, so it must only run statements (no awaiting, no loop).
 
         aiosqlite has no public call for "run this function in your thread", so this uses
         its `_execute` (stable since aiosqlite 0.1; the version is pinned below 1). Once
-        started, the batch runs to its end even if the awaiting task is cancelled, as a
+        started, the work runs to its end even if the awaiting task is cancelled, as a
         single statement always did: it commits or rolls back whole.
         """
         connection = self.connection
 
-        def run() -> list[int]:
+        def run() -> T:
             raw: sqlite3.Connection = connection._conn  # private: see above
             raw.execute("BEGIN IMMEDIATE")
             try:
-                counts = [raw.execute(sql, params).rowcount for sql, params in statements]
+                result = work(raw)
                 raw.execute("COMMIT")
             except BaseException:
                 if raw.in_transaction:
                     with suppress(sqlite3.Error):
                         raw.execute("ROLLBACK")
                 raise
-            return counts
-
-        async with self.writing():
-            result: list[int] = await connection._execute(run)
             return result
+
+        with translated():
+            async with self._write:
+                done: T = await connection._execute(run)
+                return done
 
     async def _rollback(self) -> None:
         """End a failed transaction, whatever state it is in.

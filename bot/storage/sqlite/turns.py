@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
-from bot.storage.records import NewTurn, Quote, Turn, TurnState, Usage
+from bot.storage.records import Attachment, NewTurn, Quote, Turn, TurnState, Usage
+from bot.storage.sqlite.attachments import attachments_of
 from bot.storage.sqlite.database import Database, Row
 from bot.storage.sqlite.usage import usage_statements
 
 COLUMNS = (
     "id, chat_id, user_text, state, created_at, source_key, reply_to, user_id, speaker, "
     "answer, model, error_type, replaces, quote_text, quote_author, quote_own, tool_calls"
+)
+
+
+_RECENT = (
+    f"SELECT {COLUMNS} FROM turns INDEXED BY turns_answered_by_chat"
+    " WHERE chat_id = ? AND state = 'answered' ORDER BY id DESC LIMIT ?"
 )
 
 
@@ -88,12 +96,19 @@ class SQLiteTurns:
         return None if row is None else _turn(row)
 
     async def recent(self, chat_id: str, limit: int) -> list[Turn]:
-        rows = await self._db.fetch_all(
-            f"SELECT {COLUMNS} FROM turns INDEXED BY turns_answered_by_chat"
-            " WHERE chat_id = ? AND state = 'answered' ORDER BY id DESC LIMIT ?",
-            (chat_id, limit),
-        )
+        rows = await self._db.fetch_all(_RECENT, (chat_id, limit))
         return [_turn(row) for row in reversed(rows)]
+
+    async def recent_with_attachments(
+        self, chat_id: str, limit: int, *, also: Sequence[int] = ()
+    ) -> tuple[list[Turn], dict[int, list[Attachment]]]:
+        def read(raw: sqlite3.Connection) -> tuple[list[Turn], dict[int, list[Attachment]]]:
+            turns = [
+                _turn(row) for row in reversed(raw.execute(_RECENT, (chat_id, limit)).fetchall())
+            ]
+            return turns, attachments_of(raw, [*(t.id for t in turns), *also])
+
+        return await self._db.read(read)  # both reads in one trip to aiosqlite's thread
 
     async def answered_page(self, chat_id: str, *, after: int, limit: int) -> list[Turn]:
         rows = await self._db.fetch_all(
@@ -138,22 +153,20 @@ class SQLiteTurns:
     async def save_answer(
         self, turn_id: int, answer: str, usage: Usage, *, now: float, tool_calls: str | None = None
     ) -> None:
-        row = await self._db.fetch_one(
-            "SELECT chat_id, user_id FROM turns WHERE id = ?", (turn_id,)
-        )
-        if row is None:
-            return  # the chat was cleared while the answer was being written
-        chat_id, user_id = row
-        await self._db.batch(
-            [
-                (
-                    "UPDATE turns SET answer = ?, model = ?, tool_calls = ?, state = 'generated',"
-                    " updated_at = ? WHERE id = ?",
-                    (answer, usage.model, tool_calls, now, turn_id),
-                ),
-                *usage_statements(chat_id, user_id, turn_id, usage, now=now),
-            ]
-        )
+        def store(raw: sqlite3.Connection) -> None:
+            # The read and the writes in one transaction and one trip to aiosqlite's thread.
+            rows = raw.execute(  # all rows: a statement left unfinished would block COMMIT
+                "UPDATE turns SET answer = ?, model = ?, tool_calls = ?, state = 'generated',"
+                " updated_at = ? WHERE id = ? RETURNING chat_id, user_id",
+                (answer, usage.model, tool_calls, now, turn_id),
+            ).fetchall()
+            if not rows:
+                return  # the chat was cleared while the answer was being written
+            chat_id, user_id = rows[0]
+            for sql, params in usage_statements(chat_id, user_id, turn_id, usage, now=now):
+                raw.execute(sql, params)
+
+        await self._db.atomic(store)
 
     async def touch(self, turn_id: int, *, now: float) -> None:
         await self._db.write("UPDATE turns SET updated_at = ? WHERE id = ?", (now, turn_id))
