@@ -12,8 +12,13 @@ from tests.support.botprocess import BotProcess
 from tests.support.cli import ROOT
 
 # Only for commands or settings most deployments never use: the terminal chat (its extra),
-# documents (pypdf, charset_normalizer), MCP tools, PostgreSQL and Redis.
-NOT_AT_START = ("rich", "prompt_toolkit", "pypdf", "charset_normalizer", "mcp", "asyncpg", "redis")
+# documents (pypdf, charset_normalizer), MCP tools, PostgreSQL and Redis; and the HTTP servers
+# (aiohttp.web) of the webhook and of /healthz, which the tests' bot (polling, HEALTH_PORT=0)
+# does not run. tornado is not a dependency any more (python-telegram-bot without [webhooks]).
+NOT_AT_START = (
+    *("rich", "prompt_toolkit", "pypdf", "charset_normalizer", "mcp", "asyncpg", "redis"),
+    *("tornado", "aiohttp.web"),
+)
 
 # Loaded with the first question instead of at start: the model SDK (~0.3 s, ~18 MB), the rate
 # limiter's library and the Markdown converter (~2 MB each).
@@ -54,12 +59,14 @@ class TestLazyImports:
         self, tmp_path: Path, telegram: FakeTelegram, model: FakeOpenAI, bot_env: dict[str, str]
     ) -> None:
         """From spawning `python -m bot` to polling and a clean stop, none of the terminal's,
-        the documents', MCP's, PostgreSQL's or Redis's libraries is imported."""
+        the documents', MCP's, PostgreSQL's or Redis's libraries is imported, nor an HTTP
+        server's (polling, HEALTH_PORT=0)."""
         listing = tmp_path / "modules.txt"
-        env = {**bot_env, "IMPORTED_MODULES_FILE": str(listing)}
+        env = {**bot_env, "IMPORTED_MODULES_FILE": str(listing), "HEALTH_PORT": "0"}
         process = await BotProcess.start(env, telegram, module="tests.support.imported")
         assert await process.terminate(timeout=15) == 0
-        imported = {name.partition(".")[0] for name in listing.read_text().splitlines()}
+        names = set(listing.read_text().splitlines())
+        imported = names | {name.partition(".")[0] for name in names}
         assert "bot" in imported
         assert imported.isdisjoint(NOT_AT_START), sorted(imported & set(NOT_AT_START))
 

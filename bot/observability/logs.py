@@ -4,8 +4,9 @@ Third-party libraries log through the standard library; their records pass throu
 processors (so they are JSON too and get the same redaction). httpx logs every request URL,
 and Telegram URLs carry the bot token, so those loggers are turned down as well. At DEBUG,
 python-telegram-bot logs every API call with its parameters and every update (what people
-wrote): its loggers (and tornado's) never go below INFO, so LOG_LEVEL=DEBUG shows our own
-debug events only.
+wrote): its loggers (and aiohttp's, whose server's debug lines can quote a request) never go
+below INFO, so LOG_LEVEL=DEBUG shows our own debug events only. aiohttp's access log (one line
+per request) is off in our servers, and its logger stays at WARNING should it be turned on.
 
 The redactor belongs to this set-up and to nothing else: `configure_logging` installs it with
 the secrets it is given, and `add_secrets` is the one way to add a secret known only later (a
@@ -34,8 +35,9 @@ _NOISY_LOGGERS = (
     "openai",
     "telegram.ext.Updater",
     "aiosqlite",
+    "aiohttp.access",
 )
-_TEXT_LOGGERS = ("telegram", "tornado")  # their DEBUG lines carry message texts
+_TEXT_LOGGERS = ("telegram", "aiohttp")  # their DEBUG lines carry message texts
 
 
 class SecretRedactor:

@@ -24,10 +24,10 @@ class TestDebugLevel:
         ]
 
     def test_library_loggers_stay_at_info_or_above(self, logs: LogCapture) -> None:
-        """python-telegram-bot's and tornado's loggers never go below INFO; httpx's and
-        openai's (URLs with the token, request bodies) stay at WARNING."""
+        """python-telegram-bot's and aiohttp's loggers never go below INFO; httpx's, openai's
+        (URLs with the token, request bodies) and aiohttp's access log stay at WARNING."""
         assert logging.getLogger().level == logging.DEBUG
-        for name in ("telegram", "telegram.Bot", "telegram.ext.Application", "tornado"):
+        for name in ("telegram", "telegram.Bot", "telegram.ext.Application", "aiohttp.server"):
             assert logging.getLogger(name).getEffectiveLevel() == logging.INFO, name
-        for name in ("httpx", "openai"):
+        for name in ("httpx", "openai", "aiohttp.access"):
             assert logging.getLogger(name).getEffectiveLevel() == logging.WARNING, name

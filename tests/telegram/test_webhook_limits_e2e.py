@@ -141,8 +141,9 @@ class TestBeforeTheBody:
         assert await answer_to_headers(hook.port, MAX_BODY_BYTES + 1, SECRET) == 413
         assert [e["reason"] for e in logs.named("webhook_refused")] == ["too_large"] * 2
 
-    async def test_a_chunked_body_is_cut_off_at_1_mb(self, hook: Hook) -> None:
-        """Without a Content-Length, tornado stops reading at 1 MB and closes the connection."""
+    async def test_a_chunked_body_is_cut_off_at_1_mb(self, hook: Hook, logs: LogCapture) -> None:
+        """Without a Content-Length, the server stops reading at 1 MB: 413 (unless the client
+        is still sending when it closes), logged as too large."""
         reader, writer = await asyncio.open_connection("127.0.0.1", hook.port)
         writer.write(request_head(0, SECRET, chunked=True))
         chunk = b"x" * 65536
@@ -150,8 +151,24 @@ class TestBeforeTheBody:
             for _ in range(FIVE_MB // len(chunk)):
                 writer.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                 await writer.drain()
-        assert await status_of(reader) in {400, None}  # never a 200
+        assert await status_of(reader) in {413, None}  # never a 200
+        assert [e["reason"] for e in logs.named("webhook_refused")] == ["too_large"]
         writer.close()
+
+    @pytest.mark.parametrize(("length", "secret"), [(1000, "wrong"), (FIVE_MB, SECRET)])
+    async def test_the_connection_is_closed_after_a_refusal(
+        self, hook: Hook, length: int, secret: str
+    ) -> None:
+        """Refused on its headers, the connection is closed at once: the server does not wait
+        for the body it announced (to read and discard it)."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", hook.port)
+        try:
+            writer.write(request_head(length, secret))
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), 2)  # up to the end of the stream
+        finally:
+            writer.close()
+        assert answer.startswith((b"HTTP/1.1 403", b"HTTP/1.1 413"))
 
     async def test_an_update_just_under_the_limit_is_taken(self, hook: Hook) -> None:
         """The limit leaves room: a 900 KB update with the secret is answered."""

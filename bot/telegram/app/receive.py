@@ -18,7 +18,7 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from telegram.ext import Application
@@ -27,7 +27,9 @@ from bot.config import TelegramSettings
 from bot.observability.logs import add_secrets
 from bot.telegram.app.build import ALLOWED_UPDATES
 from bot.telegram.app.inbox import RecordingSink
-from bot.telegram.app.webhook import WebhookServer
+
+if TYPE_CHECKING:  # imported when the webhook starts: polling never loads aiohttp.web
+    from bot.telegram.app.webhook import WebhookServer
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -106,11 +108,13 @@ class Receiving:
                 )
             self.mode = "polling"
             return {"mode": self.mode}
+        from bot.telegram.app.webhook import WebhookServer  # noqa: PLC0415 - aiohttp.web
+
         secret, origin = webhook_secret(settings, replicas=self._sink is not None)
         path = webhook_path(settings.webhook_url)
         bot = self._application.bot
         server = WebhookServer(bot, self._sink or self._application.update_queue, path, secret)
-        server.listen(settings.webhook_listen, settings.webhook_port)
+        await server.start(settings.webhook_listen, settings.webhook_port)
         self._webhook = server
         try:
             await bot.set_webhook(

@@ -16,7 +16,7 @@ from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
 from bot.config import ServiceSettings, Settings, TelegramSettings
-from bot.observability.health import HealthServer, Probe, readiness
+from bot.observability.health import Probe, readiness
 from bot.observability.logs import get_logger
 from bot.replicas import Poller, dead_here
 from bot.storage.errors import StorageError
@@ -143,6 +143,8 @@ async def _start_health(stack: AsyncExitStack, settings: ServiceSettings, probe:
     """Serve /healthz and /metrics on HEALTH_LISTEN:HEALTH_PORT (0: not at all)."""
     if settings.health_port == 0:
         return
+    from bot.observability.health_server import HealthServer  # noqa: PLC0415 - aiohttp.web
+
     server = HealthServer(settings.health_listen, settings.health_port, probe)
     try:
         await server.start()
