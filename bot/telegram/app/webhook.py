@@ -6,9 +6,11 @@ to pass server settings: it reads a request's whole body before it compares the 
 `!=`. This server decides from the headers alone, before any of the body is read:
 
 - a missing or wrong `X-Telegram-Bot-Api-Secret-Token` -> 403 (compared in constant time);
-- a `Content-Length` over MAX_BODY_BYTES (or not a number) -> 413;
+- a `Content-Length` over MAX_BODY_BYTES -> 413;
 
-and the connection is closed rather than the body read. A chunked body (no Content-Length) is
+and the connection is closed rather than the body read. (A `Content-Length` that is not a
+number never reaches this handler: aiohttp's HTTP parser answers 400 and closes the connection
+itself, and logs it on `aiohttp.server`.) A chunked body (no Content-Length) is
 cut off at the same size (413), and one trickled in for longer than BODY_TIMEOUT_S is cut off
 too (408). Only then is the body (at most MAX_BODY_BYTES) parsed: one that is not an update in
 JSON -> 400. Each refusal is logged once as `webhook_refused`, never with the body (what
@@ -93,6 +95,7 @@ class UpdateHandler:
         if not hmac.compare_digest(sent, self._secret):
             raise _Refused(HTTPStatus.FORBIDDEN, "secret")
         length = request.headers.get("Content-Length")
+        # Not a number: aiohttp's parser refuses it before this; checked anyway, as a guard.
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
             raise _Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too_large")
 
