@@ -158,6 +158,15 @@ class _Stamp:
         return event
 
 
+def _replace_root_handler(handler: logging.Handler, level: str) -> logging.Logger:
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    return root
+
+
 def add_secrets(secrets: Iterable[str]) -> None:
     """Redact `secrets` (and their URL-encoded forms) from every line logged from now on."""
     _REDACTOR.add(secrets)
@@ -203,11 +212,7 @@ def configure_logging(
     )
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(formatter)
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level)
+    root = _replace_root_handler(handler, level)
     _OUTPUT.stream, _OUTPUT.level, _OUTPUT.final = handler.stream, root.level, final
     _OUTPUT.lock = handler.lock  # one lock: a library's line and ours never interleave
     for name in _NOISY_LOGGERS:
