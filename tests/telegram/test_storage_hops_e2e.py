@@ -15,11 +15,11 @@ from tests.support.chats import PRIVATE, answer_in
 from tests.support.running import RunningBot
 from tests.support.waiting import quiet_for
 
-HOPS_PER_ANSWER = 7
-"""Store the message; the turn's files; the chat's settings; its newest turns with their files;
-the answer with its usage; answered. Then the chat's /voice choice. Was 9 before issue 20's
-third round (the answer's chat and user read apart from storing it; the files apart from the
-turns)."""
+HOPS_PER_ANSWER = 6
+"""Store the message; the chat's settings; its newest turns with their files; the answer with
+its usage; answered. Then the chat's /voice choice. Was 9 before issue 20's third round (the
+answer's chat and user read apart from storing it; the files apart from the turns), 7 before
+its fourth (the files of a text message, which has none, read before the model was asked)."""
 
 CALIBRATING = 1
 """While the token calibration learns (its first ten samples), each answer also saves it."""
@@ -66,3 +66,4 @@ class TestHopsPerAnswer:
             await quiet_for(bot)
         assert hops.total() == ANSWERS * (HOPS_PER_ANSWER + CALIBRATING), dict(hops)
         assert hops["calibrations.py:save"] == ANSWERS * CALIBRATING
+        assert not hops["attachments.py:of_turns"], dict(hops)  # a text message has no files

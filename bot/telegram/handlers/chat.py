@@ -44,7 +44,7 @@ async def on_text(incoming: Incoming, context: BotContext) -> None:
         return
     turn = await context.services.conversation.submit(new_turn(incoming, context, text))
     if turn is not None:
-        await answer_new(incoming, context, turn)
+        await answer_new(incoming, context, turn, files=False)
 
 
 def new_turn(incoming: Incoming, context: BotContext, text: str) -> NewTurn:
@@ -63,15 +63,18 @@ def new_turn(incoming: Incoming, context: BotContext, text: str) -> NewTurn:
     )
 
 
-async def answer_new(incoming: Incoming, context: BotContext, turn: Turn) -> None:
-    """Answer a message's stored turn, unless it waited too long (the bot was down)."""
+async def answer_new(
+    incoming: Incoming, context: BotContext, turn: Turn, *, files: bool = True
+) -> None:
+    """Answer a message's stored turn, unless it waited too long (the bot was down).
+    `files=False`: the turn was just stored from a text message, so it has none to read."""
     svc = context.services
     if svc.conversation.too_old(turn):
         # Telegram kept it while the bot was down for long: too late to answer now.
         await expire(context.bot, svc, turn)
         return
     async with settled(svc, turn):
-        await answer_turn(context.bot, svc, turn, forum=bool(incoming.chat.is_forum))
+        await answer_turn(context.bot, svc, turn, forum=bool(incoming.chat.is_forum), files=files)
 
 
 async def on_edit(incoming: Incoming, context: BotContext) -> None:

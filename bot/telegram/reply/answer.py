@@ -9,7 +9,7 @@ recovered after a crash lands in the topic it was asked in.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
 from telegram import Bot, InlineKeyboardMarkup
@@ -36,7 +36,13 @@ id) but shows "typing…" in General only when sendChatAction names it."""
 
 @metrics.in_flight
 async def answer_turn(
-    bot: Bot, svc: Services, turn: Turn, *, forum: bool = False, in_place: bool = False
+    bot: Bot,
+    svc: Services,
+    turn: Turn,
+    *,
+    forum: bool = False,
+    in_place: bool = False,
+    files: bool = True,
 ) -> None:
     """Generate (showing "typing…", then the answer as it grows) and deliver a stored turn's answer.
 
@@ -44,35 +50,26 @@ async def answer_turn(
     (quoting every message there is noise). `forum`: the chat is a forum, so a turn of its
     General topic shows "typing…" there (the stored key cannot tell: recovery passes False).
     `in_place`: the answer of the turn this one replaces is edited into the new one, when its
-    messages are known (streaming on).
+    messages are known (streaming on). `files=False`: the caller knows the turn has none (a
+    text message just stored), so they are not read: one trip to the database less before the
+    model is asked.
     """
     where = identity.parse_telegram(turn.chat_id)
     chat_id, thread_id = where.chat_id, where.topic
     quote = int(turn.reply_to) if turn.reply_to and chat_id < 0 else None
-    old = svc.streams.answers.get(turn.replaces) if in_place and turn.replaces else None
-    stream = answer_stream(
-        bot,
-        svc.telegram,
-        svc.streams,
-        chat_id,
-        reply_to=quote,
-        thread_id=thread_id,
-        typing_thread=GENERAL_TOPIC if forum and thread_id is None else thread_id,
-        stop=stop_markup(turn.id),
-        reuse=old or (),
-    )
-    files = None
+    stream = _stream(bot, svc, turn, quote=quote, forum=forum, in_place=in_place)
+    prepared = None
     try:
         async with stream as answer:
-            files = await prepare_media(bot, svc, turn)
+            prepared = await prepare_media(bot, svc, turn) if files else None
             reply = await svc.conversation.generate(
-                files.turn if files else turn,
+                prepared.turn if prepared else turn,
                 on_delta=answer.on_delta,
                 on_generated=answer.generated,
                 on_tool=tool_progress(answer.on_delta),  # "🔧 time: get_current_time"
             )
     except errors.ModelError as exc:
-        shown = exc if files is None or svc.media is None else files.explain(svc.media, exc)
+        shown = exc if prepared is None or svc.media is None else prepared.explain(svc.media, exc)
         await send_text(
             bot,
             chat_id,
@@ -85,6 +82,25 @@ async def answer_turn(
     svc.streams.answers[turn.id] = tuple(await answer.deliver(reply.text))
     await svc.conversation.delivered(reply)
     await speak_answer(bot, svc, reply.turn, reply.text, chat_id=chat_id, thread_id=thread_id)
+
+
+def _stream(
+    bot: Bot, svc: Services, turn: Turn, *, quote: int | None, forum: bool, in_place: bool
+) -> AbstractAsyncContextManager[Answer]:
+    """Where the answer is shown while it grows (see `answer_turn` for `forum`, `in_place`)."""
+    where = identity.parse_telegram(turn.chat_id)
+    old = svc.streams.answers.get(turn.replaces) if in_place and turn.replaces else None
+    return answer_stream(
+        bot,
+        svc.telegram,
+        svc.streams,
+        where.chat_id,
+        reply_to=quote,
+        thread_id=where.topic,
+        typing_thread=GENERAL_TOPIC if forum and where.topic is None else where.topic,
+        stop=stop_markup(turn.id),
+        reuse=old or (),
+    )
 
 
 class Answer(Protocol):
