@@ -155,6 +155,24 @@ class TestBeforeTheBody:
         assert [e["reason"] for e in logs.named("webhook_refused")] == ["too_large"]
         writer.close()
 
+    async def test_a_trickled_body_is_cut_off_with_408(
+        self, hook: Hook, logs: LogCapture, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A body that does not arrive within the body timeout (30 s; 0.5 s here): 408, the
+        connection closed, logged as a timeout, and nothing put on the queue."""
+        monkeypatch.setattr("bot.telegram.app.webhook.BODY_TIMEOUT_S", 0.5)
+        reader, writer = await asyncio.open_connection("127.0.0.1", hook.port)
+        try:
+            writer.write(request_head(1000, SECRET) + b'{"update_id": ')
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), 5)  # up to the end of the stream
+        finally:
+            writer.close()
+        assert answer.startswith(b"HTTP/1.1 408")
+        refused = logs.named("webhook_refused")
+        assert [(e["status"], e["reason"]) for e in refused] == [(408, "timeout")]
+        assert hook.bot is not None and not hook.bot.telegram.calls_of("sendMessage")
+
     @pytest.mark.parametrize(("length", "secret"), [(1000, "wrong"), (FIVE_MB, SECRET)])
     async def test_the_connection_is_closed_after_a_refusal(
         self, hook: Hook, length: int, secret: str
