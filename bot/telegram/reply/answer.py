@@ -57,7 +57,7 @@ async def answer_turn(
     where = identity.parse_telegram(turn.chat_id)
     chat_id, thread_id = where.chat_id, where.topic
     quote = int(turn.reply_to) if turn.reply_to and chat_id < 0 else None
-    stream = _stream(bot, svc, turn, quote=quote, forum=forum, in_place=in_place)
+    stream = _stream(bot, svc, turn, where, quote=quote, forum=forum, in_place=in_place)
     prepared = None
     try:
         async with stream as answer:
@@ -85,10 +85,16 @@ async def answer_turn(
 
 
 def _stream(
-    bot: Bot, svc: Services, turn: Turn, *, quote: int | None, forum: bool, in_place: bool
+    bot: Bot,
+    svc: Services,
+    turn: Turn,
+    where: identity.TelegramConversation,
+    *,
+    quote: int | None,
+    forum: bool,
+    in_place: bool,
 ) -> AbstractAsyncContextManager[Answer]:
     """Where the answer is shown while it grows (see `answer_turn` for `forum`, `in_place`)."""
-    where = identity.parse_telegram(turn.chat_id)
     old = svc.streams.answers.get(turn.replaces) if in_place and turn.replaces else None
     return answer_stream(
         bot,
